@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * child.h - child processes for libxlmig (transport command, xl config
+ * conversion): posix_spawn with pipes, and reaping with a deadline through
+ * a pidfd. Each child is reaped by its own pid, so this coexists with
+ * libxl's "always selective reap" SIGCHLD mode.
+ */
+#ifndef XLMIG_CHILD_H
+#define XLMIG_CHILD_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "internal.h"
+
+#define CHILD_STDIN_PIPE    (1u << 0)   /* sp->to_child writes its stdin */
+#define CHILD_STDOUT_PIPE   (1u << 1)   /* sp->from_child reads stdout */
+#define CHILD_STDIN_NULL    (1u << 2)   /* stdin is /dev/null */
+
+struct child {
+    pid_t pid;                  /* -1: none */
+    int pidfd;                  /* readable when the child exited */
+    int to_child;               /* -1 unless CHILD_STDIN_PIPE */
+    int from_child;             /* -1 unless CHILD_STDOUT_PIPE */
+    char *what;                 /* for messages: "transport", ... */
+    int status;                 /* wait status once reaped (pid -1) */
+};
+
+void child_init(struct child *sp);
+/* Starts argv[0] (searched in PATH); all other fds stay closed to it. */
+MUST_CHECK int child_start(struct xlmig_ctx *ctx, struct child *sp,
+                           const char *what, char *const argv[],
+                           unsigned flags);
+/*
+ * Reaps the child, waiting until the monotonic deadline (0: forever).
+ * XLMIG_E_TIMEDOUT leaves it running. *status_r is waitpid's status.
+ */
+MUST_CHECK int child_wait(struct xlmig_ctx *ctx, struct child *sp,
+                          double deadline, int *status_r);
+/*
+ * Ends the child: SIGTERM, then SIGKILL after grace_s, then reaps it.
+ * Logs a non-zero exit as a fact; never fails. Closes the pipes.
+ */
+void child_stop(struct xlmig_ctx *ctx, struct child *sp, double grace_s);
+/* Closes the pipes and frees; the child must already be reaped. */
+void child_dispose(struct child *sp);
+/*
+ * Runs argv with stdin from /dev/null and returns its stdout (at most max
+ * bytes, NUL-terminated, allocated) if it exits 0 within timeout_s.
+ */
+MUST_CHECK int child_capture(struct xlmig_ctx *ctx, const char *what,
+                             char *const argv[], size_t max,
+                             unsigned timeout_s, char **out_r);
+/* "exited with status 3", "killed by signal 9" (static storage). */
+const char *child_status_str(int status, char *buf, size_t len);
+
+#endif /* XLMIG_CHILD_H */

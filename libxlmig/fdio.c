@@ -1,0 +1,194 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * fdio.c - bounded fd I/O (see fdio.h). Each transfer waits in poll(2) on
+ * the fd and the cancel fd; the stall deadline restarts whenever a byte
+ * moves. Works on blocking and non-blocking fds alike.
+ */
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include "fdio.h"
+
+struct fdio_wait fdio_wait_make(unsigned timeout_s, int cancel_fd)
+{
+    struct fdio_wait w = { .timeout_s = timeout_s,
+                           .cancel_fds = { cancel_fd, -1 } };
+
+    return w;
+}
+
+int fdio_pipe(struct xlmig_ctx *ctx, int fds[2])
+{
+    if (pipe2(fds, O_CLOEXEC)) {
+        LOGE(ctx, ERROR, "pipe");
+        fds[0] = fds[1] = -1;
+        return -1;
+    }
+    /* Best effort: pipe-max-size may be lower for unprivileged users. */
+    if (fcntl(fds[1], F_SETPIPE_SZ, FDIO_PIPE_SIZE) < 0)
+        LOGE(ctx, DEBUG, "F_SETPIPE_SZ %d", FDIO_PIPE_SIZE);
+    return 0;
+}
+
+void fdio_close(int *fd)
+{
+    if (*fd >= 0) close(*fd);
+    *fd = -1;
+}
+
+void fdio_close_pair(int fds[2])
+{
+    fdio_close(&fds[0]);
+    fdio_close(&fds[1]);
+}
+
+int fdio_ms_until(const struct xlmig_ctx *ctx, double deadline)
+{
+    double left;
+
+    if (deadline == 0) return -1;
+    left = deadline - ctx_now(ctx);
+    if (left <= 0) return 0;
+    if (left * 1000.0 > INT_MAX) return INT_MAX;
+    return (int)(left * 1000.0) + 1;
+}
+
+int fdio_set_nonblock(struct xlmig_ctx *ctx, int fd, bool on)
+{
+    int fl = fcntl(fd, F_GETFL);
+
+    if (fl < 0 ||
+        fcntl(fd, F_SETFL, on ? fl | O_NONBLOCK : fl & ~O_NONBLOCK) < 0) {
+        LOGE(ctx, ERROR, "fcntl O_NONBLOCK on fd %d", fd);
+        return -1;
+    }
+    return fl;
+}
+
+bool fdio_readable(int fd)
+{
+    struct pollfd p = { .fd = fd, .events = POLLIN };
+
+    return fd >= 0 && poll(&p, 1, 0) > 0;
+}
+
+/*
+ * Waits until fd is ready for events. Returns XLMIG_OK, or the code for a
+ * passed deadline or a cancel (logged with what).
+ */
+static int fdio_wait_fd(struct xlmig_ctx *ctx, int fd, short events,
+                        const struct fdio_wait *w, double deadline,
+                        const char *what)
+{
+    struct pollfd p[1 + FDIO_CANCEL_FDS];
+    int i, r;
+
+    for (;;) {
+        p[0].fd = fd;
+        p[0].events = events;
+        for (i = 0; i < FDIO_CANCEL_FDS; i++) {
+            p[1 + i].fd = w->cancel_fds[i];     /* poll ignores fd < 0 */
+            p[1 + i].events = POLLIN;
+        }
+        r = poll(p, ARRAY_SIZE(p), fdio_ms_until(ctx, deadline));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            LOGE(ctx, ERROR, "poll while waiting for %s", what);
+            return XLMIG_E_SYSTEM;
+        }
+        for (i = 0; i < FDIO_CANCEL_FDS; i++) {
+            if (p[1 + i].revents) {
+                LOG(ctx, ERROR, "cancelled while waiting for %s", what);
+                return XLMIG_E_CANCELLED;
+            }
+        }
+        if (p[0].revents) return XLMIG_OK;
+        if (r == 0 && fdio_ms_until(ctx, deadline) == 0) {
+            LOG(ctx, ERROR, "timed out after %u s waiting for %s",
+                w->timeout_s, what);
+            return XLMIG_E_TIMEDOUT;
+        }
+    }
+}
+
+static double fdio_deadline(const struct xlmig_ctx *ctx,
+                            const struct fdio_wait *w)
+{
+    return w->timeout_s ? ctx_now(ctx) + w->timeout_s : 0;
+}
+
+int fdio_read_some(struct xlmig_ctx *ctx, int fd, void *buf, size_t len,
+                   const struct fdio_wait *w, const char *what,
+                   size_t *got_r)
+{
+    double deadline = fdio_deadline(ctx, w);
+    ssize_t r;
+    int rc;
+
+    *got_r = 0;
+    for (;;) {
+        rc = fdio_wait_fd(ctx, fd, POLLIN, w, deadline, what);
+        if (rc) return rc;
+        r = read(fd, buf, len);
+        if (r >= 0) {
+            *got_r = (size_t)r;
+            return XLMIG_OK;
+        }
+        if (errno == EINTR || errno == EAGAIN) continue;
+        if (errno == ECONNRESET) {
+            LOG(ctx, ERROR, "peer reset the connection during %s", what);
+            return XLMIG_E_PEER;
+        }
+        LOGE(ctx, ERROR, "read %s", what);
+        return XLMIG_E_SYSTEM;
+    }
+}
+
+int fdio_read_exact(struct xlmig_ctx *ctx, int fd, void *buf, size_t len,
+                    const struct fdio_wait *w, const char *what)
+{
+    size_t done = 0, got;
+    int rc;
+
+    while (done < len) {
+        rc = fdio_read_some(ctx, fd, (char *)buf + done, len - done, w,
+                            what, &got);
+        if (rc) return rc;
+        if (got == 0) {
+            LOG(ctx, ERROR, "peer closed the connection %s %s",
+                done ? "in the middle of" : "instead of sending", what);
+            return XLMIG_E_PEER;
+        }
+        done += got;
+    }
+    return XLMIG_OK;
+}
+
+int fdio_write_all(struct xlmig_ctx *ctx, int fd, const void *buf,
+                   size_t len, const struct fdio_wait *w, const char *what)
+{
+    double deadline = fdio_deadline(ctx, w);
+    size_t done = 0;
+    ssize_t r;
+    int rc;
+
+    while (done < len) {
+        rc = fdio_wait_fd(ctx, fd, POLLOUT, w, deadline, what);
+        if (rc) return rc;
+        r = write(fd, (const char *)buf + done, len - done);
+        if (r < 0) {
+            if (errno == EINTR || errno == EAGAIN) continue;
+            if (errno == EPIPE || errno == ECONNRESET) {
+                LOG(ctx, ERROR, "peer went away while sending %s", what);
+                return XLMIG_E_PEER;
+            }
+            LOGE(ctx, ERROR, "write %s", what);
+            return XLMIG_E_SYSTEM;
+        }
+        done += (size_t)r;
+        deadline = fdio_deadline(ctx, w);
+    }
+    return XLMIG_OK;
+}

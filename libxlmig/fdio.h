@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * fdio.h - reads and writes on fds with a stall deadline and a cancel fd,
+ * so that no read from a peer can hang for ever (STYLE.md, untrusted
+ * input rule 5), plus pipe and fd-flag helpers.
+ */
+#ifndef XLMIG_FDIO_H
+#define XLMIG_FDIO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "internal.h"
+
+#define FDIO_PIPE_SIZE (1 << 20)    /* research/perf.md section 5.1 */
+
+/*
+ * How a transfer is bounded: it fails with XLMIG_E_TIMEDOUT when no byte
+ * moves for timeout_s seconds (0: never), and with XLMIG_E_CANCELLED as
+ * soon as one of cancel_fds (-1: unused) is readable.
+ */
+#define FDIO_CANCEL_FDS 2
+struct fdio_wait {
+    unsigned timeout_s;
+    int cancel_fds[FDIO_CANCEL_FDS];
+};
+
+/* A wait with the given timeout and one cancel fd (-1: none). */
+struct fdio_wait fdio_wait_make(unsigned timeout_s, int cancel_fd);
+
+/* Pipe with O_CLOEXEC on both ends, enlarged to FDIO_PIPE_SIZE if allowed.
+ * Returns 0, or -1 with errno set (and logged). */
+int fdio_pipe(struct xlmig_ctx *ctx, int fds[2]);
+/* Closes both fds that are >= 0 and sets them to -1. */
+void fdio_close_pair(int fds[2]);
+void fdio_close(int *fd);
+/* Milliseconds until a monotonic deadline: -1 if deadline is 0, 0 if it
+ * has passed, capped to INT_MAX. */
+int fdio_ms_until(const struct xlmig_ctx *ctx, double deadline);
+/* Sets or clears O_NONBLOCK; returns the previous flags or -1 (logged). */
+int fdio_set_nonblock(struct xlmig_ctx *ctx, int fd, bool on);
+/* true if fd is readable now (or has hung up). */
+bool fdio_readable(int fd);
+
+/*
+ * Reads exactly len bytes. XLMIG_E_PEER when the peer closes first,
+ * XLMIG_E_TIMEDOUT / XLMIG_E_CANCELLED as in struct fdio_wait. Logs the
+ * failure naming what was being read.
+ */
+MUST_CHECK int fdio_read_exact(struct xlmig_ctx *ctx, int fd, void *buf,
+                               size_t len, const struct fdio_wait *w,
+                               const char *what);
+/* Reads what is there, 1..len bytes; *got_r 0 means end of file. */
+MUST_CHECK int fdio_read_some(struct xlmig_ctx *ctx, int fd, void *buf,
+                              size_t len, const struct fdio_wait *w,
+                              const char *what, size_t *got_r);
+/* Writes all len bytes; XLMIG_E_PEER if the reader went away. */
+MUST_CHECK int fdio_write_all(struct xlmig_ctx *ctx, int fd, const void *buf,
+                              size_t len, const struct fdio_wait *w,
+                              const char *what);
+
+#endif /* XLMIG_FDIO_H */

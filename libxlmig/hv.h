@@ -1,0 +1,166 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * hv.h - the hypervisor backend interface. Everything above it (jobs,
+ * protocol, pump) is the same for every backend; everything below it knows
+ * nothing about jobs. Backends: "libxl" (hv-libxl.c, real Xen).
+ *
+ * Domain configurations cross this interface as libxl JSON strings (the
+ * output of libxl_domain_config_to_json), which is also what travels on
+ * the wire in xl's protocol.
+ */
+#ifndef XLMIG_HV_H
+#define XLMIG_HV_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+#define HV_INVALID_DOMID 0x7ff4u    /* as libxl's INVALID_DOMID */
+
+enum hv_shutdown_reason {
+    HV_SHUTDOWN_POWEROFF,
+    HV_SHUTDOWN_REBOOT,
+    HV_SHUTDOWN_SUSPEND,
+    HV_SHUTDOWN_CRASH,
+    HV_SHUTDOWN_WATCHDOG,
+    HV_SHUTDOWN_SOFT_RESET,
+    HV_SHUTDOWN_UNKNOWN,
+};
+
+struct hv_dominfo {
+    uint32_t domid;
+    uint8_t uuid[16];
+    bool running, blocked, paused, shutdown, dying;
+    enum hv_shutdown_reason shutdown_reason;    /* valid if shutdown */
+    uint64_t current_memkb, max_memkb;
+};
+
+/* What the backend reports while a save runs. */
+enum hv_progress_kind {
+    HV_PROGRESS_ROUND,          /* libxc sent done/total of this round */
+    HV_PROGRESS_SUSPENDED,      /* the guest is now suspended */
+};
+
+/*
+ * How a long operation (save, restore, monitor) is watched: it stops with
+ * XLMIG_E_CANCELLED soon after any of abort_fds becomes readable, and calls
+ * tick() about once a second from the operation's own thread.
+ */
+#define HV_WAIT_FDS 3
+struct hv_wait {
+    int abort_fds[HV_WAIT_FDS];     /* -1: unused slot */
+    void (*tick)(void *arg);
+    void (*progress)(void *arg, enum hv_progress_kind kind,
+                     unsigned long done, unsigned long total);
+    void *arg;
+};
+
+/* Flags of hv_save(). */
+#define HV_SAVE_LIVE    (1u << 0)
+#define HV_SAVE_DEBUG   (1u << 1)
+
+/* Flags of hv_config_get(). */
+#define HV_CONFIG_PRESERVE_DOMID (1u << 0)
+
+struct hv;
+
+struct hv_ops {
+    const char *name;
+    int (*open)(struct xlmig_ctx *ctx, struct hv **hv_r);
+    void (*close)(struct hv *hv);
+
+    int (*lookup)(struct hv *hv, const char *name_or_id, uint32_t *domid_r);
+    int (*domain_name)(struct hv *hv, uint32_t domid, char **name_r);
+    int (*domain_info)(struct hv *hv, uint32_t domid,
+                       struct hv_dominfo *info_r);
+
+    int (*config_get)(struct hv *hv, uint32_t domid, unsigned flags,
+                      char **json_r);
+    int (*config_load)(struct hv *hv, const char *path, unsigned flags,
+                       char **json_r);
+    int (*config_name)(struct hv *hv, const char *json, char **name_r);
+
+    int (*save)(struct hv *hv, uint32_t domid, int fd, unsigned flags,
+                const struct hv_wait *w);
+    int (*restore)(struct hv *hv, const char *json, const char *name,
+                   int fd, const struct hv_wait *w, uint32_t *domid_r);
+    int (*resume)(struct hv *hv, uint32_t domid);
+    int (*rename)(struct hv *hv, uint32_t domid, const char *old_name,
+                  const char *new_name);
+    int (*pause)(struct hv *hv, uint32_t domid);
+    int (*unpause)(struct hv *hv, uint32_t domid);
+    int (*destroy)(struct hv *hv, uint32_t domid);
+    int (*monitor)(struct hv *hv, uint32_t domid, const struct hv_wait *w);
+};
+
+/* Every backend begins with this. */
+struct hv {
+    const struct hv_ops *ops;
+    struct xlmig_ctx *ctx;
+};
+
+/* hv.c */
+const struct hv_ops *hv_find_ops(const char *name);
+MUST_CHECK int hv_open(struct xlmig_ctx *ctx, const char *name,
+                       struct hv **hv_r);
+void hv_close(struct hv *hv);       /* NULL is fine */
+void hv_wait_init(struct hv_wait *w);
+
+/*
+ * Finds a domain by name or numeric domid: XLMIG_E_NOTFOUND if none.
+ */
+MUST_CHECK int hv_lookup(struct hv *hv, const char *name_or_id,
+                         uint32_t *domid_r);
+/* Name of a domain; *name_r is allocated. */
+MUST_CHECK int hv_domain_name(struct hv *hv, uint32_t domid, char **name_r);
+/* XLMIG_E_NOTFOUND if the domain does not exist. */
+MUST_CHECK int hv_domain_info(struct hv *hv, uint32_t domid,
+                              struct hv_dominfo *info_r);
+/* true if a domain of that name exists (lookup errors count as false). */
+bool hv_name_in_use(struct hv *hv, const char *name);
+
+/* The running domain's config as JSON, c_info.domid zeroed unless flags. */
+MUST_CHECK int hv_config_get(struct hv *hv, uint32_t domid, unsigned flags,
+                             char **json_r);
+/* A config file (libxl JSON, or xl.cfg syntax) as JSON, domid as above. */
+MUST_CHECK int hv_config_load(struct hv *hv, const char *path,
+                              unsigned flags, char **json_r);
+/* Validates a JSON config and returns its c_info.name (allocated). */
+MUST_CHECK int hv_config_name(struct hv *hv, const char *json,
+                              char **name_r);
+
+/*
+ * Writes the domain's libxl stream to fd. On success the domain stays
+ * suspended. On failure it may be running or suspended: check
+ * hv_domain_info() (see hv_resume_if_suspended()).
+ */
+MUST_CHECK int hv_save(struct hv *hv, uint32_t domid, int fd, unsigned flags,
+                       const struct hv_wait *w);
+/*
+ * Creates a domain from json, named name, from the libxl stream on fd; the
+ * domain is left paused. On failure nothing of it is left.
+ */
+MUST_CHECK int hv_restore(struct hv *hv, const char *json, const char *name,
+                          int fd, const struct hv_wait *w,
+                          uint32_t *domid_r);
+/*
+ * Resumes the domain only if it is shut down for suspend (a cooperative
+ * resume); a running domain is left alone. *resumed_r says which.
+ */
+MUST_CHECK int hv_resume_if_suspended(struct hv *hv, uint32_t domid,
+                                      bool *resumed_r);
+/* Renames old_name -> new_name atomically (fails if the name changed). */
+MUST_CHECK int hv_rename(struct hv *hv, uint32_t domid, const char *old_name,
+                         const char *new_name);
+MUST_CHECK int hv_pause(struct hv *hv, uint32_t domid);
+MUST_CHECK int hv_unpause(struct hv *hv, uint32_t domid);
+MUST_CHECK int hv_destroy(struct hv *hv, uint32_t domid);
+/* Runs the domain's lifecycle actions until it is gone (see xlmig_monitor). */
+MUST_CHECK int hv_monitor(struct hv *hv, uint32_t domid,
+                          const struct hv_wait *w);
+
+/* The backends. */
+extern const struct hv_ops hv_libxl_ops;
+
+#endif /* XLMIG_HV_H */

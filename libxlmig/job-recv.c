@@ -1,0 +1,231 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * job-recv.c - the receiving side of a migration, speaking xl's protocol
+ * on two fds (stdin/stdout under ssh), for an xl or an xlmig sender.
+ *
+ * Phases and what undoes them:
+ *   connect     send the banner, read and validate the saved-config header
+ *   preflight   the name and NAME--incoming must be free here
+ *   transfer    the pump feeds the stream to libxl, which creates
+ *               NAME--incoming, paused; "ready" goes back
+ *   switchover  wait for GO, rename to NAME, unpause (unless -p)
+ *   commit      report the result; on failure destroy our copy and hand
+ *               the domain back with a GO of our own
+ * Until the sender's GO our copy never runs, and every failure destroys
+ * it, so the guest keeps running on the sender.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fdio.h"
+#include "hv.h"
+#include "job.h"
+#include "proto.h"
+#include "pump.h"
+
+struct job_recv {
+    struct job job;
+    const struct xlmig_receive_opts *opts;
+    struct hv *hv;
+    char *json;
+    char *name;                 /* final name */
+    char *in_name;              /* NAME--incoming */
+    uint32_t domid;             /* our copy, HV_INVALID_DOMID if none */
+};
+
+static int job_recv_header(struct job_recv *jr)
+{
+    struct xlmig_ctx *ctx = jr->job.ctx;
+    uint8_t hdr[PROTO_SAVE_HDR_LEN];
+    struct proto_save_hdr h;
+    uint8_t *opt = NULL;
+    char *why = NULL;
+    int rc;
+
+    rc = fdio_read_exact(ctx, jr->opts->recv_fd, hdr, sizeof(hdr),
+                         &jr->job.wait, "saved-config header");
+    if (rc) goto out;
+    rc = proto_parse_save_hdr(hdr, sizeof(hdr), &h, &why);
+    if (rc) {
+        LOG(ctx, ERROR, "%s", why);
+        goto out;
+    }
+    opt = xmalloc(h.optional_data_len);
+    rc = fdio_read_exact(ctx, jr->opts->recv_fd, opt, h.optional_data_len,
+                         &jr->job.wait, "domain config");
+    if (rc) goto out;
+    rc = proto_parse_optdata(opt, h.optional_data_len, &jr->json, &why);
+    if (rc) LOG(ctx, ERROR, "%s", why);
+out:
+    free(opt);
+    free(why);
+    return rc;
+}
+
+static int job_recv_preflight(struct job_recv *jr)
+{
+    struct xlmig_ctx *ctx = jr->job.ctx;
+    int rc;
+
+    rc = hv_config_name(jr->hv, jr->json, &jr->name);
+    if (rc) return rc;
+    if (jr->opts->debug)
+        LOG(ctx, INFO, "received config of %s:\n%s", jr->name, jr->json);
+    jr->in_name = xasprintf("%s--incoming", jr->name);
+    job_phase(&jr->job, XLMIG_PHASE_PREFLIGHT, "receiving %s", jr->name);
+    if (hv_name_in_use(jr->hv, jr->name) ||
+        hv_name_in_use(jr->hv, jr->in_name)) {
+        LOG(ctx, ERROR, "a domain named '%s' (or '%s') already exists on "
+            "this host", jr->name, jr->in_name);
+        return XLMIG_E_BUSY;
+    }
+    return XLMIG_OK;
+}
+
+/* The pump feeds libxl through a pipe and stops right after END. */
+static int job_recv_transfer(struct job_recv *jr)
+{
+    struct xlmig_ctx *ctx = jr->job.ctx;
+    struct pump_opts po = {
+        .in_fd = jr->opts->recv_fd, .wait = jr->job.wait,
+        .in_what = "stream from sender", .out_what = "stream to libxl",
+    };
+    struct hv_wait w;
+    int lpipe[2] = { -1, -1 };
+    int rc, prc;
+
+    job_phase(&jr->job, XLMIG_PHASE_TRANSFER, "restoring %s as %s",
+              jr->name, jr->in_name);
+    if (fdio_pipe(ctx, lpipe)) return XLMIG_E_SYSTEM;
+    po.out_fd = lpipe[1];
+    rc = pump_start(ctx, &po, &jr->job.pump);
+    if (rc) goto out;
+    job_hv_wait(&jr->job, &w);
+    rc = hv_restore(jr->hv, jr->json, jr->in_name, lpipe[0], &w,
+                    &jr->domid);
+    if (rc) pump_stop(jr->job.pump);
+    prc = pump_join(jr->job.pump);
+    if (!rc) rc = prc;
+    job_progress(&jr->job, true);
+out:
+    pump_free(jr->job.pump);
+    jr->job.pump = NULL;
+    fdio_close_pair(lpipe);
+    return rc;
+}
+
+static void job_recv_destroy(struct job_recv *jr)
+{
+    int rc;
+
+    if (jr->domid == HV_INVALID_DOMID) return;
+    rc = hv_destroy(jr->hv, jr->domid);
+    if (rc) {
+        LOG(jr->job.ctx, ERROR, "could not destroy our copy of %s "
+            "(domain %u); destroy it by hand", jr->name, jr->domid);
+        return;
+    }
+    job_info(&jr->job, "destroyed our copy of %s", jr->name);
+    jr->domid = HV_INVALID_DOMID;
+}
+
+/* After GO: the domain is ours. Cancels are ignored from here on. */
+static int job_recv_start(struct job_recv *jr)
+{
+    int rc;
+
+    job_phase(&jr->job, XLMIG_PHASE_SWITCHOVER, "starting %s", jr->name);
+    rc = hv_rename(jr->hv, jr->domid, jr->in_name, jr->name);
+    if (rc) return rc;
+    if (jr->opts->paused) {
+        job_info(&jr->job, "leaving %s paused (-p)", jr->name);
+        return XLMIG_OK;
+    }
+    return hv_unpause(jr->hv, jr->domid);
+}
+
+/*
+ * Sends the report; on failure destroys our copy first and then hands the
+ * domain back to the sender with GO, as xl does.
+ */
+static int job_recv_report(struct job_recv *jr, int result)
+{
+    struct xlmig_ctx *ctx = jr->job.ctx;
+    struct fdio_wait w = fdio_wait_make(jr->job.wait.timeout_s, -1);
+    uint8_t status = result ? (uint8_t)(-result) : 0;
+    int rc;
+
+    if (result) job_recv_destroy(jr);
+    rc = fdio_write_all(ctx, jr->opts->send_fd, proto_report.text,
+                        proto_report.len, &w, proto_report.what);
+    if (!rc)
+        rc = fdio_write_all(ctx, jr->opts->send_fd, &status, 1, &w,
+                            "report status");
+    if (!rc && result && jr->domid == HV_INVALID_DOMID)
+        rc = fdio_write_all(ctx, jr->opts->send_fd, proto_go.text,
+                            proto_go.len, &w, "permission to resume");
+    return rc;
+}
+
+int xlmig_migrate_receive(struct xlmig_ctx *ctx,
+                          const struct xlmig_receive_opts *opts,
+                          uint32_t *domid_r)
+{
+    struct job_recv jr;
+    bool go = false;
+    int rc, rrc;
+
+    *domid_r = HV_INVALID_DOMID;
+    memset(&jr, 0, sizeof(jr));
+    job_init(&jr.job, ctx, opts->event_fn, opts->event_arg,
+             opts->timeout_s, opts->cancel_fd);
+    jr.opts = opts;
+    jr.domid = HV_INVALID_DOMID;
+
+    rc = ctx_hv(ctx, &jr.hv);
+    if (rc) goto out;
+    job_phase(&jr.job, XLMIG_PHASE_CONNECT, "ready to receive a domain");
+    rc = job_write_msg(&jr.job, opts->send_fd, &proto_banner);
+    if (rc) goto out;
+    rc = job_recv_header(&jr);
+    if (rc) goto out;
+    rc = job_recv_preflight(&jr);
+    if (rc) goto out;
+    rc = job_recv_transfer(&jr);
+    if (rc) goto out;
+    rc = job_write_msg(&jr.job, opts->send_fd, &proto_ready);
+    if (rc) goto out;
+    rc = job_read_msg(&jr.job, opts->recv_fd, &proto_go);
+    if (rc) {
+        /*
+         * No GO: the sender keeps the domain. Tell it we let go, in case
+         * it is still listening (a late GO then meets our refusal).
+         */
+        rrc = job_recv_report(&jr, rc);
+        if (rrc) LOGR(ctx, DEBUG, rrc, "sender no longer listening");
+        goto out;
+    }
+    go = true;
+    rc = job_recv_start(&jr);
+    rrc = job_recv_report(&jr, rc);
+    if (!rc && rrc) {
+        /* We run it, the sender may not know: it keeps its copy suspended
+         * and renamed, so the guest still runs exactly once. */
+        LOG(ctx, ERROR, "%s runs here but the sender did not get the "
+            "report; its suspended copy is left for it to clean up",
+            jr.name);
+    }
+    if (rc) goto out;
+    job_phase(&jr.job, XLMIG_PHASE_DONE, "%s runs here as domain %u",
+              jr.name, jr.domid);
+    *domid_r = jr.domid;
+    jr.domid = HV_INVALID_DOMID;
+
+out:
+    if (rc && !go) job_recv_destroy(&jr);
+    free(jr.json);
+    free(jr.name);
+    free(jr.in_name);
+    return rc;
+}

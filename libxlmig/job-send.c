@@ -1,0 +1,339 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * job-send.c - the sending side of a migration, speaking xl's protocol
+ * (research/libxl-api.md section 2) so that either end may be stock xl.
+ *
+ * Phases and what undoes them (DESIGN.md):
+ *   admit       find the domain, refuse one that is mid-migration
+ *   connect     start the transport, read the banner, send the config
+ *   transfer    libxl saves into a pipe; the pump forwards it to the peer
+ *   switchover  read "ready", rename to NAME--migratedaway, send GO
+ *   commit      read the peer's report; destroy our copy
+ * Before GO every failure leaves the domain running here: the peer gets
+ * EOF and destroys its partial copy; we rename back and resume the guest
+ * only if it really is suspended. GO is the point of no return: a failure
+ * after it is XLMIG_E_UNSAFE and the result says where each copy is.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "fdio.h"
+#include "hv.h"
+#include "job.h"
+#include "proto.h"
+#include "pump.h"
+#include "transport.h"
+
+#define JOB_SEND_AWAY_SUFFIX "--migratedaway"
+#define JOB_SEND_IN_SUFFIX "--incoming"
+#define JOB_SEND_REAP_S 2.0         /* as xl waits for its transport */
+
+struct job_send {
+    struct job job;
+    const struct xlmig_migrate_opts *opts;
+    const char *host;
+    struct hv *hv;
+    uint32_t domid;
+    char *name;                 /* current name of the domain */
+    char *away_name;            /* NAME--migratedaway once renamed */
+    char *json;                 /* config sent to the receiver */
+    struct transport tr;
+    bool tr_open;
+    bool handed_back;           /* receiver failed after GO, we resumed */
+    struct xlmig_migrate_result *res;
+};
+
+static bool job_send_has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+
+    return n >= m && !strcmp(s + n - m, suffix);
+}
+
+static int job_send_admit(struct job_send *js, const char *domain)
+{
+    struct xlmig_ctx *ctx = js->job.ctx;
+    struct hv_dominfo info;
+    unsigned flags = 0;
+    int rc;
+
+    rc = ctx_hv(ctx, &js->hv);
+    if (rc) return rc;
+    rc = hv_lookup(js->hv, domain, &js->domid);
+    if (rc) {
+        LOG(ctx, ERROR, "no domain '%s' on this host", domain);
+        return rc;
+    }
+    rc = hv_domain_name(js->hv, js->domid, &js->name);
+    if (rc) return rc;
+    snprintf(js->res->name, sizeof(js->res->name), "%s", js->name);
+    js->res->domid = js->domid;
+    if (js->domid == 0) {
+        LOG(ctx, ERROR, "domain 0 cannot be migrated");
+        return XLMIG_E_INVAL;
+    }
+    if (job_send_has_suffix(js->name, JOB_SEND_AWAY_SUFFIX) ||
+        job_send_has_suffix(js->name, JOB_SEND_IN_SUFFIX)) {
+        LOG(ctx, ERROR, "domain '%s' is in the middle of a migration or "
+            "left over by a failed one; not touching it", js->name);
+        return XLMIG_E_BUSY;
+    }
+    rc = hv_domain_info(js->hv, js->domid, &info);
+    if (rc) return rc;
+    if (info.shutdown || info.dying) {
+        LOG(ctx, ERROR, "domain '%s' is %s, not running", js->name,
+            info.dying ? "dying" : "shut down");
+        return XLMIG_E_INVAL;
+    }
+    if (js->opts->preserve_domid) flags |= HV_CONFIG_PRESERVE_DOMID;
+    if (js->opts->config_file)
+        rc = hv_config_load(js->hv, js->opts->config_file, flags,
+                            &js->json);
+    else
+        rc = hv_config_get(js->hv, js->domid, flags, &js->json);
+    return rc;
+}
+
+static int job_send_connect(struct job_send *js)
+{
+    const struct xlmig_migrate_opts *o = js->opts;
+    struct transport_opts to = {
+        .ssh_command = o->ssh_command, .host = js->host,
+        .program = o->receiver_program, .no_monitor = o->no_monitor,
+        .debug = o->debug, .paused = o->paused,
+    };
+    struct buf *b = buf_new(PROTO_OPTDATA_MAX + PROTO_SAVE_HDR_LEN);
+    int rc;
+
+    rc = transport_open(js->job.ctx, &to, &js->tr);
+    if (rc) goto out;
+    js->tr_open = true;
+    job_phase(&js->job, XLMIG_PHASE_CONNECT, "%s", js->tr.rune);
+    rc = job_read_msg(&js->job, js->tr.recv_fd, &proto_banner);
+    if (rc) {
+        LOG(js->job.ctx, ERROR, "no migration receiver answered (command "
+            "run was: %s)", js->tr.rune);
+        goto out;
+    }
+    rc = proto_put_save(b, js->json);
+    if (rc) {
+        LOGR(js->job.ctx, ERROR, rc, "cannot encode the domain config");
+        goto out;
+    }
+    rc = fdio_write_all(js->job.ctx, js->tr.send_fd, buf_ptr(b), buf_len(b),
+                        &js->job.wait, "domain config");
+out:
+    buf_free(b);
+    return rc;
+}
+
+/*
+ * libxl writes the stream into a pipe; the pump forwards it to the peer.
+ * The stream ends with libxl's END record and the pipe is then ours again.
+ */
+static int job_send_transfer(struct job_send *js)
+{
+    struct xlmig_ctx *ctx = js->job.ctx;
+    struct pump_opts po = {
+        .out_fd = js->tr.send_fd, .wait = js->job.wait,
+        .in_what = "stream from libxl", .out_what = "stream to receiver",
+    };
+    struct hv_wait w;
+    unsigned flags = HV_SAVE_LIVE;
+    int lpipe[2] = { -1, -1 };
+    int rc, prc;
+
+    job_phase(&js->job, XLMIG_PHASE_TRANSFER, "live memory copy of %s",
+              js->name);
+    if (fdio_pipe(ctx, lpipe)) return XLMIG_E_SYSTEM;
+    po.in_fd = lpipe[0];
+    rc = pump_start(ctx, &po, &js->job.pump);
+    if (rc) goto out;
+    if (js->opts->debug) flags |= HV_SAVE_DEBUG;
+    job_hv_wait(&js->job, &w);
+    rc = hv_save(js->hv, js->domid, lpipe[1], flags, &w);
+    fdio_close(&lpipe[1]);
+    if (rc) pump_stop(js->job.pump);
+    prc = pump_join(js->job.pump);
+    if (!rc) rc = prc;
+    job_progress(&js->job, true);
+    pump_progress(js->job.pump, &js->res->progress);
+    js->res->progress.suspended = js->job.suspended;
+    js->res->transfer_s = pump_transfer_time(js->job.pump);
+out:
+    pump_free(js->job.pump);
+    js->job.pump = NULL;
+    fdio_close_pair(lpipe);
+    return rc;
+}
+
+/* Up to GO: "ready", rename away, GO. Returns whether GO went out. */
+static int job_send_switchover(struct job_send *js, bool *go_sent_r)
+{
+    struct xlmig_ctx *ctx = js->job.ctx;
+    int rc;
+
+    *go_sent_r = false;
+    job_phase(&js->job, XLMIG_PHASE_SWITCHOVER,
+              "waiting for the receiver to take %s", js->name);
+    rc = job_read_msg(&js->job, js->tr.recv_fd, &proto_ready);
+    if (rc) {
+        LOG(ctx, ERROR, "receiver did not confirm the transfer");
+        return rc;
+    }
+    js->away_name = xasprintf("%s" JOB_SEND_AWAY_SUFFIX, js->name);
+    rc = hv_rename(js->hv, js->domid, js->name, js->away_name);
+    if (rc) {
+        free(js->away_name);
+        js->away_name = NULL;
+        return rc;
+    }
+    /*
+     * Point of no return: once GO may have reached the receiver it may run
+     * the domain, so from here on we never resume our copy on our own.
+     */
+    *go_sent_r = true;
+    return job_write_msg(&js->job, js->tr.send_fd, &proto_go);
+}
+
+/* After GO: the receiver's report decides who owns the domain. */
+static int job_send_commit(struct job_send *js)
+{
+    struct xlmig_ctx *ctx = js->job.ctx;
+    uint8_t status;
+    bool resumed;
+    int rc;
+
+    rc = job_read_msg(&js->job, js->tr.recv_fd, &proto_report);
+    if (!rc)
+        rc = fdio_read_exact(ctx, js->tr.recv_fd, &status, 1, &js->job.wait,
+                             "report status");
+    if (rc) return XLMIG_E_UNSAFE;
+    if (status) {
+        LOG(ctx, ERROR, "receiver failed to start the domain (status %u)",
+            status);
+        /* The receiver destroys its copy, then hands the domain back. */
+        rc = job_read_msg(&js->job, js->tr.recv_fd, &proto_go);
+        if (rc) return XLMIG_E_UNSAFE;
+        job_info(&js->job, "receiver destroyed its copy and gave %s back",
+                 js->name);
+        rc = hv_rename(js->hv, js->domid, js->away_name, js->name);
+        if (rc) return XLMIG_E_UNSAFE;
+        free(js->away_name);
+        js->away_name = NULL;
+        rc = hv_resume_if_suspended(js->hv, js->domid, &resumed);
+        if (rc) return XLMIG_E_UNSAFE;
+        js->handed_back = true;
+        js->res->where = XLMIG_WHERE_SOURCE;
+        job_info(&js->job, "resumed %s here", js->name);
+        return XLMIG_E_PEER;
+    }
+    js->res->where = XLMIG_WHERE_DEST;
+    js->res->downtime_s =
+        js->job.suspended ? ctx_now(ctx) - js->job.t_suspended : 0;
+    job_phase(&js->job, XLMIG_PHASE_COMMIT,
+              "receiver runs %s; destroying the copy here", js->name);
+    rc = hv_destroy(js->hv, js->domid);
+    if (rc)
+        LOG(ctx, ERROR, "migration succeeded but the old copy %s (domain "
+            "%u) could not be destroyed here; destroy it by hand",
+            js->away_name, js->domid);
+    return rc;
+}
+
+/*
+ * Before GO: make the domain run here as it did. The receiver sees our end
+ * of the transport close and destroys what it has.
+ */
+static void job_send_rollback(struct job_send *js)
+{
+    struct xlmig_ctx *ctx = js->job.ctx;
+    bool resumed = false;
+    int rc;
+
+    if (!js->hv || js->domid == HV_INVALID_DOMID) return;
+    job_phase(&js->job, XLMIG_PHASE_ROLLBACK, "keeping %s on this host",
+              js->name ? js->name : "the domain");
+    /* Our end closes first: the receiver learns at once, and it never
+     * unpauses without GO, so resuming here cannot run the guest twice. */
+    if (js->tr_open) transport_hangup(&js->tr);
+    if (js->away_name) {
+        rc = hv_rename(js->hv, js->domid, js->away_name, js->name);
+        if (rc)
+            LOG(ctx, ERROR, "could not rename %s back to %s",
+                js->away_name, js->name);
+    }
+    rc = hv_resume_if_suspended(js->hv, js->domid, &resumed);
+    if (rc) {
+        LOG(ctx, ERROR, "domain %s (%u) is suspended here and could not be "
+            "resumed", js->name, js->domid);
+        js->res->where = XLMIG_WHERE_UNKNOWN;
+        return;
+    }
+    if (resumed) job_info(&js->job, "resumed %s here", js->name);
+    js->res->where = XLMIG_WHERE_SOURCE;
+}
+
+static void job_send_report_unsafe(struct job_send *js)
+{
+    LOG(js->job.ctx, ERROR, "failure after the point of no return: %s "
+        "(domain %u) is suspended here as %s and may be running on %s; "
+        "check both hosts and resume at most one copy", js->name, js->domid,
+        js->away_name ? js->away_name : js->name, js->host);
+    js->res->where = XLMIG_WHERE_UNKNOWN;
+}
+
+int xlmig_migrate(struct xlmig_ctx *ctx, const char *domain,
+                  const char *host, const struct xlmig_migrate_opts *opts,
+                  struct xlmig_migrate_result *res)
+{
+    struct xlmig_migrate_result dummy;
+    struct job_send js;
+    bool go_sent = false;
+    int rc;
+
+    if (!res) res = &dummy;
+    memset(res, 0, sizeof(*res));
+    memset(&js, 0, sizeof(js));
+    job_init(&js.job, ctx, opts->event_fn, opts->event_arg,
+             opts->timeout_s, opts->cancel_fd);
+    js.opts = opts;
+    js.host = host;
+    js.res = res;
+    js.domid = HV_INVALID_DOMID;
+    res->where = XLMIG_WHERE_SOURCE;
+    transport_init(&js.tr);
+
+    job_phase(&js.job, XLMIG_PHASE_ADMIT, "%s to %s", domain, host);
+    rc = job_send_admit(&js, domain);
+    if (rc) goto fail;
+    rc = job_send_connect(&js);
+    if (rc) goto fail;
+    rc = job_send_transfer(&js);
+    if (rc) goto fail;
+    rc = job_send_switchover(&js, &go_sent);
+    if (rc) goto fail;
+    rc = job_send_commit(&js);
+    if (rc) goto fail;
+    job_phase(&js.job, XLMIG_PHASE_DONE, "%s runs on %s", js.name, host);
+    goto out;
+
+fail:
+    res->failed_phase = js.job.phase;
+    if (!go_sent) {
+        job_send_rollback(&js);
+    } else if (res->where != XLMIG_WHERE_DEST && !js.handed_back) {
+        rc = XLMIG_E_UNSAFE;
+        job_send_report_unsafe(&js);
+    }
+out:
+    res->total_s = job_elapsed(&js.job);
+    if (js.tr_open) transport_close(ctx, &js.tr, JOB_SEND_REAP_S);
+    free(js.name);
+    free(js.away_name);
+    free(js.json);
+    return rc;
+}

@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libxlmig.h - public API of libxlmig: managed live migration of Xen domains
+ * on top of libxl. A process makes one context, then runs operations on it
+ * (migrate, migrate-receive, monitor). The library never prints and never
+ * exits: it logs through the caller's xentoollog logger and returns codes.
+ */
+#ifndef LIBXLMIG_H
+#define LIBXLMIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <xentoollog.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define XLMIG_API __attribute__((visibility("default")))
+
+/*
+ * One error space for the whole project. Values are append-only: they are
+ * sent to peers and written to journals. Failures are negative.
+ */
+enum xlmig_err {
+    XLMIG_OK = 0,
+    XLMIG_E_INTERNAL = -1,      /* a bug in xlmig */
+    XLMIG_E_INVAL = -2,         /* bad argument, option, config or file */
+    XLMIG_E_SYSTEM = -3,        /* a system call failed (errno logged) */
+    XLMIG_E_NOTFOUND = -4,      /* no such domain, file or job */
+    XLMIG_E_BUSY = -5,          /* lock or slot held by someone else */
+    XLMIG_E_PROTO = -6,         /* peer input malformed or out of order */
+    XLMIG_E_TRUNC = -7,         /* input ended early */
+    XLMIG_E_TOOBIG = -8,        /* a length over its limit */
+    XLMIG_E_PEER = -9,          /* peer failed or hung up */
+    XLMIG_E_PREFLIGHT = -10,    /* a pre-flight check failed */
+    XLMIG_E_CANCELLED = -11,    /* cancelled by request or signal */
+    XLMIG_E_TIMEDOUT = -12,     /* a deadline passed */
+    XLMIG_E_HV = -13,           /* the hypervisor backend failed */
+    XLMIG_E_XS = -14,           /* xenstore failed */
+    XLMIG_E_STORAGE = -15,      /* storage operation failed */
+    XLMIG_E_UNSAFE = -16,       /* ownership of the domain is unknown */
+};
+
+/* Lower-case phrase for rc; never NULL. */
+XLMIG_API const char *xlmig_strerror(int rc);
+/* Stable token for rc ("E_PROTO"); never NULL. */
+XLMIG_API const char *xlmig_errname(int rc);
+
+/* Version string of the library ("0.1.0"). */
+XLMIG_API const char *xlmig_version(void);
+
+/*
+ * Context. One per process. lg must outlive the context and is shared with
+ * libxl and libxc. backend is "libxl" or NULL; NULL means the environment
+ * variable XLMIG_BACKEND, else "libxl". The backend is opened on first use.
+ * Returns XLMIG_OK and sets *ctx_r, or a code (*ctx_r untouched).
+ */
+struct xlmig_ctx;
+XLMIG_API int xlmig_ctx_new(struct xlmig_ctx **ctx_r, xentoollog_logger *lg,
+                            const char *backend);
+/* Frees the context and closes its backend; NULL is fine. */
+XLMIG_API void xlmig_ctx_free(struct xlmig_ctx *ctx);
+
+/*
+ * Phases of a migration, in order (DESIGN.md "One migration, end to end").
+ * The names ("connect", ...) are stable: see xlmig_phase_name().
+ */
+enum xlmig_phase {
+    XLMIG_PHASE_ADMIT,
+    XLMIG_PHASE_CONNECT,
+    XLMIG_PHASE_PREFLIGHT,
+    XLMIG_PHASE_TRANSFER,
+    XLMIG_PHASE_SWITCHOVER,
+    XLMIG_PHASE_COMMIT,
+    XLMIG_PHASE_DONE,
+    XLMIG_PHASE_ROLLBACK,
+};
+XLMIG_API const char *xlmig_phase_name(enum xlmig_phase phase);
+
+/* Where the domain is when an operation returns. */
+enum xlmig_where {
+    XLMIG_WHERE_SOURCE,         /* running (or as it was) on the source */
+    XLMIG_WHERE_DEST,           /* running on the destination */
+    XLMIG_WHERE_UNKNOWN,        /* see the message; run recovery */
+};
+
+/* Progress of the memory stream, as seen by the pump. */
+struct xlmig_progress {
+    uint64_t bytes;             /* stream bytes moved so far */
+    uint64_t pages;             /* data pages moved so far */
+    unsigned round;             /* pre-copy round, 1-based; 0 before pages */
+    uint64_t round_pages;       /* pages in the current round */
+    bool suspended;             /* the guest is suspended (final round) */
+};
+
+enum xlmig_event_type {
+    XLMIG_EV_PHASE,             /* phase entered; detail says what */
+    XLMIG_EV_PROGRESS,          /* progress changed (at most ~1/s) */
+    XLMIG_EV_INFO,              /* a notable fact; detail says it */
+};
+
+struct xlmig_event {
+    enum xlmig_event_type type;
+    enum xlmig_phase phase;
+    double elapsed;             /* seconds since the operation started */
+    const char *detail;         /* may be NULL; valid during the call */
+    const struct xlmig_progress *progress;     /* XLMIG_EV_PROGRESS only */
+};
+
+/* Called in the thread that runs the operation; must not call back in. */
+typedef void xlmig_event_fn(void *arg, const struct xlmig_event *ev);
+
+/* Options of xlmig_migrate(); zero-initialise, then set what you need. */
+struct xlmig_migrate_opts {
+    /*
+     * Transport, as xl's -s: NULL means "ssh". The receiver is started with
+     * "exec SSHCMD HOST xlmig migrate-receive ..." (sh -c). If it is the
+     * empty string, HOST itself is the shell command that runs a receiver,
+     * which may be xlmig or xl ("ssh h xl migrate-receive").
+     */
+    const char *ssh_command;
+    const char *receiver_program;   /* NULL: "xlmig" */
+    const char *config_file;    /* -C: libxl JSON or xl.cfg; NULL: stored */
+    bool debug;                 /* --debug: libxc verify pass */
+    bool paused;                /* -p: leave paused at the destination */
+    bool no_monitor;            /* -e: no monitor process at destination */
+    bool preserve_domid;        /* -D: keep the domid in the sent config */
+    unsigned timeout_s;         /* per read/stall deadline; 0: none */
+    int cancel_fd;              /* readable means cancel; -1: none */
+    xlmig_event_fn *event_fn;   /* may be NULL */
+    void *event_arg;
+};
+
+struct xlmig_migrate_result {
+    enum xlmig_where where;
+    enum xlmig_phase failed_phase;  /* valid when the call failed */
+    uint32_t domid;             /* source domid */
+    char name[128];             /* domain name */
+    double total_s;             /* wall time of the whole operation */
+    double transfer_s;          /* from first stream byte to stream end */
+    double downtime_s;          /* sender view: suspend to target report */
+    struct xlmig_progress progress;
+};
+
+/*
+ * Live-migrates domain (name or domid) to host, speaking xl's migration
+ * protocol (interoperates with "xl migrate-receive"). Returns XLMIG_OK when
+ * the domain runs on the destination and the source copy is destroyed.
+ * On failure the domain runs on the source unless the code is
+ * XLMIG_E_UNSAFE (failure after the point of no return: see res->where).
+ * res may be NULL; it is filled in either case.
+ */
+XLMIG_API int xlmig_migrate(struct xlmig_ctx *ctx, const char *domain,
+                            const char *host,
+                            const struct xlmig_migrate_opts *opts,
+                            struct xlmig_migrate_result *res);
+
+/* Options of xlmig_migrate_receive(); zero-initialise. */
+struct xlmig_receive_opts {
+    int recv_fd;                /* stream from the sender (stdin) */
+    int send_fd;                /* replies to the sender (stdout) */
+    bool paused;                /* -p: do not unpause after GO */
+    bool debug;                 /* -d: log the received config */
+    unsigned timeout_s;         /* per read deadline; 0: none */
+    int cancel_fd;              /* readable means cancel; -1: none */
+    xlmig_event_fn *event_fn;
+    void *event_arg;
+};
+
+/*
+ * Receives one domain on recv_fd/send_fd (xl's protocol, either an xl or an
+ * xlmig sender). On XLMIG_OK the domain runs here (paused with opts->paused)
+ * and *domid_r is set; on failure nothing of it is left on this host.
+ */
+XLMIG_API int xlmig_migrate_receive(struct xlmig_ctx *ctx,
+                                    const struct xlmig_receive_opts *opts,
+                                    uint32_t *domid_r);
+
+/*
+ * Watches a domain and carries out its on_poweroff, on_reboot, on_crash,
+ * on_watchdog and on_soft_reset actions, as xl's per-domain monitor does
+ * (restart, rename-restart, preserve, coredump-*, soft-reset, destroy).
+ * Blocks until the domain is gone for good or cancel_fd becomes readable
+ * (-1: never). Returns XLMIG_OK, or a code if watching failed.
+ */
+XLMIG_API int xlmig_monitor(struct xlmig_ctx *ctx, const char *domain,
+                            int cancel_fd);
+
+/* Looks up a domain by name or domid; XLMIG_E_NOTFOUND if none. */
+XLMIG_API int xlmig_domain_lookup(struct xlmig_ctx *ctx, const char *domain,
+                                  uint32_t *domid_r, char **name_r);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* LIBXLMIG_H */

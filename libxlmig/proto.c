@@ -1,0 +1,182 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * proto.c - codec for xl's migration protocol (proto.h). The wire bytes
+ * must match xl exactly so that xlmig and stock xl interoperate in both
+ * directions; every parser bounds lengths before it looks at data.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "buf.h"
+#include "proto.h"
+
+#define PROTO_MSG(s, nul, w) { s, sizeof(s) - 1 + (nul), w }
+
+const struct proto_msg proto_banner = PROTO_MSG(
+    "xl migration receiver ready, send binary domain data.\n", 0, "banner");
+const struct proto_msg proto_ready = PROTO_MSG(
+    "domain received, ready to unpause", 1, "ready message");
+const struct proto_msg proto_go = PROTO_MSG(
+    "domain is yours, you are cleared to unpause", 1, "GO message");
+const struct proto_msg proto_report = PROTO_MSG(
+    "my copy unpause results are as follows", 1, "report message");
+
+char *proto_escape(const uint8_t *data, size_t len, size_t max)
+{
+    size_t i, n = len < max ? len : max;
+    char *s = xmalloc(n * 4 + 4), *p = s;
+
+    for (i = 0; i < n; i++) {
+        if (data[i] >= 0x20 && data[i] < 0x7f && data[i] != '\\')
+            *p++ = (char)data[i];
+        else
+            p += sprintf(p, "\\x%02x", data[i]);
+    }
+    if (n < len) p += sprintf(p, "...");
+    *p = '\0';
+    return s;
+}
+
+int proto_check_msg(const struct proto_msg *msg, const uint8_t *got,
+                    char **why_r)
+{
+    char *esc;
+
+    *why_r = NULL;
+    if (!memcmp(msg->text, got, msg->len)) return XLMIG_OK;
+    esc = proto_escape(got, msg->len, 48);
+    *why_r = xasprintf("expected the %s, got \"%s\"", msg->what, esc);
+    free(esc);
+    return XLMIG_E_PROTO;
+}
+
+int proto_put_save(struct buf *b, const char *json)
+{
+    size_t jlen = strlen(json) + 1;
+    int rc;
+
+    if (jlen > PROTO_CONFIG_MAX) return XLMIG_E_TOOBIG;
+    rc = buf_put(b, PROTO_SAVE_MAGIC, PROTO_SAVE_MAGIC_LEN);
+    if (!rc) rc = buf_put_le32(b, PROTO_SAVE_BYTEORDER);
+    if (!rc) rc = buf_put_le32(b, PROTO_FLAG_JSON | PROTO_FLAG_STREAMV2);
+    if (!rc) rc = buf_put_le32(b, 0);
+    if (!rc) rc = buf_put_le32(b, (uint32_t)(4 + jlen));
+    if (!rc) rc = buf_put_le32(b, (uint32_t)jlen);
+    if (!rc) rc = buf_put(b, json, jlen);
+    return rc;
+}
+
+int proto_parse_save_hdr(const uint8_t *hdr, size_t len,
+                         struct proto_save_hdr *h, char **why_r)
+{
+    struct buf *b = NULL;
+    uint8_t magic[PROTO_SAVE_MAGIC_LEN];
+    uint32_t order, unknown;
+    int rc;
+
+    memset(h, 0, sizeof(*h));
+    *why_r = NULL;
+    if (len < PROTO_SAVE_HDR_LEN) {
+        *why_r = xasprintf("save header is %zu bytes, need %d", len,
+                           PROTO_SAVE_HDR_LEN);
+        return XLMIG_E_TRUNC;
+    }
+    b = buf_from(hdr, PROTO_SAVE_HDR_LEN);
+    rc = buf_get(b, magic, sizeof(magic));
+    if (!rc) rc = buf_get_le32(b, &order);
+    if (!rc) rc = buf_get_le32(b, &h->mandatory_flags);
+    if (!rc) rc = buf_get_le32(b, &h->optional_flags);
+    if (!rc) rc = buf_get_le32(b, &h->optional_data_len);
+    if (rc) goto out;
+    if (memcmp(magic, PROTO_SAVE_MAGIC, PROTO_SAVE_MAGIC_LEN)) {
+        char *esc = proto_escape(magic, sizeof(magic), 32);
+        *why_r = xasprintf("bad save header magic \"%s\" (not an xl "
+                           "migration stream?)", esc);
+        free(esc);
+        rc = XLMIG_E_PROTO;
+        goto out;
+    }
+    if (order != PROTO_SAVE_BYTEORDER) {
+        *why_r = xasprintf("save header byte order %#x, expected %#x",
+                           order, PROTO_SAVE_BYTEORDER);
+        rc = XLMIG_E_PROTO;
+        goto out;
+    }
+    unknown = h->mandatory_flags & ~PROTO_MANDATORY_KNOWN;
+    if (unknown) {
+        *why_r = xasprintf("save header has unknown mandatory flags %#x "
+                           "(sender newer than this receiver?)", unknown);
+        rc = XLMIG_E_PROTO;
+        goto out;
+    }
+    if (!(h->mandatory_flags & PROTO_FLAG_STREAMV2)) {
+        *why_r = xstrdup("legacy (pre-4.6) migration stream is not "
+                         "supported");
+        rc = XLMIG_E_PROTO;
+        goto out;
+    }
+    if (!(h->mandatory_flags & PROTO_FLAG_JSON)) {
+        *why_r = xstrdup("config is not in JSON format (pre-4.5 sender "
+                         "is not supported)");
+        rc = XLMIG_E_PROTO;
+        goto out;
+    }
+    if (h->optional_data_len > PROTO_OPTDATA_MAX) {
+        *why_r = xasprintf("optional data of %u bytes is over the %u "
+                           "byte limit", h->optional_data_len,
+                           PROTO_OPTDATA_MAX);
+        rc = XLMIG_E_TOOBIG;
+        goto out;
+    }
+    if (h->optional_data_len < 4) {
+        *why_r = xstrdup("save header carries no domain config");
+        rc = XLMIG_E_PROTO;
+        goto out;
+    }
+out:
+    buf_free(b);
+    return rc;
+}
+
+int proto_parse_optdata(const uint8_t *data, size_t len, char **json_r,
+                        char **why_r)
+{
+    struct buf *b = NULL;
+    uint32_t clen;
+    int rc;
+
+    *json_r = NULL;
+    *why_r = NULL;
+    if (len > PROTO_OPTDATA_MAX) {
+        *why_r = xasprintf("optional data of %zu bytes is over the limit",
+                           len);
+        return XLMIG_E_TOOBIG;
+    }
+    b = buf_from(data, len);
+    rc = buf_get_le32(b, &clen);
+    if (rc) {
+        *why_r = xstrdup("optional data too short for the config length");
+        goto out;
+    }
+    if (clen > PROTO_CONFIG_MAX) {
+        *why_r = xasprintf("config of %u bytes is over the %u byte limit",
+                           clen, PROTO_CONFIG_MAX);
+        rc = XLMIG_E_TOOBIG;
+        goto out;
+    }
+    if (clen > buf_len(b)) {
+        *why_r = xasprintf("config length %u exceeds the %zu bytes of "
+                           "optional data left", clen, buf_len(b));
+        rc = XLMIG_E_TRUNC;
+        goto out;
+    }
+    rc = buf_get_cstring(b, clen, PROTO_CONFIG_MAX, json_r);
+    if (rc) {
+        *why_r = xstrdup("config is not a NUL-terminated string");
+        goto out;
+    }
+out:
+    buf_free(b);
+    return rc;
+}

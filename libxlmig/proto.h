@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * proto.h - xl's migration protocol (tools/xl/xl_migrate.c, xl.h): the
+ * fixed handshake messages and the saved-config header that precedes the
+ * libxl stream. Pure codec: bytes in, struct or message out, no I/O.
+ * Byte order: the header is in the sender's native order; xlmig, like
+ * migration itself, is x86 (little-endian) only.
+ */
+#ifndef XLMIG_PROTO_H
+#define XLMIG_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+struct buf;
+
+/* A fixed message. len counts what goes on the wire: xl sends the banner
+ * without its NUL and the others with it. */
+struct proto_msg {
+    const char *text;
+    size_t len;
+    const char *what;           /* "banner", "ready message", ... */
+};
+
+extern const struct proto_msg proto_banner;     /* receiver -> sender */
+extern const struct proto_msg proto_ready;      /* receiver -> sender */
+extern const struct proto_msg proto_go;         /* either way */
+extern const struct proto_msg proto_report;     /* receiver -> sender, +1 */
+
+#define PROTO_MSG_MAX 64            /* longest fixed message */
+
+/* Saved-config header ("Xen saved domain, xl format"). */
+#define PROTO_SAVE_MAGIC "Xen saved domain, xl format\n \0 \r"
+#define PROTO_SAVE_MAGIC_LEN 32
+#define PROTO_SAVE_HDR_LEN 48
+#define PROTO_SAVE_BYTEORDER 0x01020304u
+#define PROTO_FLAG_JSON (1u << 0)       /* config is libxl JSON */
+#define PROTO_FLAG_STREAMV2 (1u << 1)   /* libxl stream v2 follows */
+#define PROTO_MANDATORY_KNOWN (PROTO_FLAG_JSON | PROTO_FLAG_STREAMV2)
+#define PROTO_CONFIG_MAX (1u << 20)     /* bound on the config JSON */
+#define PROTO_OPTDATA_MAX (PROTO_CONFIG_MAX + 4096)
+
+struct proto_save_hdr {
+    uint32_t mandatory_flags;
+    uint32_t optional_flags;
+    uint32_t optional_data_len;
+};
+
+/*
+ * Checks that got[0..msg->len) is the message. On mismatch returns
+ * XLMIG_E_PROTO and *why_r says what arrived instead (printable, escaped).
+ */
+MUST_CHECK int proto_check_msg(const struct proto_msg *msg,
+                               const uint8_t *got, char **why_r);
+
+/* Appends the 48-byte header and the optional data carrying json. */
+MUST_CHECK int proto_put_save(struct buf *b, const char *json);
+
+/*
+ * Parses and validates the 48-byte header: magic, byte order, mandatory
+ * flags (unknown ones, or a missing JSON or STREAMv2 flag, are refused),
+ * optional data length within PROTO_OPTDATA_MAX. *why_r on failure.
+ */
+MUST_CHECK int proto_parse_save_hdr(const uint8_t *hdr, size_t len,
+                                    struct proto_save_hdr *h,
+                                    char **why_r);
+
+/*
+ * Extracts the config from the optional data: u32 length, then that many
+ * bytes of JSON ending in its only NUL. Trailing optional data is ignored,
+ * as xl does. *json_r is allocated.
+ */
+MUST_CHECK int proto_parse_optdata(const uint8_t *data, size_t len,
+                                   char **json_r, char **why_r);
+
+/* Escapes up to max bytes of untrusted data for a one-line message. */
+char *proto_escape(const uint8_t *data, size_t len, size_t max);
+
+#endif /* XLMIG_PROTO_H */

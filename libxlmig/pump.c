@@ -1,0 +1,218 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * pump.c - moves a save stream between two fds in a thread (pump.h).
+ * Knows nothing of domains or jobs; the job hands it two fds.
+ *
+ * States: running -> (END forwarded) done | (error or stop) failed.
+ * The thread reads at most stream_want() bytes at a time, so it never
+ * consumes a byte past the libxl END record. On failure it writes to
+ * fail_pipe, which the job watches while libxl runs.
+ */
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "pump.h"
+#include "stream.h"
+
+#define PUMP_CHUNK (1u << 20)       /* research/perf.md section 5.2 */
+
+struct pump {
+    struct xlmig_ctx *ctx;
+    struct pump_opts o;
+    pthread_t thread;
+    bool started, joined;
+    int stop_pipe[2];
+    int fail_pipe[2];
+    int out_flags;              /* to restore, -1 if unchanged */
+    struct stream *parser;
+    uint8_t *chunk;
+    int rc;
+
+    pthread_mutex_t lock;       /* protects what follows */
+    struct xlmig_progress prog;
+    double t_first, t_end;
+};
+
+static void pump_event(void *arg, enum stream_event ev,
+                       const struct stream_stats *st)
+{
+    struct pump *p = arg;
+
+    pthread_mutex_lock(&p->lock);
+    if (ev == STREAM_EV_ROUND) p->prog.round = st->rounds;
+    if (ev == STREAM_EV_END) p->t_end = ctx_now(p->ctx);
+    pthread_mutex_unlock(&p->lock);
+}
+
+static void pump_account(struct pump *p)
+{
+    const struct stream_stats *st = stream_get_stats(p->parser);
+
+    pthread_mutex_lock(&p->lock);
+    if (!p->t_first) p->t_first = ctx_now(p->ctx);
+    p->prog.bytes = st->bytes;
+    p->prog.pages = st->pages;
+    p->prog.round = st->rounds;
+    p->prog.round_pages = st->round_pages;
+    pthread_mutex_unlock(&p->lock);
+}
+
+/* Moves one chunk; *eof_r when the input ended. */
+static int pump_step(struct pump *p, bool *eof_r)
+{
+    size_t want = stream_want(p->parser), got, used;
+    int rc;
+
+    *eof_r = false;
+    if (want > PUMP_CHUNK) want = PUMP_CHUNK;
+    rc = fdio_read_some(p->ctx, p->o.in_fd, p->chunk, want, &p->o.wait,
+                        p->o.in_what, &got);
+    if (rc) return rc;
+    if (got == 0) {
+        *eof_r = true;
+        return XLMIG_OK;
+    }
+    rc = stream_feed(p->parser, p->chunk, got, &used);
+    if (rc) {
+        LOG(p->ctx, ERROR, "malformed %s: %s", p->o.in_what,
+            stream_error(p->parser));
+        return rc;
+    }
+    if (used != got) {
+        LOG(p->ctx, ERROR, "%s: read past the end record", p->o.in_what);
+        return XLMIG_E_INTERNAL;
+    }
+    rc = fdio_write_all(p->ctx, p->o.out_fd, p->chunk, got, &p->o.wait,
+                        p->o.out_what);
+    if (rc) return rc;
+    pump_account(p);
+    return XLMIG_OK;
+}
+
+static void *pump_main(void *arg)
+{
+    struct pump *p = arg;
+    bool eof = false;
+    char c = 1;
+    int rc = XLMIG_OK;
+
+    while (!rc && !eof && !stream_done(p->parser))
+        rc = pump_step(p, &eof);
+    if (!rc && eof) {
+        rc = stream_finish(p->parser);
+        if (rc)
+            LOG(p->ctx, ERROR, "%s ended early: %s", p->o.in_what,
+                stream_error(p->parser));
+    }
+    p->rc = rc;
+    if (rc && write(p->fail_pipe[1], &c, 1) != 1)
+        LOGE(p->ctx, WARN, "cannot signal the pump failure");
+    return NULL;
+}
+
+int pump_start(struct xlmig_ctx *ctx, const struct pump_opts *o,
+               struct pump **p_r)
+{
+    struct pump *p = xcalloc(1, sizeof(*p));
+    int r, rc;
+
+    *p_r = NULL;
+    p->ctx = ctx;
+    p->o = *o;
+    p->stop_pipe[0] = p->stop_pipe[1] = -1;
+    p->fail_pipe[0] = p->fail_pipe[1] = -1;
+    p->out_flags = -1;
+    pthread_mutex_init(&p->lock, NULL);
+    if (fdio_pipe(ctx, p->stop_pipe) || fdio_pipe(ctx, p->fail_pipe)) {
+        rc = XLMIG_E_SYSTEM;
+        goto out;
+    }
+    /* The pump's own stop request joins the caller's cancel fd. */
+    p->o.wait.cancel_fds[1] = p->stop_pipe[0];
+    p->out_flags = fdio_set_nonblock(ctx, o->out_fd, true);
+    if (p->out_flags < 0) {
+        rc = XLMIG_E_SYSTEM;
+        goto out;
+    }
+    p->parser = stream_new(pump_event, p);
+    p->chunk = xmalloc(PUMP_CHUNK);
+    r = pthread_create(&p->thread, NULL, pump_main, p);
+    if (r) {
+        LOGEV(ctx, ERROR, r, "cannot start the pump thread");
+        rc = XLMIG_E_SYSTEM;
+        goto out;
+    }
+    p->started = true;
+    *p_r = p;
+    p = NULL;
+    rc = XLMIG_OK;
+out:
+    pump_free(p);
+    return rc;
+}
+
+int pump_fail_fd(const struct pump *p)
+{
+    return p->fail_pipe[0];
+}
+
+void pump_stop(struct pump *p)
+{
+    char c = 1;
+
+    if (p->stop_pipe[1] >= 0 && write(p->stop_pipe[1], &c, 1) != 1)
+        LOGE(p->ctx, WARN, "cannot signal the pump to stop");
+    fdio_close(&p->stop_pipe[1]);
+}
+
+static void pump_join_thread(struct pump *p)
+{
+    if (p->started && !p->joined) {
+        pthread_join(p->thread, NULL);
+        p->joined = true;
+    }
+}
+
+int pump_join(struct pump *p)
+{
+    pump_join_thread(p);
+    return p->rc;
+}
+
+void pump_progress(struct pump *p, struct xlmig_progress *prog_r)
+{
+    pthread_mutex_lock(&p->lock);
+    *prog_r = p->prog;
+    pthread_mutex_unlock(&p->lock);
+}
+
+double pump_transfer_time(struct pump *p)
+{
+    double t;
+
+    pthread_mutex_lock(&p->lock);
+    t = p->t_end && p->t_first ? p->t_end - p->t_first : 0;
+    pthread_mutex_unlock(&p->lock);
+    return t;
+}
+
+void pump_free(struct pump *p)
+{
+    if (!p) return;
+    if (p->started && !p->joined) {
+        pump_stop(p);
+        pump_join_thread(p);
+    }
+    if (p->out_flags >= 0 && fcntl(p->o.out_fd, F_SETFL, p->out_flags) < 0)
+        LOGE(p->ctx, WARN, "cannot restore the flags of fd %d",
+             p->o.out_fd);
+    fdio_close_pair(p->stop_pipe);
+    fdio_close_pair(p->fail_pipe);
+    stream_free(p->parser);
+    free(p->chunk);
+    pthread_mutex_destroy(&p->lock);
+    free(p);
+}

@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * pump.h - moves one libxl migration stream from an fd to an fd in its own
+ * thread, parsing it on the way (stream.c) for progress and to stop exactly
+ * after the libxl END record, so the protocol messages that follow on the
+ * same fd are left for the caller.
+ */
+#ifndef XLMIG_PUMP_H
+#define XLMIG_PUMP_H
+
+#include "fdio.h"
+#include "internal.h"
+
+struct pump;
+
+struct pump_opts {
+    int in_fd;
+    int out_fd;                 /* made non-blocking while pumping */
+    struct fdio_wait wait;      /* stall timeout and cancel fd */
+    const char *in_what;        /* "stream from libxl", for messages */
+    const char *out_what;
+};
+
+/* Starts the pump thread. */
+MUST_CHECK int pump_start(struct xlmig_ctx *ctx, const struct pump_opts *o,
+                          struct pump **p_r);
+/* Readable once the pump has failed (never if it succeeds). */
+int pump_fail_fd(const struct pump *p);
+/* Asks the pump to stop; it then ends with XLMIG_E_CANCELLED. */
+void pump_stop(struct pump *p);
+/* Waits for the thread; returns its result. Idempotent. */
+MUST_CHECK int pump_join(struct pump *p);
+/* A snapshot of the progress so far (any thread). */
+void pump_progress(struct pump *p, struct xlmig_progress *prog_r);
+/* Seconds from the first byte to the END record (0 if not there yet). */
+double pump_transfer_time(struct pump *p);
+/* Joins if needed, restores the out fd's flags, frees. NULL is fine. */
+void pump_free(struct pump *p);
+
+#endif /* XLMIG_PUMP_H */

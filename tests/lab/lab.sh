@@ -1,0 +1,596 @@
+# shellcheck shell=bash
+# lab.sh - bash library of the xlmig Xen lab: two Xen 4.17 hosts (A and B)
+# under QEMU/TCG, linked by an emulated Ethernet over loopback.
+#
+# Sourced by run-lab.sh and by the test scripts (t-*.sh).  All per-run
+# state lives in the directory $LAB_RUN_DIR (made by lab_run_init):
+#   images.env                 paths of the cached images (from mkimages.sh)
+#   A/, B/                     one per host: qemu.pid, monitor.sock,
+#                              serial.sock, console.log, qemu.err and
+#                              share/ (9p, /share in that dom0)
+#   A/share/jobs/              command files run by the dom0's lab agent
+#   logs/                      collected logs (consoles, /var/log/xen, tests)
+# Host A is 192.0.2.1, host B 192.0.2.2 (documentation range, only on the
+# emulated link).  Every wait has a deadline.
+#
+# Public functions (see each one's comment):
+#   lab_run_init, lab_run_cleanup, lab_up, lab_down, lab_log, lab_fail,
+#   lab_sh, lab_bg, lab_wait, lab_bg_output, lab_wait_output, lab_ip,
+#   lab_reset, lab_domains, lab_domain_exists, lab_domid, lab_guest_cfg,
+#   lab_guest_create, lab_counter, lab_wait_counter, lab_timed
+#
+# Tunables (environment): LAB_BOOT_TIMEOUT (180 s), LAB_SH_TIMEOUT (120 s),
+# LAB_AGENT_TIMEOUT (30 s), LAB_QEMU_MEM (2048), LAB_DOM0_MEM (1024),
+# LAB_GUEST_MEM (128), LAB_INSTALL_TREE.
+
+LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB_HOSTS="A B"
+: "${LAB_BOOT_TIMEOUT:=180}" "${LAB_SH_TIMEOUT:=120}" "${LAB_AGENT_TIMEOUT:=30}"
+: "${LAB_QEMU_CPU:=max,-xsave,-avx,-avx2}" "${LAB_QEMU_MEM:=2048}" "${LAB_DOM0_MEM:=1024}" "${LAB_GUEST_MEM:=128}"
+: "${LAB_T0_US:=${EPOCHREALTIME/./}}"
+export LAB_T0_US
+
+# lab_log MSG...: print MSG on stderr, prefixed with the seconds elapsed
+# since the run started.
+lab_log() {
+	local us=$((${EPOCHREALTIME/./} - LAB_T0_US))
+	printf '[%4d.%ds] %s\n' $((us / 1000000)) $((us / 100000 % 10)) "$*" >&2
+}
+
+# lab_fail REASON...: end the current test with REASON (run-lab.sh prints
+# it in the FAIL line).
+lab_fail() {
+	_lab_note_reason "$*"
+	lab_log "FAILED: $*"
+	exit 1
+}
+
+_lab_note_reason() {
+	local f=${LAB_RUN_DIR:-}/test.reason
+	if [ -n "${LAB_RUN_DIR:-}" ] && [ ! -s "$f" ]; then
+		printf '%s\n' "$*" >"$f"
+	fi
+}
+
+# _lab_die MSG: log an error (remembered as the last error of the test)
+# and return 1.
+_lab_die() {
+	lab_log "error: $*"
+	if [ -n "${LAB_RUN_DIR:-}" ] && [ -d "$LAB_RUN_DIR" ]; then
+		printf '%s\n' "$*" >"$LAB_RUN_DIR/test.lasterror"
+	fi
+	return 1
+}
+
+# ERR trap of the test scripts (set by run-lab.sh): note the failing
+# command of the test script as the reason, unless lab_fail gave one.
+_lab_err_trap() {
+	local why="line $2: '$3' returned $1"
+	if [ -s "$LAB_RUN_DIR/test.lasterror" ]; then
+		why="$why: $(cat "$LAB_RUN_DIR/test.lasterror")"
+	fi
+	_lab_note_reason "$why"
+}
+
+_lab_check_host() {
+	case ${1:-} in
+	A | B) return 0 ;;
+	*) _lab_die "unknown lab host '${1:-}' (use A or B)" ;;
+	esac
+}
+
+# lab_ip HOST: the address of HOST's dom0 on the lab link.
+lab_ip() {
+	case $1 in
+	A) echo 192.0.2.1 ;;
+	B) echo 192.0.2.2 ;;
+	*) _lab_die "unknown lab host '$1'" ;;
+	esac
+}
+
+_lab_hdir() { printf '%s/%s\n' "$LAB_RUN_DIR" "$1"; }
+_lab_console() { printf '%s/%s/console.log\n' "$LAB_RUN_DIR" "$1"; }
+
+# --- run directory ----------------------------------------------------------
+
+# lab_run_init: make a fresh run directory and export LAB_RUN_DIR.
+lab_run_init() {
+	LAB_RUN_DIR=$(mktemp -d "${TMPDIR:-/tmp}/xlmig-lab.XXXXXX")
+	export LAB_RUN_DIR
+	mkdir -p "$LAB_RUN_DIR/logs"
+}
+
+# lab_run_cleanup [FAILED]: after lab_down.  With FAILED=1 copy the logs to
+# ${XLMIG_LAB_LOGDIR:-$PWD/lab-logs}/<run>.  Remove the run directory
+# unless XLMIG_LAB_KEEP=1.
+lab_run_cleanup() {
+	local failed=${1:-0} dest
+	[ -n "${LAB_RUN_DIR:-}" ] && [ -d "$LAB_RUN_DIR" ] || return 0
+	if [ "$failed" = 1 ]; then
+		dest=${XLMIG_LAB_LOGDIR:-$PWD/lab-logs}/$(basename "$LAB_RUN_DIR")
+		mkdir -p "$dest"
+		cp -a "$LAB_RUN_DIR/logs/." "$dest/" 2>/dev/null || true
+		lab_log "logs of the failed run copied to $dest"
+	fi
+	if [ "${XLMIG_LAB_KEEP:-0}" = 1 ]; then
+		lab_log "XLMIG_LAB_KEEP=1: run directory kept in $LAB_RUN_DIR"
+	else
+		rm -rf "$LAB_RUN_DIR"
+	fi
+}
+
+# --- QEMU hosts ---------------------------------------------------------------
+
+_lab_load_images() {
+	local env=$LAB_RUN_DIR/images.env
+	[ -f "$env" ] || _lab_die "no $env: run mkimages.sh --env-out $env" || return
+	# shellcheck source=/dev/null
+	. "$env"
+	case "$LAB_XEN_ELF$LAB_KERNEL$LAB_DOM0_CPIO" in
+	*,* | *' '*) _lab_die "image paths must not contain commas or spaces (QEMU -initrd)" ;;
+	esac
+}
+
+# A free TCP port on 127.0.0.1 (nothing listening or connected on it).
+_lab_free_port() {
+	local port
+	for _ in $(seq 1 50); do
+		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+		if ! ss -Htan "( sport = :$port or dport = :$port )" | grep -q .; then
+			echo "$port"
+			return 0
+		fi
+	done
+	_lab_die "no free TCP port found"
+}
+
+_lab_port_listening() {
+	ss -Htln "sport = :$1" | grep -q .
+}
+
+# _lab_start_qemu HOST NETDEV_OPTS: start HOST's QEMU, daemonized.
+_lab_start_qemu() {
+	local h=$1 net=$2 d n ip
+	d=$(_lab_hdir "$h")
+	case $h in A) n=1 ;; B) n=2 ;; esac
+	ip=$(lab_ip "$h")
+	qemu-system-x86_64 -name "xlmig-lab-$h" -accel tcg -cpu "$LAB_QEMU_CPU" -smp 1 \
+		-m "$LAB_QEMU_MEM" -display none -no-reboot \
+		-chardev "socket,id=ser0,path=$d/serial.sock,server=on,wait=off,logfile=$d/console.log" \
+		-serial chardev:ser0 -monitor "unix:$d/monitor.sock,server=on,wait=off" \
+		-netdev "socket,id=n0,$net" \
+		-device "e1000,netdev=n0,mac=52:54:00:12:34:0$n" \
+		-virtfs "local,path=$d/share,mount_tag=share,security_model=none,id=fs0" \
+		-kernel "$LAB_XEN_ELF" \
+		-append "console=com1 com1=115200 dom0_mem=${LAB_DOM0_MEM}M,max:${LAB_DOM0_MEM}M dom0_max_vcpus=1 smap=0 smep=0 pcid=0" \
+		-initrd "$LAB_KERNEL console=hvc0 lab.ip=$ip/24 lab.host=$h,$LAB_DOM0_CPIO" \
+		-pidfile "$d/qemu.pid" -daemonize 2>"$d/qemu.err"
+}
+
+_lab_qemu_pid() {
+	local f pid
+	f=$(_lab_hdir "$1")/qemu.pid
+	[ -s "$f" ] || return 1
+	pid=$(cat "$f")
+	# Guard against a recycled PID: it must be our QEMU for this run.
+	tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -qF "$LAB_RUN_DIR/$1/" || return 1
+	echo "$pid"
+}
+
+_lab_qemu_alive() { _lab_qemu_pid "$1" >/dev/null; }
+
+# Start A listening on a free port (retrying if another process takes the
+# port first), then B connected to it.
+_lab_start_hosts() {
+	local port try
+	for try in 1 2 3 4 5; do
+		port=$(_lab_free_port) || return
+		if _lab_start_qemu A "listen=127.0.0.1:$port"; then break; fi
+		if ! grep -q 'in use' "$(_lab_hdir A)/qemu.err"; then
+			_lab_die "QEMU of host A did not start: $(cat "$(_lab_hdir A)/qemu.err")"
+			return
+		fi
+		lab_log "port $port was taken, retrying ($try)"
+		port=
+	done
+	[ -n "$port" ] || _lab_die "could not start host A on a free port" || return
+	_lab_wait_until 10 "host A listening on 127.0.0.1:$port" _lab_port_listening "$port" || return
+	_lab_start_qemu B "connect=127.0.0.1:$port" ||
+		_lab_die "QEMU of host B did not start: $(cat "$(_lab_hdir B)/qemu.err")" || return
+	lab_log "QEMUs started: A pid $(_lab_qemu_pid A), B pid $(_lab_qemu_pid B), link port $port"
+}
+
+# _lab_wait_until SECONDS WHAT CMD...: retry CMD every 0.2 s.
+_lab_wait_until() {
+	local limit=$((SECONDS + $1)) what=$2
+	shift 2
+	until "$@"; do
+		if [ "$SECONDS" -ge "$limit" ]; then
+			_lab_die "timed out after ${limit}s waiting for $what"
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+# Wait for the ready markers of both dom0s.
+_lab_wait_ready() {
+	local limit=$((SECONDS + LAB_BOOT_TIMEOUT)) h pending=$LAB_HOSTS next con
+	while [ -n "$pending" ]; do
+		next=
+		for h in $pending; do
+			con=$(_lab_console "$h")
+			if grep -qa 'XLMIG-LAB-FAILED' "$con" 2>/dev/null; then
+				_lab_die "host $h failed to boot: $(grep -a 'XLMIG-LAB-FAILED' "$con" | head -n1 | tr -d '\r'); console log: $con"
+				return 1
+			elif grep -qa "XLMIG-LAB-READY host=$h" "$con" 2>/dev/null; then
+				lab_log "host $h: dom0 ready"
+			elif ! _lab_qemu_alive "$h"; then
+				_lab_die "QEMU of host $h exited during boot; console log: $con"
+				return 1
+			else
+				next="$next $h"
+			fi
+		done
+		pending=${next# }
+		[ -z "$pending" ] && break
+		if [ "$SECONDS" -ge "$limit" ]; then
+			for h in $pending; do
+				_lab_die "host $h did not reach its dom0 shell within ${LAB_BOOT_TIMEOUT} s; console log: $(_lab_console "$h")"
+			done
+			return 1
+		fi
+		sleep 0.5
+	done
+}
+
+_lab_prepare_shares() {
+	local h share
+	for h in $LAB_HOSTS; do
+		share=$(_lab_hdir "$h")/share
+		mkdir -p "$share/jobs" "$share/logs"
+		if [ -n "${LAB_INSTALL_TREE:-}" ]; then
+			[ -d "$LAB_INSTALL_TREE" ] ||
+				_lab_die "LAB_INSTALL_TREE=$LAB_INSTALL_TREE is not a directory" || return
+			mkdir -p "$share/install"
+			cp -a "$LAB_INSTALL_TREE/." "$share/install/"
+		fi
+	done
+}
+
+_lab_install_tree() {
+	local h
+	[ -n "${LAB_INSTALL_TREE:-}" ] || return 0
+	for h in $LAB_HOSTS; do
+		lab_sh "$h" 'cp -a /share/install/. / && ldconfig' 120 ||
+			_lab_die "copying LAB_INSTALL_TREE into dom0 $h failed" || return
+	done
+	lab_log "installed $LAB_INSTALL_TREE into both dom0s"
+}
+
+# Each dom0 must reach the other over ssh, with /usr/local on PATH.
+_lab_check_ssh() {
+	local out
+	out=$(lab_sh A "ssh $(lab_ip B) 'echo \$PATH'" 60) ||
+		_lab_die "A cannot ssh to B: $out" || return
+	case ":$out:" in *:/usr/local/bin:*) ;; *)
+		_lab_die "ssh sessions on B lack /usr/local/bin on PATH ($out)"
+		return
+		;;
+	esac
+	out=$(lab_sh B "ssh $(lab_ip A) true" 60) ||
+		_lab_die "B cannot ssh to A: $out" || return
+}
+
+# lab_up: boot host A and B in parallel, wait for both dom0s, check the
+# agents and ssh both ways, install LAB_INSTALL_TREE (if set) into both.
+# The guest kernel, initramfs and config template are in /root/guest/.
+lab_up() {
+	local t0=$SECONDS h
+	[ -n "${LAB_RUN_DIR:-}" ] || _lab_die "lab_up: LAB_RUN_DIR is not set (lab_run_init)" || return
+	_lab_load_images || return
+	for h in $LAB_HOSTS; do mkdir -p "$(_lab_hdir "$h")"; done
+	_lab_prepare_shares || return
+	_lab_start_hosts || return
+	_lab_wait_ready || return
+	for h in $LAB_HOSTS; do
+		lab_sh "$h" true 60 >/dev/null || _lab_die "the lab agent of host $h does not answer" || return
+	done
+	_lab_check_ssh || return
+	_lab_install_tree || return
+	lab_log "lab up in $((SECONDS - t0)) s (Xen $LAB_XEN_VERSION, kernel $LAB_KERNEL_VERSION)"
+}
+
+_lab_collect_logs() {
+	local h=$1 d dest
+	d=$(_lab_hdir "$h")
+	dest=$LAB_RUN_DIR/logs/$h
+	mkdir -p "$dest"
+	if _lab_qemu_alive "$h"; then
+		lab_sh "$h" "/usr/lib/xlmig-lab/lab-collect-logs /share/logs" 60 \
+			>/dev/null 2>&1 || lab_log "could not collect /var/log/xen of host $h"
+	fi
+	cp -a "$d/share/logs/." "$dest/" 2>/dev/null || true
+	cp -a "$d/share/jobs" "$dest/jobs" 2>/dev/null || true
+	cp "$d/console.log" "$dest/console.log" 2>/dev/null || true
+	cp "$d/qemu.err" "$dest/qemu.err" 2>/dev/null || true
+}
+
+_lab_stop_qemu() {
+	local h=$1 pid mon
+	pid=$(_lab_qemu_pid "$h") || return 0
+	mon=$(_lab_hdir "$h")/monitor.sock
+	printf 'quit\n' | timeout 5 socat - "UNIX-CONNECT:$mon" >/dev/null 2>&1 || true
+	if ! _lab_wait_until 10 "QEMU $h to quit" _lab_pid_gone "$pid" 2>/dev/null; then
+		kill -TERM "$pid" 2>/dev/null || true
+		if ! _lab_wait_until 5 "QEMU $h to terminate" _lab_pid_gone "$pid" 2>/dev/null; then
+			kill -KILL "$pid" 2>/dev/null || true
+			_lab_wait_until 5 "QEMU $h to die" _lab_pid_gone "$pid" || true
+		fi
+	fi
+}
+
+_lab_pid_gone() { ! kill -0 "$1" 2>/dev/null; }
+
+# lab_down: collect each dom0's logs (console, /var/log/xen, xl dmesg...)
+# into $LAB_RUN_DIR/logs/HOST, then stop both QEMUs by PID (monitor quit,
+# then TERM, then KILL).  Safe to call more than once.
+lab_down() {
+	local h
+	[ -n "${LAB_RUN_DIR:-}" ] && [ -d "$LAB_RUN_DIR" ] || return 0
+	for h in $LAB_HOSTS; do
+		[ -d "$(_lab_hdir "$h")" ] || continue
+		_lab_collect_logs "$h"
+	done
+	for h in $LAB_HOSTS; do _lab_stop_qemu "$h"; done
+}
+
+# --- running commands in a dom0 -----------------------------------------------
+# A job is a bash script in HOST's share (jobs/ID.cmd) that the dom0's lab
+# agent runs; see dom0/lab-agent for the file protocol.
+
+_lab_jobs() { printf '%s/%s/share/jobs\n' "$LAB_RUN_DIR" "$1"; }
+
+_lab_job_new_id() {
+	printf 'j%s-%s-%s\n' "${EPOCHREALTIME/./}" "$BASHPID" "$RANDOM"
+}
+
+# _lab_job_submit HOST ID CMD
+_lab_job_submit() {
+	local dir
+	dir=$(_lab_jobs "$1")
+	printf '%s\n' "$3" >"$dir/.$2.tmp"
+	mv "$dir/.$2.tmp" "$dir/$2.cmd"
+}
+
+# _lab_job_claimed HOST ID TIMEOUT: wait until the agent has started it.
+_lab_job_started() {
+	local base
+	base=$(_lab_jobs "$1")/$2
+	[ -e "$base.pid" ] || [ -e "$base.rc" ]
+}
+
+# _lab_job_follow HOST ID TIMEOUT: stream ID.out to stdout until ID.rc
+# appears; return the job's status, 124 on timeout (job killed), 125 if the
+# agent never took the job.
+_lab_job_follow() {
+	local h=$1 id=$2 timeout=$3 base off=0 size rc
+	local limit=$((SECONDS + timeout)) claim_limit=$((SECONDS + LAB_AGENT_TIMEOUT))
+	base=$(_lab_jobs "$h")/$id
+	while [ ! -e "$base.rc" ]; do
+		_lab_stream_out "$base.out"
+		if [ -e "$base.cmd" ] && [ "$SECONDS" -ge "$claim_limit" ]; then
+			rm -f "$base.cmd"
+			_lab_die "host $h: the lab agent did not take the command within ${LAB_AGENT_TIMEOUT} s (dom0 hung or down?); console log: $(_lab_console "$h")"
+			return 125
+		fi
+		if [ "$SECONDS" -ge "$limit" ]; then
+			: >"$base.kill"
+			_lab_wait_until 10 "the agent of $h to kill job $id" test -e "$base.rc" 2>/dev/null || true
+			_lab_stream_out "$base.out"
+			_lab_die "host $h: command did not finish within $timeout s (killed): $(head -c 200 "$base.run" 2>/dev/null)"
+			return 124
+		fi
+		sleep 0.2
+	done
+	_lab_stream_out "$base.out"
+	rc=$(cat "$base.rc")
+	return "$rc"
+}
+
+# Print what was appended to FILE since offset $off (caller's variable).
+_lab_stream_out() {
+	[ -e "$1" ] || return 0
+	size=$(stat -c %s "$1")
+	if [ "$size" -gt "$off" ]; then
+		tail -c "+$((off + 1))" "$1" | head -c "$((size - off))"
+		off=$size
+	fi
+}
+
+# lab_sh HOST CMD [TIMEOUT_S]: run the bash script CMD as root in HOST's
+# dom0 (cwd /root, stdin /dev/null), stream its stdout+stderr to our
+# stdout and return its exit status.  On timeout (default
+# $LAB_SH_TIMEOUT) the command is killed and 124 returned.
+lab_sh() {
+	local h=$1 cmd=$2 timeout=${3:-$LAB_SH_TIMEOUT} id
+	_lab_check_host "$h" || return
+	id=$(_lab_job_new_id)
+	_lab_job_submit "$h" "$id" "$cmd"
+	_lab_job_follow "$h" "$id" "$timeout"
+}
+
+# lab_timed HOST CMD [TIMEOUT_S]: like lab_sh, and set LAB_ELAPSED_MS to
+# CMD's wall time measured inside the dom0 (CMD must not `exit`).  Call it
+# directly (not in $(...)) so that the variable reaches the caller.
+lab_timed() {
+	local h=$1 cmd=$2 timeout=${3:-$LAB_SH_TIMEOUT} f rc=0
+	_lab_check_host "$h" || return
+	f=timed-${EPOCHREALTIME/./}-$RANDOM
+	LAB_ELAPSED_MS=
+	lab_sh "$h" "__lab_t0=\$(date +%s%N)
+$cmd
+__lab_rc=\$?
+echo \$(( (\$(date +%s%N) - __lab_t0) / 1000000 )) >/share/jobs/$f
+exit \$__lab_rc" "$timeout" || rc=$?
+	# shellcheck disable=SC2034 # read by the tests
+	LAB_ELAPSED_MS=$(cat "$(_lab_jobs "$h")/$f" 2>/dev/null) || LAB_ELAPSED_MS=
+	return "$rc"
+}
+
+# lab_bg HOST NAME CMD: start CMD in the background in HOST's dom0 (output
+# to a file in the share); returns once it runs.  NAME must not be in use
+# by a running job of HOST.
+lab_bg() {
+	local h=$1 name=$2 cmd=$3 base
+	_lab_check_host "$h" || return
+	base=$(_lab_jobs "$h")/bg-$name
+	if [ -e "$base.run" ] && [ ! -e "$base.rc" ]; then
+		_lab_die "lab_bg: job $name is still running on $h"
+		return 1
+	fi
+	rm -f "$base".*
+	_lab_job_submit "$h" "bg-$name" "$cmd"
+	_lab_wait_until "$LAB_AGENT_TIMEOUT" "host $h to start job $name" \
+		_lab_job_started "$h" "bg-$name" || return
+}
+
+# lab_wait HOST NAME TIMEOUT_S: wait for background job NAME, print its
+# whole output and return its exit status (124 and killed on timeout).
+lab_wait() {
+	local h=$1 name=$2 timeout=${3:-$LAB_SH_TIMEOUT}
+	_lab_check_host "$h" || return
+	[ -e "$(_lab_jobs "$h")/bg-$name.run" ] ||
+		_lab_die "lab_wait: no background job $name on $h" || return
+	_lab_job_follow "$h" "bg-$name" "$timeout"
+}
+
+# lab_bg_output HOST NAME: print the output of background job NAME so far.
+lab_bg_output() {
+	cat "$(_lab_jobs "$1")/bg-$2.out" 2>/dev/null || true
+}
+
+# lab_wait_output HOST NAME REGEX TIMEOUT_S: wait until the output of
+# background job NAME matches the extended REGEX (e.g. to kill the
+# receiver mid-stream).  Fails if the job ends first or on timeout.
+lab_wait_output() {
+	local h=$1 name=$2 re=$3 limit=$((SECONDS + $4)) out
+	out=$(_lab_jobs "$h")/bg-$name.out
+	while ! grep -qaE -- "$re" "$out" 2>/dev/null; do
+		if [ -e "$(_lab_jobs "$h")/bg-$name.rc" ]; then
+			_lab_die "job $name on $h ended without printing /$re/"
+			return 1
+		fi
+		if [ "$SECONDS" -ge "$limit" ]; then
+			_lab_die "job $name on $h did not print /$re/ within $4 s"
+			return 1
+		fi
+		sleep 0.2
+	done
+}
+
+# _lab_kill_jobs HOST: kill every job of HOST still running.
+_lab_kill_jobs() {
+	local run n=0
+	for run in "$(_lab_jobs "$1")"/*.run; do
+		[ -e "$run" ] || continue
+		[ -e "${run%.run}.rc" ] && continue
+		: >"${run%.run}.kill"
+		n=$((n + 1))
+	done
+	[ "$n" -eq 0 ] || lab_log "host $1: killed $n leftover job(s)"
+}
+
+# --- domains ------------------------------------------------------------------
+
+# lab_domains HOST: names of HOST's guest domains (not Domain-0), one a line.
+lab_domains() {
+	lab_sh "$1" "xl list | awk 'NR > 1 && \$2 != 0 { print \$1 }'" 60
+}
+
+# lab_domain_exists HOST NAME: true if a domain NAME exists on HOST.
+lab_domain_exists() {
+	lab_sh "$1" "xl domid '$2'" 60 >/dev/null 2>&1
+}
+
+# lab_domid HOST NAME: print the domid of NAME on HOST (fails if none).
+lab_domid() {
+	lab_sh "$1" "xl domid '$2'" 60
+}
+
+# lab_reset: the state every test starts from: no job of the previous test
+# running, no guest domain on either host (dom0/lab-reset), old guest
+# console logs moved away.
+lab_reset() {
+	local h
+	for h in $LAB_HOSTS; do _lab_kill_jobs "$h"; done
+	for h in $LAB_HOSTS; do
+		lab_sh "$h" /usr/lib/xlmig-lab/lab-reset 90 ||
+			_lab_die "could not clear the guests of host $h" || return
+	done
+}
+
+# lab_guest_cfg NAME [KEY=VALUE...]: print the xl config of the lab PVH
+# guest NAME (memory $LAB_GUEST_MEM MB), with KEY overridden or added; a
+# VALUE that is not a number is quoted (give [..] lists already quoted).
+lab_guest_cfg() {
+	local name=$1 kv key val line
+	shift
+	local -A over=()
+	local order=()
+	for kv in "$@"; do
+		key=${kv%%=*}
+		val=${kv#*=}
+		case $val in
+		'' | *[!0-9]*) case $val in \[*) ;; *) val="\"$val\"" ;; esac ;;
+		esac
+		[ -n "${over[$key]+x}" ] || order+=("$key")
+		over[$key]=$val
+	done
+	while IFS= read -r line; do
+		key=${line%% =*}
+		if [ -n "${over[$key]+x}" ]; then continue; fi
+		line=${line//@NAME@/$name}
+		printf '%s\n' "${line//@MEMORY@/$LAB_GUEST_MEM}"
+	done <"$LAB_DIR/domu/domu.cfg.in"
+	for key in "${order[@]}"; do printf '%s = %s\n' "$key" "${over[$key]}"; done
+}
+
+# lab_guest_create HOST NAME [KEY=VALUE...]: write /root/guest/NAME.cfg on
+# HOST (see lab_guest_cfg), `xl create` it and wait (60 s) until the guest
+# prints its first counter line.
+lab_guest_create() {
+	local h=$1 name=$2 cfg
+	shift 2
+	cfg=$(lab_guest_cfg "$name" "$@")
+	lab_sh "$h" "cat >/root/guest/$name.cfg <<'LAB_EOF'
+$cfg
+LAB_EOF
+xl create /root/guest/$name.cfg" 120 || _lab_die "xl create $name on $h failed" || return
+	lab_wait_counter "$h" "$name" -1 60 >/dev/null
+}
+
+# lab_counter HOST NAME: print the latest counter value that guest NAME
+# printed while running on HOST (dom0/lab-counter: handles the log name
+# guest-NAME--incoming.log of a guest that arrived by migration).
+lab_counter() {
+	lab_sh "$1" "/usr/lib/xlmig-lab/lab-counter '$2'" 60
+}
+
+# lab_wait_counter HOST NAME ABOVE TIMEOUT_S: wait until guest NAME's
+# counter on HOST is greater than ABOVE; print it.
+lab_wait_counter() {
+	local h=$1 name=$2 above=$3 limit=$((SECONDS + $4)) n
+	while :; do
+		n=$(lab_counter "$h" "$name" 2>/dev/null) || n=
+		if [ -n "$n" ] && [ "$n" -gt "$above" ]; then
+			echo "$n"
+			return 0
+		fi
+		if [ "$SECONDS" -ge "$limit" ]; then
+			_lab_die "counter of $name on $h did not pass ${above} within $4 s (last: ${n:-none})"
+			return 1
+		fi
+		sleep 1
+	done
+}

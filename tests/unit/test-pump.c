@@ -1,0 +1,255 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * test-pump.c - the pump between real pipes: forwards a stream byte for
+ * byte and stops right after its END, leaving what follows on the fd;
+ * reports a truncated, malformed or stalled stream, and can be stopped.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <unistd.h>
+#include <cmocka.h>
+
+#include "buf.h"
+#include "fdio.h"
+#include "pump.h"
+#include "stream.h"
+#include "test-util.h"
+
+#define TEST_PUMP_PAGES 3000        /* about 12 MiB: several chunks */
+
+static struct test_ctx test_pump_ctx;
+
+/* An HVM-like stream with rounds of pages, then END. */
+static struct buf *test_pump_stream(void)
+{
+    static uint8_t page[STREAM_PAGE_SIZE * 64];
+    struct buf *b = buf_new(64u << 20);
+    uint64_t pfns[64];
+    uint32_t i, n, base;
+    int round;
+
+    memset(page, 0xa5, sizeof(page));
+    assert_int_equal(stream_put_libxl_hdr(b), 0);
+    assert_int_equal(stream_put_libxl_rec(b, STREAM_LIBXL_LIBXC_CONTEXT,
+                                          NULL, 0), 0);
+    assert_int_equal(stream_put_libxc_hdrs(b, STREAM_DHDR_TYPE_X86_HVM, 4,
+                                           17), 0);
+    assert_int_equal(stream_put_libxc_rec(b, STREAM_LIBXC_STATIC_DATA_END,
+                                          NULL, 0), 0);
+    for (round = 0; round < 2; round++) {
+        for (base = 0; base < TEST_PUMP_PAGES; base += n) {
+            n = TEST_PUMP_PAGES - base < 64 ? TEST_PUMP_PAGES - base : 64;
+            for (i = 0; i < n; i++) pfns[i] = base + i;
+            assert_int_equal(stream_put_page_data(b, pfns, n, page), 0);
+        }
+    }
+    assert_int_equal(stream_put_libxc_rec(b, STREAM_LIBXC_X86_TSC_INFO,
+                                          page, 24), 0);
+    assert_int_equal(stream_put_libxc_rec(b, STREAM_LIBXC_END, NULL, 0), 0);
+    assert_int_equal(stream_put_libxl_rec(b, STREAM_LIBXL_END, NULL, 0), 0);
+    return b;
+}
+
+struct test_pump_writer {
+    int fd;
+    const uint8_t *data;
+    size_t len;
+    bool close_after;
+};
+
+static void *test_pump_writer_main(void *arg)
+{
+    struct test_pump_writer *w = arg;
+    struct fdio_wait wait = fdio_wait_make(10, -1);
+
+    if (fdio_write_all(test_pump_ctx.ctx, w->fd, w->data, w->len, &wait,
+                       "test input"))
+        return (void *)1;
+    if (w->close_after) fdio_close(&w->fd);
+    return NULL;
+}
+
+struct test_pump_reader {
+    int fd;
+    struct buf *got;
+};
+
+static void *test_pump_reader_main(void *arg)
+{
+    struct test_pump_reader *r = arg;
+    uint8_t chunk[65536];
+    ssize_t n;
+
+    while ((n = read(r->fd, chunk, sizeof(chunk))) > 0)
+        if (buf_put(r->got, chunk, (size_t)n)) return (void *)1;
+    return NULL;
+}
+
+/* Pumps data (closing the input after it if close_after) and returns the
+ * pump's result; *out_r gets what came out, *in_r the input fd (-1 after
+ * a failure). */
+static int test_pump_run(const uint8_t *data, size_t len, bool close_after,
+                         unsigned timeout, struct buf **out_r, int *in_r)
+{
+    int in[2], out[2], rc;
+    struct test_pump_writer w = { .data = data, .len = len,
+                                  .close_after = close_after };
+    struct test_pump_reader r;
+    struct pump_opts po = { .in_what = "in", .out_what = "out" };
+    struct pump *p;
+    pthread_t wt, rt;
+
+    assert_int_equal(fdio_pipe(test_pump_ctx.ctx, in), 0);
+    assert_int_equal(fdio_pipe(test_pump_ctx.ctx, out), 0);
+    w.fd = in[1];
+    r.fd = out[0];
+    r.got = buf_new(64u << 20);
+    assert_int_equal(pthread_create(&wt, NULL, test_pump_writer_main, &w),
+                     0);
+    assert_int_equal(pthread_create(&rt, NULL, test_pump_reader_main, &r),
+                     0);
+    po.in_fd = in[0];
+    po.out_fd = out[1];
+    po.wait = fdio_wait_make(timeout, -1);
+    assert_int_equal(pump_start(test_pump_ctx.ctx, &po, &p), 0);
+    rc = pump_join(p);
+    if (rc) assert_true(fdio_readable(pump_fail_fd(p)));
+    else assert_false(fdio_readable(pump_fail_fd(p)));
+    pump_free(p);
+    fdio_close(&out[1]);
+    pthread_join(rt, NULL);
+    /* A failed pump left input unread: let the writer see EPIPE. */
+    if (rc) fdio_close(&in[0]);
+    pthread_join(wt, NULL);
+    fdio_close(&out[0]);
+    if (!close_after) fdio_close(&w.fd);
+    *out_r = r.got;
+    *in_r = in[0];
+    return rc;
+}
+
+static void test_forwards_and_stops_at_end(void **state)
+{
+    static const char trailer[] = "domain is yours";
+    struct buf *b = test_pump_stream(), *got;
+    size_t len = buf_len(b);
+    char rest[64];
+    int in;
+
+    (void)state;
+    assert_int_equal(buf_put(b, trailer, sizeof(trailer)), 0);
+    assert_int_equal(test_pump_run(buf_ptr(b), buf_len(b), true, 5, &got,
+                                   &in), XLMIG_OK);
+    assert_int_equal(buf_len(got), len);
+    assert_memory_equal(buf_ptr(got), buf_ptr(b), len);
+    /* What follows END is still on the fd for the protocol. */
+    assert_int_equal(read(in, rest, sizeof(rest)), sizeof(trailer));
+    assert_memory_equal(rest, trailer, sizeof(trailer));
+    close(in);
+    buf_free(got);
+    buf_free(b);
+}
+
+static void test_truncated_stream_fails(void **state)
+{
+    struct buf *b = test_pump_stream(), *got;
+    int in;
+
+    (void)state;
+    assert_int_equal(test_pump_run(buf_ptr(b), buf_len(b) / 2, true, 5,
+                                   &got, &in), XLMIG_E_TRUNC);
+    assert_true(buf_len(got) <= buf_len(b) / 2);
+    assert_int_equal(in, -1);
+    buf_free(got);
+    buf_free(b);
+}
+
+static void test_malformed_stream_fails(void **state)
+{
+    struct buf *b = test_pump_stream(), *got;
+    uint8_t *d = xmalloc(buf_len(b));
+    int in;
+
+    (void)state;
+    memcpy(d, buf_ptr(b), buf_len(b));
+    d[0] = 'X';                                 /* bad libxl ident */
+    assert_int_equal(test_pump_run(d, buf_len(b), true, 5, &got, &in),
+                     XLMIG_E_PROTO);
+    assert_int_equal(buf_len(got), 0);          /* nothing forwarded */
+    assert_int_equal(in, -1);
+    free(d);
+    buf_free(got);
+    buf_free(b);
+}
+
+static void test_stalled_sender_times_out(void **state)
+{
+    struct buf *b = test_pump_stream(), *got;
+    double t0 = ctx_now(test_pump_ctx.ctx);
+    int in;
+
+    (void)state;
+    /* Half the stream, and the writer keeps the pipe open, silent. */
+    assert_int_equal(test_pump_run(buf_ptr(b), buf_len(b) / 2, false, 1,
+                                   &got, &in), XLMIG_E_TIMEDOUT);
+    assert_true(ctx_now(test_pump_ctx.ctx) - t0 >= 0.9);
+    assert_int_equal(in, -1);
+    buf_free(got);
+    buf_free(b);
+}
+
+static void test_stop_cancels(void **state)
+{
+    struct pump_opts po = { .in_what = "in", .out_what = "out" };
+    struct xlmig_progress prog;
+    struct pump *p;
+    int in[2], out[2];
+
+    (void)state;
+    assert_int_equal(fdio_pipe(test_pump_ctx.ctx, in), 0);
+    assert_int_equal(fdio_pipe(test_pump_ctx.ctx, out), 0);
+    po.in_fd = in[0];
+    po.out_fd = out[1];
+    po.wait = fdio_wait_make(0, -1);            /* would wait for ever */
+    assert_int_equal(pump_start(test_pump_ctx.ctx, &po, &p), 0);
+    pump_stop(p);
+    assert_int_equal(pump_join(p), XLMIG_E_CANCELLED);
+    pump_progress(p, &prog);
+    assert_int_equal(prog.bytes, 0);
+    pump_free(p);
+    fdio_close_pair(in);
+    fdio_close_pair(out);
+}
+
+static int test_setup(void **state)
+{
+    (void)state;
+    signal(SIGPIPE, SIG_IGN);
+    test_ctx_open(&test_pump_ctx);
+    return 0;
+}
+
+static int test_teardown(void **state)
+{
+    (void)state;
+    test_ctx_close(&test_pump_ctx);
+    return 0;
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_forwards_and_stops_at_end),
+        cmocka_unit_test(test_truncated_stream_fails),
+        cmocka_unit_test(test_malformed_stream_fails),
+        cmocka_unit_test(test_stalled_sender_times_out),
+        cmocka_unit_test(test_stop_cancels),
+    };
+
+    return cmocka_run_group_tests(tests, test_setup, test_teardown);
+}

@@ -1,0 +1,87 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * cmd.h - the xlmig command table and what every command shares: parsed
+ * arguments, the process context, the one error sink, exit codes.
+ */
+#ifndef XLMIG_CMD_H
+#define XLMIG_CMD_H
+
+#include <getopt.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+#include <libxlmig.h>
+
+/* Exit statuses (one place decides them: cmd_exit_status). */
+#define CMD_EXIT_OK 0
+#define CMD_EXIT_FAILED 1       /* nothing changed, or rolled back */
+#define CMD_EXIT_USAGE 2
+#define CMD_EXIT_UNSAFE 3       /* domain ownership unknown */
+
+/* Option codes: short options are their character, long-only ones
+ * start here. */
+#define CMD_OPT_LONG 0x100
+#define CMD_OPT_MAX 0x120
+
+#define CMD_MODIFIES (1u << 0)  /* changes domains: needs root */
+
+struct cmd_args {
+    const char *val[CMD_OPT_MAX];   /* NULL: option absent; "" for flags */
+    int argc;                       /* positionals */
+    char **argv;
+};
+
+struct cmd_ctx;
+
+struct cmd_entry {
+    const char *name;
+    const char *alias;
+    const char *usage;          /* after "xlmig NAME " */
+    const char *help;           /* one line */
+    const char *details;        /* option descriptions, may be NULL */
+    const char *opts;           /* getopt short options */
+    const struct option *longopts;  /* may be NULL */
+    int min_args, max_args;     /* positionals; max -1: no limit */
+    unsigned flags;
+    int (*exec)(struct cmd_ctx *c, struct cmd_args *args);
+};
+
+/* The process: logger, library context (made on first use). */
+struct cmd_ctx {
+    const struct cmd_entry *entry;
+    xentoollog_logger_stdiostream *logger;
+    struct xlmig_ctx *lib;
+    int verbose;                /* -v count */
+    bool timestamps;            /* -T */
+};
+
+extern const struct cmd_entry *const cmd_table[];
+
+/* Exact name or declared alias only: these commands move domains. */
+const struct cmd_entry *cmd_find(const char *name);
+/*
+ * Parses argv (argv[0] is the command name) against the entry: options,
+ * -h, positional bounds. Returns 0, or -1 with *cause_r (allocated)
+ * naming what is wrong.
+ */
+int cmd_parse(const struct cmd_entry *e, int argc, char **argv,
+              struct cmd_args *args, char **cause_r);
+bool cmd_has(const struct cmd_args *args, int opt);
+const char *cmd_get(const struct cmd_args *args, int opt);
+/* Parses a number in [min, max]: 0, or -1 with *cause_r. */
+int cmd_strtonum(const char *s, long long min, long long max,
+                 long long *v_r, char **cause_r);
+void cmd_usage(FILE *f, const struct cmd_entry *e);
+/* "xlmig CMD: message" on stderr. */
+void cmd_error(struct cmd_ctx *c, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+/* The library context, made on first use; NULL after cmd_error. */
+struct xlmig_ctx *cmd_lib(struct cmd_ctx *c);
+int cmd_exit_status(int rc);
+/* Adjusts the logger for a command that draws its own progress. */
+void cmd_hide_progress(struct cmd_ctx *c, bool hide);
+
+/* sig.c: SIGINT/SIGTERM/SIGHUP make the returned fd readable. */
+int sig_cancel_fd(void);
+
+#endif /* XLMIG_CMD_H */
