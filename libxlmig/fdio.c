@@ -74,10 +74,6 @@ bool fdio_readable(int fd)
     return fd >= 0 && poll(&p, 1, 0) > 0;
 }
 
-/*
- * Waits until fd is ready for events. Returns XLMIG_OK, or the code for a
- * passed deadline or a cancel (logged with what).
- */
 static int fdio_wait_fd(struct xlmig_ctx *ctx, int fd, short events,
                         const struct fdio_wait *w, double deadline,
                         const char *what)
@@ -117,6 +113,12 @@ static double fdio_deadline(const struct xlmig_ctx *ctx,
                             const struct fdio_wait *w)
 {
     return w->timeout_s ? ctx_now(ctx) + w->timeout_s : 0;
+}
+
+int fdio_ready(struct xlmig_ctx *ctx, int fd, short events,
+               const struct fdio_wait *w, const char *what)
+{
+    return fdio_wait_fd(ctx, fd, events, w, fdio_deadline(ctx, w), what);
 }
 
 int fdio_read_some(struct xlmig_ctx *ctx, int fd, void *buf, size_t len,

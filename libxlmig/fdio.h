@@ -43,6 +43,13 @@ int fdio_set_nonblock(struct xlmig_ctx *ctx, int fd, bool on);
 bool fdio_readable(int fd);
 
 /*
+ * Waits until fd is ready for events (POLLIN, POLLOUT) within the wait's
+ * timeout; XLMIG_E_TIMEDOUT / XLMIG_E_CANCELLED (logged, naming what).
+ */
+MUST_CHECK int fdio_ready(struct xlmig_ctx *ctx, int fd, short events,
+                          const struct fdio_wait *w, const char *what);
+
+/*
  * Reads exactly len bytes. XLMIG_E_PEER when the peer closes first,
  * XLMIG_E_TIMEDOUT / XLMIG_E_CANCELLED as in struct fdio_wait. Logs the
  * failure naming what was being read.

@@ -164,6 +164,14 @@ static void hv_libxl_monitor_wait_gone(struct hv_libxl_monitor *m,
         hv_libxl_poll(m->h, NULL, &fired);
 }
 
+/* libxl leaves a created or soft-reset domain paused; xl unpauses it. */
+static int hv_libxl_monitor_unpause(struct hv_libxl_monitor *m)
+{
+    int r = libxl_domain_unpause(m->h->lctx, m->domid, NULL);
+
+    return hv_libxl_rc(m->h, r, "unpause of domain %u", m->domid);
+}
+
 /* Creates the domain again from m->cfg and watches the new domid. */
 static int hv_libxl_monitor_restart(struct hv_libxl_monitor *m)
 {
@@ -180,8 +188,10 @@ static int hv_libxl_monitor_restart(struct hv_libxl_monitor *m)
     }
     hv_libxl_unlock(m->h);
     if (rc) return rc;
-    LOG(ctx, INFO, "restarted %s as domain %u", m->cfg.c_info.name, domid);
     m->domid = domid;
+    rc = hv_libxl_monitor_unpause(m);
+    if (rc) return rc;
+    LOG(ctx, INFO, "restarted %s as domain %u", m->cfg.c_info.name, domid);
     return hv_libxl_monitor_arm(m);
 }
 
@@ -254,6 +264,7 @@ static int hv_libxl_monitor_act(struct hv_libxl_monitor *m, int reason,
         r = libxl_domain_soft_reset(m->h->lctx, &m->cfg, m->domid, NULL,
                                     NULL);
         rc = hv_libxl_rc(m->h, r, "soft reset of domain %u", m->domid);
+        if (!rc) rc = hv_libxl_monitor_unpause(m);
         return rc ? rc : hv_libxl_monitor_arm(m);
     case LIBXL_ACTION_ON_SHUTDOWN_RESTART_RENAME:
         hv_libxl_monitor_reload(m);

@@ -106,7 +106,9 @@ static int job_recv_transfer(struct job_recv *jr)
                     &jr->domid);
     if (rc) pump_stop(jr->job.pump);
     prc = pump_join(jr->job.pump);
-    if (!rc) rc = prc;
+    /* A pump failure is what made libxl stop: it is the cause. */
+    if (prc && prc != XLMIG_E_CANCELLED) rc = prc;
+    else if (!rc) rc = prc;
     job_progress(&jr->job, true);
 out:
     pump_free(jr->job.pump);

@@ -158,7 +158,9 @@ static int job_send_transfer(struct job_send *js)
     fdio_close(&lpipe[1]);
     if (rc) pump_stop(js->job.pump);
     prc = pump_join(js->job.pump);
-    if (!rc) rc = prc;
+    /* A pump failure is what made libxl stop: it is the cause. */
+    if (prc && prc != XLMIG_E_CANCELLED) rc = prc;
+    else if (!rc) rc = prc;
     job_progress(&js->job, true);
     pump_progress(js->job.pump, &js->res->progress);
     js->res->progress.suspended = js->job.suspended;

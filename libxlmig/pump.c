@@ -5,10 +5,15 @@
  *
  * States: running -> (END forwarded) done | (error or stop) failed.
  * The thread reads at most stream_want() bytes at a time, so it never
- * consumes a byte past the libxl END record. On failure it writes to
- * fail_pipe, which the job watches while libxl runs.
+ * consumes a byte past the libxl END record. Record headers and pfn lists
+ * are read and parsed; large record bodies (page data) go straight from
+ * fd to fd with splice(2), never copied through user space
+ * (research/perf.md section 5.2), unless the fds cannot splice. On
+ * failure the thread writes to fail_pipe, which the job watches while
+ * libxl runs.
  */
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,12 +23,14 @@
 #include "stream.h"
 
 #define PUMP_CHUNK (1u << 20)       /* research/perf.md section 5.2 */
+#define PUMP_SPLICE_MIN (64u << 10) /* smaller bodies are read */
 
 struct pump {
     struct xlmig_ctx *ctx;
     struct pump_opts o;
     pthread_t thread;
     bool started, joined;
+    bool no_splice;             /* the fds refused splice(2) */
     int stop_pipe[2];
     int fail_pipe[2];
     int out_flags;              /* to restore, -1 if unchanged */
@@ -60,13 +67,80 @@ static void pump_account(struct pump *p)
     pthread_mutex_unlock(&p->lock);
 }
 
+/*
+ * Moves up to n body bytes from in to out inside the kernel. *moved_r 0
+ * means end of input. XLMIG_E_INVAL: these fds cannot splice.
+ */
+static int pump_splice(struct pump *p, size_t n, size_t *moved_r)
+{
+    ssize_t r;
+    int rc;
+
+    *moved_r = 0;
+    for (;;) {
+        rc = fdio_ready(p->ctx, p->o.in_fd, POLLIN, &p->o.wait,
+                        p->o.in_what);
+        if (rc) return rc;
+        r = splice(p->o.in_fd, NULL, p->o.out_fd, NULL, n,
+                   SPLICE_F_MOVE | SPLICE_F_NONBLOCK);
+        if (r >= 0) {
+            *moved_r = (size_t)r;
+            return XLMIG_OK;
+        }
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) {
+            /* The input is readable, so the output is full: wait. */
+            rc = fdio_ready(p->ctx, p->o.out_fd, POLLOUT, &p->o.wait,
+                            p->o.out_what);
+            if (rc) return rc;
+            continue;
+        }
+        if (errno == EINVAL) return XLMIG_E_INVAL;
+        if (errno == EPIPE || errno == ECONNRESET) {
+            LOG(p->ctx, ERROR, "peer went away while sending %s",
+                p->o.out_what);
+            return XLMIG_E_PEER;
+        }
+        LOGE(p->ctx, ERROR, "splice %s to %s", p->o.in_what, p->o.out_what);
+        return XLMIG_E_SYSTEM;
+    }
+}
+
+/* Passes page data with splice; *done_r false if it must be read. */
+static int pump_step_splice(struct pump *p, bool *done_r, bool *eof_r)
+{
+    size_t body = stream_body_left(p->parser), moved;
+    int rc;
+
+    *done_r = false;
+    if (p->no_splice || body < PUMP_SPLICE_MIN) return XLMIG_OK;
+    rc = pump_splice(p, body < PUMP_CHUNK ? body : PUMP_CHUNK, &moved);
+    if (rc == XLMIG_E_INVAL) {
+        LOG(p->ctx, DEBUG, "%s cannot splice; copying", p->o.in_what);
+        p->no_splice = true;
+        return XLMIG_OK;
+    }
+    *done_r = true;
+    if (rc) return rc;
+    if (!moved) {
+        *eof_r = true;
+        return XLMIG_OK;
+    }
+    rc = stream_skip(p->parser, moved);
+    if (!rc) pump_account(p);
+    return rc;
+}
+
 /* Moves one chunk; *eof_r when the input ended. */
 static int pump_step(struct pump *p, bool *eof_r)
 {
     size_t want = stream_want(p->parser), got, used;
+    bool spliced;
     int rc;
 
     *eof_r = false;
+    rc = pump_step_splice(p, &spliced, eof_r);
+    if (rc || spliced) return rc;
     if (want > PUMP_CHUNK) want = PUMP_CHUNK;
     rc = fdio_read_some(p->ctx, p->o.in_fd, p->chunk, want, &p->o.wait,
                         p->o.in_what, &got);

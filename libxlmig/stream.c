@@ -604,6 +604,28 @@ static int stream_pad(struct stream *s, const uint8_t *p, size_t avail,
     return XLMIG_OK;
 }
 
+/* Passes n (<= left) body bytes, which are never looked at. */
+static void stream_body_skip(struct stream *s, size_t n)
+{
+    stream_advance(s, n);
+    s->left -= n;
+    if (!s->left) stream_enter_pad(s);
+}
+
+size_t stream_body_left(const struct stream *s)
+{
+    if (s->rc || s->state != STREAM_ST_BODY) return 0;
+    return s->left > SIZE_MAX ? SIZE_MAX : (size_t)s->left;
+}
+
+int stream_skip(struct stream *s, size_t n)
+{
+    if (s->rc) return s->rc;
+    if (n > stream_body_left(s)) return XLMIG_E_INTERNAL;
+    stream_body_skip(s, n);
+    return XLMIG_OK;
+}
+
 struct stream *stream_new(stream_event_fn *fn, void *arg)
 {
     struct stream *s = xcalloc(1, sizeof(*s));
@@ -634,9 +656,7 @@ int stream_feed(struct stream *s, const void *data, size_t len,
         switch (s->state) {
         case STREAM_ST_BODY:
             n = stream_min(s->left, len - pos);
-            stream_advance(s, n);
-            s->left -= n;
-            if (!s->left) stream_enter_pad(s);
+            stream_body_skip(s, n);
             break;
         case STREAM_ST_PAD:
             rc = stream_pad(s, p + pos, len - pos, &n);

@@ -136,6 +136,15 @@ MUST_CHECK int stream_finish(struct stream *s);
  */
 size_t stream_want(const struct stream *s);
 
+/*
+ * Bytes of record body (page data, emulator state...) that come next and
+ * need not be seen by the parser; 0 when the next bytes must be fed. A
+ * caller that moves such bytes itself (splice) accounts for them with
+ * stream_skip(), n <= stream_body_left(); XLMIG_E_INTERNAL otherwise.
+ */
+size_t stream_body_left(const struct stream *s);
+MUST_CHECK int stream_skip(struct stream *s, size_t n);
+
 bool stream_done(const struct stream *s);
 const struct stream_stats *stream_get_stats(const struct stream *s);
 /* "offset N: reason" of the first error, or NULL. Valid while s lives. */

@@ -99,10 +99,16 @@ static void cmd_migrate_report(struct cmd_ctx *c, int rc, const char *domain,
     }
     switch (res->where) {
     case XLMIG_WHERE_SOURCE:
-        cmd_error(c, "migration of %s failed in phase %s: %s; %s still "
-                  "runs on this host", name,
-                  xlmig_phase_name(res->failed_phase), xlmig_strerror(rc),
-                  name);
+        if (res->failed_phase <= XLMIG_PHASE_CONNECT)
+            cmd_error(c, "migration of %s failed in phase %s: %s; nothing "
+                      "was changed", name,
+                      xlmig_phase_name(res->failed_phase),
+                      xlmig_strerror(rc));
+        else
+            cmd_error(c, "migration of %s failed in phase %s: %s; %s "
+                      "still runs on this host", name,
+                      xlmig_phase_name(res->failed_phase),
+                      xlmig_strerror(rc), name);
         break;
     case XLMIG_WHERE_DEST:
         cmd_error(c, "%s runs on %s, but cleaning up here failed: %s",

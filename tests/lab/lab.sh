@@ -8,7 +8,8 @@
 #   A/, B/                     one per host: qemu.pid, monitor.sock,
 #                              serial.sock, console.log, qemu.err and
 #                              share/ (9p, /share in that dom0)
-#   A/share/jobs/              command files run by the dom0's lab agent
+#   A/share/jobs/              jobs run by the dom0's lab agent (ID.sh,
+#                              ID.out, ID.rc; see dom0/lab-agent)
 #   logs/                      collected logs (consoles, /var/log/xen, tests)
 # Host A is 192.0.2.1, host B 192.0.2.2 (documentation range, only on the
 # emulated link).  Every wait has a deadline.
@@ -17,11 +18,14 @@
 #   lab_run_init, lab_run_cleanup, lab_up, lab_down, lab_log, lab_fail,
 #   lab_sh, lab_bg, lab_wait, lab_bg_output, lab_wait_output, lab_ip,
 #   lab_reset, lab_domains, lab_domain_exists, lab_domid, lab_guest_cfg,
-#   lab_guest_create, lab_counter, lab_wait_counter, lab_timed
+#   lab_guest_create, lab_counter, lab_guest_boot, lab_wait_counter,
+#   lab_timed
 #
 # Tunables (environment): LAB_BOOT_TIMEOUT (180 s), LAB_SH_TIMEOUT (120 s),
-# LAB_AGENT_TIMEOUT (30 s), LAB_QEMU_MEM (2048), LAB_DOM0_MEM (1024),
-# LAB_GUEST_MEM (128), LAB_INSTALL_TREE.
+# LAB_AGENT_TIMEOUT (30 s), LAB_QEMU_MEM (2048 MB), LAB_DOM0_MEM (1024 MB),
+# LAB_GUEST_MEM (128 MB), LAB_INSTALL_TREE, and LAB_QEMU_CPU
+# (max,-xsave,-avx,-avx2: with AVX/XSAVE state exposed, memcpy results in
+# the dom0s were randomly corrupted under TCG; see README).
 
 LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_HOSTS="A B"
@@ -62,12 +66,21 @@ _lab_die() {
 	return 1
 }
 
-# ERR trap of the test scripts (set by run-lab.sh): note the failing
-# command of the test script as the reason, unless lab_fail gave one.
+# ERR trap of the test scripts (run-lab.sh runs them with errtrace): note
+# as the reason the test file's line that failed (the innermost frame of
+# $LAB_TEST_FILE), unless lab_fail gave one, plus the last lab.sh error.
 _lab_err_trap() {
-	local why="line $2: '$3' returned $1"
+	local status=$1 i line=${BASH_LINENO[0]} text why
+	for ((i = 1; i < ${#BASH_SOURCE[@]}; i++)); do
+		if [ "${BASH_SOURCE[i]}" = "${LAB_TEST_FILE:-}" ]; then
+			line=${BASH_LINENO[i - 1]}
+			break
+		fi
+	done
+	text=$(sed -n "${line}{s/^[[:space:]]*//;p}" "${LAB_TEST_FILE:-/dev/null}" 2>/dev/null) || text=
+	why="line $line: ${text:-$BASH_COMMAND} (status $status)"
 	if [ -s "$LAB_RUN_DIR/test.lasterror" ]; then
-		why="$why: $(cat "$LAB_RUN_DIR/test.lasterror")"
+		why="$why; last lab error: $(cat "$LAB_RUN_DIR/test.lasterror")"
 	fi
 	_lab_note_reason "$why"
 }
@@ -213,6 +226,12 @@ _lab_wait_until() {
 	done
 }
 
+# Show the end of HOST's console (boot failures, for the CI output).
+_lab_console_tail() {
+	printf '%s\n' "--- last lines of host $1's console:" >&2
+	tail -n 15 "$(_lab_console "$1")" 2>/dev/null | tr -d '\r' | sed 's/^/    /' >&2
+}
+
 # Wait for the ready markers of both dom0s.
 _lab_wait_ready() {
 	local limit=$((SECONDS + LAB_BOOT_TIMEOUT)) h pending=$LAB_HOSTS next con
@@ -221,11 +240,14 @@ _lab_wait_ready() {
 		for h in $pending; do
 			con=$(_lab_console "$h")
 			if grep -qa 'XLMIG-LAB-FAILED' "$con" 2>/dev/null; then
+				_lab_console_tail "$h"
 				_lab_die "host $h failed to boot: $(grep -a 'XLMIG-LAB-FAILED' "$con" | head -n1 | tr -d '\r'); console log: $con"
 				return 1
 			elif grep -qa "XLMIG-LAB-READY host=$h" "$con" 2>/dev/null; then
+				: >"$(_lab_hdir "$h")/ready"
 				lab_log "host $h: dom0 ready"
 			elif ! _lab_qemu_alive "$h"; then
+				_lab_console_tail "$h"
 				_lab_die "QEMU of host $h exited during boot; console log: $con"
 				return 1
 			else
@@ -236,6 +258,7 @@ _lab_wait_ready() {
 		[ -z "$pending" ] && break
 		if [ "$SECONDS" -ge "$limit" ]; then
 			for h in $pending; do
+				_lab_console_tail "$h"
 				_lab_die "host $h did not reach its dom0 shell within ${LAB_BOOT_TIMEOUT} s; console log: $(_lab_console "$h")"
 			done
 			return 1
@@ -248,7 +271,7 @@ _lab_prepare_shares() {
 	local h share
 	for h in $LAB_HOSTS; do
 		share=$(_lab_hdir "$h")/share
-		mkdir -p "$share/jobs" "$share/logs"
+		mkdir -p "$share/jobs/new" "$share/logs"
 		if [ -n "${LAB_INSTALL_TREE:-}" ]; then
 			[ -d "$LAB_INSTALL_TREE" ] ||
 				_lab_die "LAB_INSTALL_TREE=$LAB_INSTALL_TREE is not a directory" || return
@@ -306,9 +329,9 @@ _lab_collect_logs() {
 	d=$(_lab_hdir "$h")
 	dest=$LAB_RUN_DIR/logs/$h
 	mkdir -p "$dest"
-	if _lab_qemu_alive "$h"; then
-		lab_sh "$h" "/usr/lib/xlmig-lab/lab-collect-logs /share/logs" 60 \
-			>/dev/null 2>&1 || lab_log "could not collect /var/log/xen of host $h"
+	if [ -e "$d/ready" ] && _lab_qemu_alive "$h"; then
+		LAB_AGENT_TIMEOUT=10 lab_sh "$h" \
+			"/usr/lib/xlmig-lab/lab-collect-logs /share/logs" 30 >/dev/null 2>&1 || lab_log "could not collect /var/log/xen of host $h"
 	fi
 	cp -a "$d/share/logs/." "$dest/" 2>/dev/null || true
 	cp -a "$d/share/jobs" "$dest/jobs" 2>/dev/null || true
@@ -346,8 +369,9 @@ lab_down() {
 }
 
 # --- running commands in a dom0 -----------------------------------------------
-# A job is a bash script in HOST's share (jobs/ID.cmd) that the dom0's lab
-# agent runs; see dom0/lab-agent for the file protocol.
+# A job is a bash script in HOST's share (jobs/ID.sh, triggered by
+# jobs/new/ID) that the dom0's lab agent runs; see dom0/lab-agent for the
+# file protocol.
 
 _lab_jobs() { printf '%s/%s/share/jobs\n' "$LAB_RUN_DIR" "$1"; }
 
@@ -359,40 +383,48 @@ _lab_job_new_id() {
 _lab_job_submit() {
 	local dir
 	dir=$(_lab_jobs "$1")
-	printf '%s\n' "$3" >"$dir/.$2.tmp"
-	mv "$dir/.$2.tmp" "$dir/$2.cmd"
+	if ! printf 'echo $$ >/share/jobs/%s.pid\n%s\n' "$2" "$3" >"$dir/$2.sh" ||
+		! : >"$dir/new/$2"; then
+		_lab_die "cannot write job $2 into $dir (lab not up?)"
+	fi
 }
 
-# _lab_job_claimed HOST ID TIMEOUT: wait until the agent has started it.
+# _lab_job_started HOST ID: true once the agent has started job ID.
 _lab_job_started() {
-	local base
-	base=$(_lab_jobs "$1")/$2
-	[ -e "$base.pid" ] || [ -e "$base.rc" ]
+	local dir
+	dir=$(_lab_jobs "$1")
+	[ -e "$dir/$2.out" ] || return 1
+	rm -f "$dir/new/$2"
 }
+
+_lab_job_done() { [ -s "$1.rc" ]; }
 
 # _lab_job_follow HOST ID TIMEOUT: stream ID.out to stdout until ID.rc
 # appears; return the job's status, 124 on timeout (job killed), 125 if the
 # agent never took the job.
 _lab_job_follow() {
-	local h=$1 id=$2 timeout=$3 base off=0 size rc
+	local h=$1 id=$2 timeout=$3 dir base off=0 size rc
 	local limit=$((SECONDS + timeout)) claim_limit=$((SECONDS + LAB_AGENT_TIMEOUT))
-	base=$(_lab_jobs "$h")/$id
-	while [ ! -e "$base.rc" ]; do
+	dir=$(_lab_jobs "$h")
+	base=$dir/$id
+	while ! _lab_job_done "$base"; do
 		_lab_stream_out "$base.out"
-		if [ -e "$base.cmd" ] && [ "$SECONDS" -ge "$claim_limit" ]; then
-			rm -f "$base.cmd"
+		if [ "$SECONDS" -ge "$claim_limit" ] && ! _lab_job_started "$h" "$id"; then
+			rm -f "$dir/new/$id"
 			_lab_die "host $h: the lab agent did not take the command within ${LAB_AGENT_TIMEOUT} s (dom0 hung or down?); console log: $(_lab_console "$h")"
 			return 125
 		fi
 		if [ "$SECONDS" -ge "$limit" ]; then
-			: >"$base.kill"
-			_lab_wait_until 10 "the agent of $h to kill job $id" test -e "$base.rc" 2>/dev/null || true
+			: >"$dir/new/$id.kill"
+			_lab_wait_until 10 "the agent of $h to kill job $id" _lab_job_done "$base" 2>/dev/null || true
 			_lab_stream_out "$base.out"
-			_lab_die "host $h: command did not finish within $timeout s (killed): $(head -c 200 "$base.run" 2>/dev/null)"
+			rm -f "$dir/new/$id.kill"
+			_lab_die "host $h: command did not finish within $timeout s (killed): $(sed -n '2{p;q}' "$base.sh" | head -c 200)"
 			return 124
 		fi
-		sleep 0.2
+		sleep 0.1
 	done
+	rm -f "$dir/new/$id" "$dir/new/$id.kill"
 	_lab_stream_out "$base.out"
 	rc=$(cat "$base.rc")
 	return "$rc"
@@ -415,8 +447,9 @@ _lab_stream_out() {
 lab_sh() {
 	local h=$1 cmd=$2 timeout=${3:-$LAB_SH_TIMEOUT} id
 	_lab_check_host "$h" || return
+	rm -f "$LAB_RUN_DIR/test.lasterror"
 	id=$(_lab_job_new_id)
-	_lab_job_submit "$h" "$id" "$cmd"
+	_lab_job_submit "$h" "$id" "$cmd" || return
 	_lab_job_follow "$h" "$id" "$timeout"
 }
 
@@ -442,42 +475,53 @@ exit \$__lab_rc" "$timeout" || rc=$?
 # to a file in the share); returns once it runs.  NAME must not be in use
 # by a running job of HOST.
 lab_bg() {
-	local h=$1 name=$2 cmd=$3 base
+	local h=$1 name=$2 cmd=$3 dir id
 	_lab_check_host "$h" || return
-	base=$(_lab_jobs "$h")/bg-$name
-	if [ -e "$base.run" ] && [ ! -e "$base.rc" ]; then
+	dir=$(_lab_jobs "$h")
+	if id=$(_lab_bg_id "$h" "$name" 2>/dev/null) && ! _lab_job_done "$dir/$id"; then
 		_lab_die "lab_bg: job $name is still running on $h"
 		return 1
 	fi
-	rm -f "$base".*
-	_lab_job_submit "$h" "bg-$name" "$cmd"
+	id=bg-$name-$(_lab_job_new_id)
+	printf '%s\n' "$id" >"$dir/bg-$name.id"
+	_lab_job_submit "$h" "$id" "$cmd" || return
 	_lab_wait_until "$LAB_AGENT_TIMEOUT" "host $h to start job $name" \
-		_lab_job_started "$h" "bg-$name" || return
+		_lab_job_started "$h" "$id" || return
+}
+
+# _lab_bg_id HOST NAME: the job id of HOST's latest background job NAME.
+_lab_bg_id() {
+	local f
+	f=$(_lab_jobs "$1")/bg-$2.id
+	[ -s "$f" ] || _lab_die "no background job $2 on $1" || return
+	cat "$f"
 }
 
 # lab_wait HOST NAME TIMEOUT_S: wait for background job NAME, print its
 # whole output and return its exit status (124 and killed on timeout).
 lab_wait() {
-	local h=$1 name=$2 timeout=${3:-$LAB_SH_TIMEOUT}
+	local h=$1 name=$2 timeout=${3:-$LAB_SH_TIMEOUT} id
 	_lab_check_host "$h" || return
-	[ -e "$(_lab_jobs "$h")/bg-$name.run" ] ||
-		_lab_die "lab_wait: no background job $name on $h" || return
-	_lab_job_follow "$h" "bg-$name" "$timeout"
+	id=$(_lab_bg_id "$h" "$name") || return
+	_lab_job_follow "$h" "$id" "$timeout"
 }
 
 # lab_bg_output HOST NAME: print the output of background job NAME so far.
 lab_bg_output() {
-	cat "$(_lab_jobs "$1")/bg-$2.out" 2>/dev/null || true
+	local id
+	id=$(_lab_bg_id "$1" "$2") || return
+	cat "$(_lab_jobs "$1")/$id.out" 2>/dev/null || true
 }
 
 # lab_wait_output HOST NAME REGEX TIMEOUT_S: wait until the output of
 # background job NAME matches the extended REGEX (e.g. to kill the
 # receiver mid-stream).  Fails if the job ends first or on timeout.
 lab_wait_output() {
-	local h=$1 name=$2 re=$3 limit=$((SECONDS + $4)) out
-	out=$(_lab_jobs "$h")/bg-$name.out
-	while ! grep -qaE -- "$re" "$out" 2>/dev/null; do
-		if [ -e "$(_lab_jobs "$h")/bg-$name.rc" ]; then
+	local h=$1 name=$2 re=$3 limit=$((SECONDS + $4)) id base
+	id=$(_lab_bg_id "$h" "$name") || return
+	base=$(_lab_jobs "$h")/$id
+	while ! grep -qaE -- "$re" "$base.out" 2>/dev/null; do
+		if _lab_job_done "$base"; then
 			_lab_die "job $name on $h ended without printing /$re/"
 			return 1
 		fi
@@ -485,20 +529,21 @@ lab_wait_output() {
 			_lab_die "job $name on $h did not print /$re/ within $4 s"
 			return 1
 		fi
-		sleep 0.2
+		sleep 0.1
 	done
 }
 
 # _lab_kill_jobs HOST: kill every job of HOST still running.
 _lab_kill_jobs() {
-	local run n=0
-	for run in "$(_lab_jobs "$1")"/*.run; do
-		[ -e "$run" ] || continue
-		[ -e "${run%.run}.rc" ] && continue
-		: >"${run%.run}.kill"
+	local dir sh n=0
+	dir=$(_lab_jobs "$1")
+	for sh in "$dir"/*.sh; do
+		[ -e "$sh" ] || continue
+		_lab_job_done "${sh%.sh}" && continue
+		: >"$dir/new/$(basename "${sh%.sh}").kill"
 		n=$((n + 1))
 	done
-	[ "$n" -eq 0 ] || lab_log "host $1: killed $n leftover job(s)"
+	[ "$n" -eq 0 ] || lab_log "host $1: killing $n leftover job(s)"
 }
 
 # --- domains ------------------------------------------------------------------
@@ -557,17 +602,18 @@ lab_guest_cfg() {
 }
 
 # lab_guest_create HOST NAME [KEY=VALUE...]: write /root/guest/NAME.cfg on
-# HOST (see lab_guest_cfg), `xl create` it and wait (60 s) until the guest
+# HOST (see lab_guest_cfg), `xl create` it and wait (90 s) until the guest
 # prints its first counter line.
 lab_guest_create() {
-	local h=$1 name=$2 cfg
+	local h=$1 name=$2 cfg t0=$SECONDS
 	shift 2
 	cfg=$(lab_guest_cfg "$name" "$@")
-	lab_sh "$h" "cat >/root/guest/$name.cfg <<'LAB_EOF'
+	lab_timed "$h" "cat >/root/guest/$name.cfg <<'LAB_EOF'
 $cfg
 LAB_EOF
 xl create /root/guest/$name.cfg" 120 || _lab_die "xl create $name on $h failed" || return
-	lab_wait_counter "$h" "$name" -1 60 >/dev/null
+	lab_wait_counter "$h" "$name" -1 90 >/dev/null || return
+	lab_log "$name created on $h: xl create $((LAB_ELAPSED_MS / 1000)).$((LAB_ELAPSED_MS % 1000 / 100)) s, counting after $((SECONDS - t0)) s"
 }
 
 # lab_counter HOST NAME: print the latest counter value that guest NAME
@@ -575,6 +621,13 @@ xl create /root/guest/$name.cfg" 120 || _lab_die "xl create $name on $h failed" 
 # guest-NAME--incoming.log of a guest that arrived by migration).
 lab_counter() {
 	lab_sh "$1" "/usr/lib/xlmig-lab/lab-counter '$2'" 60
+}
+
+# lab_guest_boot HOST NAME: print the boot id of guest NAME's latest
+# counter line on HOST: it stays the same across a migration and changes
+# when the guest reboots (after a reboot the counter starts again at 0).
+lab_guest_boot() {
+	lab_sh "$1" "/usr/lib/xlmig-lab/lab-counter '$2' --boot" 60
 }
 
 # lab_wait_counter HOST NAME ABOVE TIMEOUT_S: wait until guest NAME's

@@ -238,7 +238,9 @@ build_kernel() {
 # Undo the chroot mounts of build_rootfs (also used from the EXIT trap).
 chroot_umount() {
 	local root=$1
-	if mountpoint -q "$root/proc" 2>/dev/null; then umount "$root/proc"; fi
+	if mountpoint -q "$root/proc" 2>/dev/null; then
+		umount "$root/proc" 2>/dev/null || umount -l "$root/proc"
+	fi
 }
 
 chroot_apt_upgrade() {
@@ -381,6 +383,8 @@ main() {
 
 	parse_args "$@"
 	need_tools
+	trap 'exit 130' INT
+	trap 'exit 143' TERM # so that the EXIT trap (chroot unmount) runs
 	mkdir -p "$CACHE"
 	exec 9>"$CACHE/.lock"
 	flock -w 1800 9 || die "cache $CACHE is locked by another build"
@@ -450,4 +454,9 @@ main() {
 	say "images ready in $CACHE ($((SECONDS - t0)) s)"
 }
 
-main "$@"
+# One compound command: bash reads no further, even if this file is edited
+# while it runs.
+{
+	main "$@"
+	exit "$?"
+}

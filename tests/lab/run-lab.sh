@@ -15,8 +15,9 @@
 # lab_down, a summary.  Exit status 0 only if every test passed.
 #
 # Test script conventions (t-*.sh, written against lab.sh):
-#  - Each test runs in its own bash process with `set -euo pipefail`,
-#    lab.sh sourced, LAB_RUN_DIR exported and the cwd this directory.
+#  - Each test runs in its own bash process with `set -eEuo pipefail` and
+#    `shopt -s inherit_errexit`, lab.sh sourced, LAB_RUN_DIR exported and
+#    the cwd this directory.
 #  - Before each test run-lab.sh calls lab_reset: both dom0s are up, no
 #    guest domain exists on either host, no job of an earlier test runs,
 #    and old guest console logs are moved away.  A test creates the guests
@@ -32,6 +33,8 @@
 set -euo pipefail
 
 LAB_TESTS_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LAB_T0_US=${EPOCHREALTIME/./} # lab_log's time origin, shared with the tests
+export LAB_T0_US
 # shellcheck source=lab.sh
 . "$LAB_TESTS_DIR/lab.sh"
 
@@ -40,6 +43,7 @@ TESTS=()
 RESULTS=()
 FAILED=0
 TEST_PID=
+MKIMAGES_PID=
 
 usage() {
 	sed -n '2,/^set -euo/p' "${BASH_SOURCE[0]}" | sed '$d; s/^# \{0,1\}//'
@@ -96,22 +100,44 @@ record() {
 	case $1 in FAIL:*) FAILED=1 ;; esac
 }
 
+# fail_remaining REASON: a FAIL line for each test without a result yet
+# (results are recorded in test order).
+fail_remaining() {
+	local i
+	for ((i = ${#RESULTS[@]}; i < ${#TESTS[@]}; i++)); do
+		record "FAIL: $(test_name "${TESTS[i]}"): $1"
+	done
+}
+
+# stop_group PID: end the process group led by PID (a test under
+# `timeout`, or mkimages.sh under setsid), whatever is left of it.
+# shellcheck disable=SC2317 # reached from the traps
+stop_group() {
+	[ -n "$1" ] || return 0
+	kill -TERM -- "-$1" 2>/dev/null || return 0
+	wait "$1" 2>/dev/null || true
+	sleep 1
+	kill -KILL -- "-$1" 2>/dev/null || true
+}
+
 # Runs on any exit: stop the test still running, the QEMUs, and clean up.
+# shellcheck disable=SC2317 # reached from the traps
 cleanup() {
 	local rc=$?
 	trap - EXIT INT TERM
-	if [ -n "$TEST_PID" ] && kill -0 "$TEST_PID" 2>/dev/null; then
-		kill -TERM "$TEST_PID" 2>/dev/null || true
-		wait "$TEST_PID" 2>/dev/null || true
-	fi
+	stop_group "$MKIMAGES_PID"
+	stop_group "$TEST_PID"
 	[ "$rc" -eq 0 ] || FAILED=1
 	lab_down || true
 	lab_run_cleanup "$FAILED"
 	exit "$rc"
 }
 
+# shellcheck disable=SC2317 # reached from the traps
 interrupted() {
 	lab_log "interrupted"
+	fail_remaining "interrupted"
+	summary
 	FAILED=1
 	exit 130
 }
@@ -132,13 +158,17 @@ run_test() {
 	t0=${EPOCHREALTIME/./}
 	# shellcheck disable=SC2016 # expanded by the test's bash
 	timeout -k 10 "$LAB_TEST_TIMEOUT" bash -c '
-		set -euo pipefail
+		set -eEuo pipefail
+		shopt -s inherit_errexit
 		. "$1"
-		trap '\''_lab_err_trap $? $LINENO "$BASH_COMMAND"'\'' ERR
+		LAB_TEST_FILE=$2
+		trap '\''_lab_err_trap $?'\'' ERR
 		cd "$LAB_DIR"
 		. "$2"' run-lab "$LAB_TESTS_DIR/lab.sh" "$t" > >(tee -a "$log") 2>&1 &
 	TEST_PID=$!
 	wait "$TEST_PID" || rc=$?
+	# Whatever the test left running on this machine goes too.
+	kill -KILL -- "-$TEST_PID" 2>/dev/null || true
 	TEST_PID=
 	secs=$(((${EPOCHREALTIME/./} - t0) / 1000000))
 	if [ "$rc" -eq 0 ]; then
@@ -168,21 +198,25 @@ summary() {
 }
 
 main() {
-	local t
+	local t rc
 	parse_args "$@"
 	lab_run_init
 	trap cleanup EXIT
 	trap interrupted INT TERM
 	lab_log "run directory $LAB_RUN_DIR"
-	if ! "$LAB_TESTS_DIR/mkimages.sh" --env-out "$LAB_RUN_DIR/images.env"; then
-		for t in "${TESTS[@]}"; do record "FAIL: $(test_name "$t"): image build failed"; done
+	# In its own session, so that an interrupted run can stop all of it.
+	setsid "$LAB_TESTS_DIR/mkimages.sh" --env-out "$LAB_RUN_DIR/images.env" &
+	MKIMAGES_PID=$!
+	rc=0
+	wait "$MKIMAGES_PID" || rc=$?
+	MKIMAGES_PID=
+	if [ "$rc" -ne 0 ]; then
+		fail_remaining "image build failed"
 		summary
 		exit 1
 	fi
 	if ! lab_up; then
-		for t in "${TESTS[@]}"; do
-			record "FAIL: $(test_name "$t"): lab did not come up ($(cat "$LAB_RUN_DIR/test.lasterror" 2>/dev/null))"
-		done
+		fail_remaining "lab did not come up ($(cat "$LAB_RUN_DIR/test.lasterror" 2>/dev/null))"
 		summary
 		exit 1
 	fi
@@ -191,4 +225,9 @@ main() {
 	[ "$FAILED" -eq 0 ]
 }
 
-main "$@"
+# One compound command: bash reads no further, even if this file is edited
+# while it runs.
+{
+	main "$@"
+	exit "$?"
+}

@@ -11,6 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -93,6 +94,17 @@ static void *test_pump_reader_main(void *arg)
 /* Pumps data (closing the input after it if close_after) and returns the
  * pump's result; *out_r gets what came out, *in_r the input fd (-1 after
  * a failure). */
+static bool test_pump_sockets;      /* socketpairs: no splice possible */
+
+static void test_pump_pair(int fds[2])
+{
+    if (test_pump_sockets)
+        assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0,
+                                    fds), 0);
+    else
+        assert_int_equal(fdio_pipe(test_pump_ctx.ctx, fds), 0);
+}
+
 static int test_pump_run(const uint8_t *data, size_t len, bool close_after,
                          unsigned timeout, struct buf **out_r, int *in_r)
 {
@@ -104,8 +116,8 @@ static int test_pump_run(const uint8_t *data, size_t len, bool close_after,
     struct pump *p;
     pthread_t wt, rt;
 
-    assert_int_equal(fdio_pipe(test_pump_ctx.ctx, in), 0);
-    assert_int_equal(fdio_pipe(test_pump_ctx.ctx, out), 0);
+    test_pump_pair(in);
+    test_pump_pair(out);
     w.fd = in[1];
     r.fd = out[0];
     r.got = buf_new(64u << 20);
@@ -153,6 +165,14 @@ static void test_forwards_and_stops_at_end(void **state)
     close(in);
     buf_free(got);
     buf_free(b);
+}
+
+/* Sockets on both sides cannot splice: the pump copies instead. */
+static void test_copies_when_splice_is_impossible(void **state)
+{
+    test_pump_sockets = true;
+    test_forwards_and_stops_at_end(state);
+    test_pump_sockets = false;
 }
 
 static void test_truncated_stream_fails(void **state)
@@ -245,6 +265,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forwards_and_stops_at_end),
+        cmocka_unit_test(test_copies_when_splice_is_impossible),
         cmocka_unit_test(test_truncated_stream_fails),
         cmocka_unit_test(test_malformed_stream_fails),
         cmocka_unit_test(test_stalled_sender_times_out),

@@ -625,6 +625,44 @@ static void test_want_never_reads_past_end(void **state)
     test_stream_dispose(&ts);
 }
 
+/* Body bytes moved by the caller (splice) are accounted by stream_skip. */
+static void test_skip_accounts_body_bytes(void **state)
+{
+    struct test_stream ts;
+    const uint8_t *p;
+    size_t len, pos = 0, want, body, used;
+    uint64_t skipped = 0;
+    struct stream *s;
+
+    (void)state;
+    test_stream_init(&ts);
+    test_stream_build_hvm(&ts);
+    p = buf_ptr(ts.b);
+    len = buf_len(ts.b);
+    s = stream_new(NULL, NULL);
+    assert_int_equal(stream_body_left(s), 0);
+    assert_int_equal(stream_skip(s, 1), XLMIG_E_INTERNAL);
+    while ((want = stream_want(s)) > 0) {
+        body = stream_body_left(s);
+        if (body) {
+            assert_true(body <= want);
+            assert_int_equal(stream_skip(s, body), XLMIG_OK);
+            pos += body;
+            skipped += body;
+            continue;
+        }
+        assert_int_equal(stream_feed(s, p + pos, want, &used), XLMIG_OK);
+        pos += used;
+    }
+    assert_true(stream_done(s));
+    assert_int_equal(pos, len);
+    assert_true(skipped >= ts.pages * STREAM_PAGE_SIZE);
+    assert_int_equal(stream_get_stats(s)->bytes, len);
+    assert_int_equal(stream_get_stats(s)->pages, ts.pages);
+    stream_free(s);
+    test_stream_dispose(&ts);
+}
+
 static void test_libxl_bad_ident(void **state)
 {
     struct test_stream ts;
@@ -1520,6 +1558,7 @@ int main(void)
         cmocka_unit_test(test_chunkings_give_identical_results),
         cmocka_unit_test(test_trailing_bytes_not_consumed),
         cmocka_unit_test(test_want_never_reads_past_end),
+        cmocka_unit_test(test_skip_accounts_body_bytes),
         cmocka_unit_test(test_libxl_bad_ident),
         cmocka_unit_test(test_libxl_bad_version),
         cmocka_unit_test(test_libxl_big_endian_refused),

@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# t-00-xl-baseline.sh - proves the lab with stock xl: a PVH guest created
+# selftest-xl.sh - proves the lab with stock xl: a PVH guest created
 # on A keeps counting, `xl migrate lab1 192.0.2.2` (over the dom0s' ssh)
 # moves it to B, where the counter goes on beyond what A last showed, and
 # no copy of lab1 is left on A.  Prints the migration wall time, the

@@ -1,0 +1,100 @@
+# shellcheck shell=bash
+# xlmig-lib.sh - checks shared by the xlmig lab tests (t-xlmig-*.sh):
+# where a guest runs, that it is neither paused nor renamed, that its
+# counter goes on. Sourced by those tests after lab.sh.
+
+# xlmig_state HOST NAME: print the xl state flags of NAME ("-b----").
+xlmig_state() {
+	lab_sh "$1" "xl list '$2' | awk 'NR == 2 { print \$5 }'" 60
+}
+
+# xlmig_expect_running HOST NAME: NAME exists on HOST under exactly that
+# name and is not paused, shut down or dying.
+xlmig_expect_running() {
+	local state
+	lab_domain_exists "$1" "$2" || lab_fail "$2 does not exist on $1"
+	state=$(xlmig_state "$1" "$2")
+	case $state in
+	??p* | ???s* | ????c* | *d*) lab_fail "$2 on $1 is in state $state" ;;
+	esac
+}
+
+# xlmig_wait_running HOST NAME WITHIN_S: wait until NAME exists on HOST and
+# is no longer paused (a domain being built is paused until libxl is done).
+xlmig_wait_running() {
+	local limit=$((SECONDS + $3)) state
+	while :; do
+		state=$(xlmig_state "$1" "$2" 2>/dev/null) || state=
+		case $state in
+		'' | ??p* | ???s* | ????c* | *d*) ;;
+		*) return 0 ;;
+		esac
+		[ "$SECONDS" -lt "$limit" ] ||
+			lab_fail "$2 on $1 is not running within $3 s (state ${state:-none})"
+		sleep 1
+	done
+}
+
+# xlmig_expect_no_domains HOST WITHIN_S: HOST has no guest domain, waiting
+# up to WITHIN_S seconds for a destroy in progress to finish.
+xlmig_expect_no_domains() {
+	local h=$1 limit=$((SECONDS + $2)) left
+	while :; do
+		left=$(lab_domains "$h")
+		[ -z "$left" ] && return 0
+		[ "$SECONDS" -lt "$limit" ] ||
+			lab_fail "domains left on $h: $(echo "$left" | tr '\n' ' ')"
+		sleep 1
+	done
+}
+
+# xlmig_expect_only HOST NAME: the only guest domain on HOST is NAME.
+xlmig_expect_only() {
+	local left
+	left=$(lab_domains "$1")
+	[ "$left" = "$2" ] ||
+		lab_fail "expected only $2 on $1, found: $(echo "$left" | tr '\n' ' ')"
+}
+
+# xlmig_expect_counting HOST NAME ABOVE: NAME's counter on HOST passes
+# ABOVE and then keeps going; prints the last value seen.
+xlmig_expect_counting() {
+	local c1 c2
+	c1=$(lab_wait_counter "$1" "$2" "$3" 60) ||
+		lab_fail "$2's counter on $1 did not pass $3"
+	c2=$(lab_wait_counter "$1" "$2" "$c1" 30) ||
+		lab_fail "$2's counter on $1 stopped at $c1"
+	echo "$c2"
+}
+
+# xlmig_wait_domain HOST NAME WITHIN_S: wait until NAME exists on HOST.
+xlmig_wait_domain() {
+	local limit=$((SECONDS + $3))
+	until lab_domain_exists "$1" "$2"; do
+		[ "$SECONDS" -lt "$limit" ] ||
+			lab_fail "$2 did not appear on $1 within $3 s"
+		sleep 1
+	done
+}
+
+# xlmig_secs MS: milliseconds as seconds with one decimal.
+xlmig_secs() {
+	printf '%d.%d' $(($1 / 1000)) $(($1 % 1000 / 100))
+}
+
+# xlmig_move_a_to_b CMD WHAT: create lab1 on A, run CMD on A (timed) to
+# move it to B, then check that it runs on B only and counts on past the
+# last value A showed. Logs WHAT's wall time as a RESULT.
+xlmig_move_a_to_b() {
+	local c0 last_a c1
+	lab_guest_create A lab1
+	c0=$(xlmig_expect_counting A lab1 -1)
+	lab_timed A "$1" 600 || lab_fail "$2 failed"
+	xlmig_expect_no_domains A 30
+	xlmig_expect_running B lab1
+	xlmig_expect_only B lab1
+	last_a=$(lab_counter A lab1)
+	c1=$(xlmig_expect_counting B lab1 "$last_a")
+	lab_log "lab1 counted $c0..$last_a on A, then $c1 on B"
+	lab_log "RESULT: $2 $(xlmig_secs "$LAB_ELAPSED_MS") s"
+}
