@@ -17,9 +17,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char *why = NULL, *json = NULL;
     size_t left;
 
-    if (size >= proto_go.len && !proto_check_msg(&proto_go, data, &why))
-        free(why);
-    else
+    /* The result does not matter here, only that it is safe to get. */
+    if (size >= proto_go.len && proto_check_msg(&proto_go, data, &why))
         free(why);
     why = NULL;
     if (proto_parse_save_hdr(data, size, &h, &why)) {
