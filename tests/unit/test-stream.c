@@ -432,6 +432,23 @@ static void test_stream_expect_buf_error(const struct test_stream *ts,
                              needle);
 }
 
+/* Builds the HVM stream, sets the byte at off to v, expects the error. */
+static void test_stream_expect_hvm_poke(size_t off, uint8_t v, int rc,
+                                        uint64_t err_off, const char *why)
+{
+    struct test_stream ts;
+    uint8_t *d;
+    size_t len;
+
+    test_stream_init(&ts);
+    test_stream_build_hvm(&ts);
+    d = test_stream_copy(&ts, &len);
+    d[off] = v;
+    test_stream_expect_error(d, len, rc, err_off, why);
+    free(d);
+    test_stream_dispose(&ts);
+}
+
 static void test_hvm_stream_stats(void **state)
 {
     struct test_stream_run run;
@@ -665,34 +682,16 @@ static void test_skip_accounts_body_bytes(void **state)
 
 static void test_libxl_bad_ident(void **state)
 {
-    struct test_stream ts;
-    uint8_t *d;
-    size_t len;
-
-    test_stream_init(&ts);
-    test_stream_build_hvm(&ts);
-    d = test_stream_copy(&ts, &len);
-    d[3] = 'X';
-    test_stream_expect_error(d, len, XLMIG_E_PROTO, 0,
-                             "bad libxl stream ident 0x4c6962586c466d74");
-    free(d);
-    test_stream_dispose(&ts);
+    (void)state;
+    test_stream_expect_hvm_poke(3, 'X', XLMIG_E_PROTO,
+                                0, "bad libxl stream ident 0x4c6962586c466d74");
 }
 
 static void test_libxl_bad_version(void **state)
 {
-    struct test_stream ts;
-    uint8_t *d;
-    size_t len;
-
-    test_stream_init(&ts);
-    test_stream_build_hvm(&ts);
-    d = test_stream_copy(&ts, &len);
-    d[11] = 3;
-    test_stream_expect_error(d, len, XLMIG_E_PROTO, 0,
-                             "unsupported libxl stream version 3");
-    free(d);
-    test_stream_dispose(&ts);
+    (void)state;
+    test_stream_expect_hvm_poke(11, 3, XLMIG_E_PROTO,
+                                0, "unsupported libxl stream version 3");
 }
 
 static void test_libxl_big_endian_refused(void **state)
@@ -729,34 +728,16 @@ static void test_libxl_legacy_option_accepted(void **state)
 
 static void test_libxc_bad_marker(void **state)
 {
-    struct test_stream ts;
-    uint8_t *d;
-    size_t len;
-
-    test_stream_init(&ts);
-    test_stream_build_hvm(&ts);
-    d = test_stream_copy(&ts, &len);
-    d[TEST_OFF_IHDR + 7] = 0xfe;
-    test_stream_expect_error(d, len, XLMIG_E_PROTO, TEST_OFF_IHDR,
-                             "bad libxc image header marker");
-    free(d);
-    test_stream_dispose(&ts);
+    (void)state;
+    test_stream_expect_hvm_poke(TEST_OFF_IHDR + 7, 0xfe, XLMIG_E_PROTO,
+                                TEST_OFF_IHDR, "bad libxc image header marker");
 }
 
 static void test_libxc_bad_id(void **state)
 {
-    struct test_stream ts;
-    uint8_t *d;
-    size_t len;
-
-    test_stream_init(&ts);
-    test_stream_build_hvm(&ts);
-    d = test_stream_copy(&ts, &len);
-    d[TEST_OFF_IHDR + 8] = 'Y';
-    test_stream_expect_error(d, len, XLMIG_E_PROTO, TEST_OFF_IHDR,
-                             "bad libxc image header id 0x59454e46");
-    free(d);
-    test_stream_dispose(&ts);
+    (void)state;
+    test_stream_expect_hvm_poke(TEST_OFF_IHDR + 8, 'Y', XLMIG_E_PROTO,
+                                TEST_OFF_IHDR, "bad libxc image header id 0x59454e46");
 }
 
 static void test_libxc_bad_version(void **state)
@@ -805,34 +786,16 @@ static void test_libxc_version_2_accepted(void **state)
 
 static void test_libxc_big_endian_refused(void **state)
 {
-    struct test_stream ts;
-    uint8_t *d;
-    size_t len;
-
-    test_stream_init(&ts);
-    test_stream_build_hvm(&ts);
-    d = test_stream_copy(&ts, &len);
-    d[TEST_OFF_IHDR_OPT + 1] = STREAM_LIBXC_OPT_BIGENDIAN;
-    test_stream_expect_error(d, len, XLMIG_E_PROTO, TEST_OFF_IHDR,
-                             "big-endian libxc streams");
-    free(d);
-    test_stream_dispose(&ts);
+    (void)state;
+    test_stream_expect_hvm_poke(TEST_OFF_IHDR_OPT + 1, STREAM_LIBXC_OPT_BIGENDIAN, XLMIG_E_PROTO,
+                                TEST_OFF_IHDR, "big-endian libxc streams");
 }
 
 static void test_page_shift_must_be_12(void **state)
 {
-    struct test_stream ts;
-    uint8_t *d;
-    size_t len;
-
-    test_stream_init(&ts);
-    test_stream_build_hvm(&ts);
-    d = test_stream_copy(&ts, &len);
-    d[TEST_OFF_DHDR + 4] = 16;
-    test_stream_expect_error(d, len, XLMIG_E_PROTO, TEST_OFF_DHDR,
-                             "unsupported page shift 16");
-    free(d);
-    test_stream_dispose(&ts);
+    (void)state;
+    test_stream_expect_hvm_poke(TEST_OFF_DHDR + 4, 16, XLMIG_E_PROTO,
+                                TEST_OFF_DHDR, "unsupported page shift 16");
 }
 
 static void test_bad_guest_type(void **state)
