@@ -27,6 +27,8 @@ const char *xlmig_strerror(int rc)
     case XLMIG_E_XS: return "xenstore operation failed";
     case XLMIG_E_STORAGE: return "storage operation failed";
     case XLMIG_E_UNSAFE: return "domain ownership unknown";
+    case XLMIG_E_EXISTS: return "already exists";
+    case XLMIG_E_NOSPACE: return "no space left";
     }
     return "unknown error";
 }
@@ -51,6 +53,8 @@ const char *xlmig_errname(int rc)
     case XLMIG_E_XS: return "E_XS";
     case XLMIG_E_STORAGE: return "E_STORAGE";
     case XLMIG_E_UNSAFE: return "E_UNSAFE";
+    case XLMIG_E_EXISTS: return "E_EXISTS";
+    case XLMIG_E_NOSPACE: return "E_NOSPACE";
     }
     return "E_UNKNOWN";
 }
@@ -63,6 +67,8 @@ int err_from_errno(int errnoval)
     case ETIMEDOUT: return XLMIG_E_TIMEDOUT;
     case EINVAL: return XLMIG_E_INVAL;
     case EBUSY: case EAGAIN: return XLMIG_E_BUSY;
+    case EEXIST: return XLMIG_E_EXISTS;
+    case ENOSPC: case EDQUOT: return XLMIG_E_NOSPACE;
     default: return XLMIG_E_SYSTEM;
     }
 }

@@ -13,9 +13,12 @@
 
 struct fdio_wait fdio_wait_make(unsigned timeout_s, int cancel_fd)
 {
-    struct fdio_wait w = { .timeout_s = timeout_s,
-                           .cancel_fds = { cancel_fd, -1 } };
+    struct fdio_wait w = { .timeout_s = timeout_s };
+    int i;
 
+    w.cancel_fds[0] = cancel_fd;
+    for (i = 1; i < FDIO_CANCEL_FDS; i++)
+        w.cancel_fds[i] = -1;
     return w;
 }
 

@@ -19,7 +19,7 @@
  * moves for timeout_s seconds (0: never), and with XLMIG_E_CANCELLED as
  * soon as one of cancel_fds (-1: unused) is readable.
  */
-#define FDIO_CANCEL_FDS 2
+#define FDIO_CANCEL_FDS 3     /* as many as HV_WAIT_FDS */
 struct fdio_wait {
     unsigned timeout_s;
     int cancel_fds[FDIO_CANCEL_FDS];

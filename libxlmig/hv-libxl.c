@@ -269,6 +269,20 @@ static enum hv_shutdown_reason hv_libxl_reason(int reason)
     }
 }
 
+static void hv_libxl_fill(const libxl_dominfo *di, struct hv_dominfo *info)
+{
+    info->domid = di->domid;
+    memcpy(info->uuid, libxl_uuid_bytearray_const(&di->uuid), 16);
+    info->running = di->running;
+    info->blocked = di->blocked;
+    info->paused = di->paused;
+    info->shutdown = di->shutdown;
+    info->dying = di->dying;
+    info->shutdown_reason = hv_libxl_reason(di->shutdown_reason);
+    info->current_memkb = di->current_memkb;
+    info->max_memkb = di->max_memkb;
+}
+
 static int hv_libxl_domain_info(struct hv *hv, uint32_t domid,
                                 struct hv_dominfo *info_r)
 {
@@ -286,17 +300,35 @@ static int hv_libxl_domain_info(struct hv *hv, uint32_t domid,
         libxl_dominfo_dispose(&di);
         return hv_libxl_rc(h, r, "info of domain %u", domid);
     }
-    info_r->domid = di.domid;
-    memcpy(info_r->uuid, libxl_uuid_bytearray(&di.uuid), 16);
-    info_r->running = di.running;
-    info_r->blocked = di.blocked;
-    info_r->paused = di.paused;
-    info_r->shutdown = di.shutdown;
-    info_r->dying = di.dying;
-    info_r->shutdown_reason = hv_libxl_reason(di.shutdown_reason);
-    info_r->current_memkb = di.current_memkb;
-    info_r->max_memkb = di.max_memkb;
+    hv_libxl_fill(&di, info_r);
     libxl_dominfo_dispose(&di);
+    return XLMIG_OK;
+}
+
+static int hv_libxl_list(struct hv *hv, struct hv_domain **list_r,
+                         size_t *n_r)
+{
+    struct hv_libxl *h = hv_libxl_of(hv);
+    struct hv_domain *list;
+    libxl_dominfo *di;
+    int nb = 0, i;
+
+    di = libxl_list_domain(h->lctx, &nb);
+    if (!di) {
+        LOG(hv->ctx, ERROR, "libxl_list_domain failed");
+        return XLMIG_E_HV;
+    }
+    list = xcalloc(nb ? (size_t)nb : 1, sizeof(*list));
+    for (i = 0; i < nb; i++) {
+        list[i].domid = di[i].domid;
+        list[i].name = libxl_domid_to_name(h->lctx, di[i].domid);
+        if (!list[i].name) list[i].name = xstrdup("(unnamed)");
+        list[i].vcpus = di[i].vcpu_online;
+        hv_libxl_fill(&di[i], &list[i].info);
+    }
+    libxl_dominfo_list_free(di, nb);
+    *list_r = list;
+    *n_r = (size_t)nb;
     return XLMIG_OK;
 }
 
@@ -682,4 +714,5 @@ const struct hv_ops hv_libxl_ops = {
     .unpause = hv_libxl_unpause,
     .destroy = hv_libxl_destroy,
     .monitor = hv_libxl_monitor,
+    .list = hv_libxl_list,
 };

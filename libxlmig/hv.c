@@ -11,6 +11,7 @@
 
 static const struct hv_ops *const hv_backends[] = {
     &hv_libxl_ops,
+    &hv_sim_ops,
 };
 
 const struct hv_ops *hv_find_ops(const char *name)
@@ -157,4 +158,32 @@ int hv_destroy(struct hv *hv, uint32_t domid)
 int hv_monitor(struct hv *hv, uint32_t domid, const struct hv_wait *w)
 {
     return hv->ops->monitor(hv, domid, w);
+}
+
+static int hv_domain_cmp(const void *a, const void *b)
+{
+    const struct hv_domain *x = a, *y = b;
+
+    return x->domid < y->domid ? -1 : x->domid > y->domid;
+}
+
+int hv_list(struct hv *hv, struct hv_domain **list_r, size_t *n_r)
+{
+    int rc;
+
+    *list_r = NULL;
+    *n_r = 0;
+    rc = hv->ops->list(hv, list_r, n_r);
+    if (rc) return rc;
+    if (*n_r) qsort(*list_r, *n_r, sizeof(**list_r), hv_domain_cmp);
+    return XLMIG_OK;
+}
+
+void hv_list_free(struct hv_domain *list, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        free(list[i].name);
+    free(list);
 }

@@ -2,7 +2,8 @@
 /*
  * hv.h - the hypervisor backend interface. Everything above it (jobs,
  * protocol, pump) is the same for every backend; everything below it knows
- * nothing about jobs. Backends: "libxl" (hv-libxl.c, real Xen).
+ * nothing about jobs. Backends: "libxl" (hv-libxl.c, real Xen) and "sim"
+ * (hv-sim*.c, simulated hosts for tests and benchmarks).
  *
  * Domain configurations cross this interface as libxl JSON strings (the
  * output of libxl_domain_config_to_json), which is also what travels on
@@ -12,6 +13,7 @@
 #define XLMIG_HV_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "internal.h"
@@ -34,6 +36,14 @@ struct hv_dominfo {
     bool running, blocked, paused, shutdown, dying;
     enum hv_shutdown_reason shutdown_reason;    /* valid if shutdown */
     uint64_t current_memkb, max_memkb;
+};
+
+/* One domain of a host listing. */
+struct hv_domain {
+    uint32_t domid;
+    char *name;
+    unsigned vcpus;
+    struct hv_dominfo info;
 };
 
 /* What the backend reports while a save runs. */
@@ -92,6 +102,7 @@ struct hv_ops {
     int (*unpause)(struct hv *hv, uint32_t domid);
     int (*destroy)(struct hv *hv, uint32_t domid);
     int (*monitor)(struct hv *hv, uint32_t domid, const struct hv_wait *w);
+    int (*list)(struct hv *hv, struct hv_domain **list_r, size_t *n_r);
 };
 
 /* Every backend begins with this. */
@@ -160,7 +171,13 @@ MUST_CHECK int hv_destroy(struct hv *hv, uint32_t domid);
 MUST_CHECK int hv_monitor(struct hv *hv, uint32_t domid,
                           const struct hv_wait *w);
 
+/* Every domain of the host, by ascending domid. */
+MUST_CHECK int hv_list(struct hv *hv, struct hv_domain **list_r,
+                       size_t *n_r);
+void hv_list_free(struct hv_domain *list, size_t n);
+
 /* The backends. */
 extern const struct hv_ops hv_libxl_ops;
+extern const struct hv_ops hv_sim_ops;
 
 #endif /* XLMIG_HV_H */

@@ -9,6 +9,7 @@
 #define LIBXLMIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <xentoollog.h>
@@ -41,6 +42,8 @@ enum xlmig_err {
     XLMIG_E_XS = -14,           /* xenstore failed */
     XLMIG_E_STORAGE = -15,      /* storage operation failed */
     XLMIG_E_UNSAFE = -16,       /* ownership of the domain is unknown */
+    XLMIG_E_EXISTS = -17,       /* it already exists (name, host, daemon) */
+    XLMIG_E_NOSPACE = -18,      /* no space left (disk, memory image) */
 };
 
 /* Lower-case phrase for rc; never NULL. */
@@ -191,6 +194,64 @@ XLMIG_API int xlmig_monitor(struct xlmig_ctx *ctx, const char *domain,
 /* Looks up a domain by name or domid; XLMIG_E_NOTFOUND if none. */
 XLMIG_API int xlmig_domain_lookup(struct xlmig_ctx *ctx, const char *domain,
                                   uint32_t *domid_r, char **name_r);
+
+/* A domain as "xl list" shows it. */
+struct xlmig_domain {
+    uint32_t domid;
+    char name[128];
+    uint64_t memkb;             /* current memory */
+    unsigned vcpus;
+    char state[7];              /* xl's flags: r b p s c d, '-' if not */
+};
+
+/* Every domain of this host by domid; free(*list_r) when done. */
+XLMIG_API int xlmig_domain_list(struct xlmig_ctx *ctx,
+                                struct xlmig_domain **list_r, size_t *n_r);
+/* Destroys a domain at once (xl destroy). */
+XLMIG_API int xlmig_domain_destroy(struct xlmig_ctx *ctx, const char *domain);
+/* Pauses or unpauses a domain (xl pause / xl unpause). */
+XLMIG_API int xlmig_domain_pause(struct xlmig_ctx *ctx, const char *domain,
+                                 bool pause);
+
+/*
+ * Sim hosts (backend "sim", for tests, benchmarks and demos): a directory
+ * with its own xenstored, holding simulated domains whose guest process
+ * writes into a memory image. Select one with XLMIG_BACKEND=sim and
+ * XLMIG_SIM_HOST=DIR. Host creation and destruction work on any context.
+ */
+XLMIG_API int xlmig_sim_host_create(struct xlmig_ctx *ctx, const char *dir);
+/* Kills every guest of the host, removes its domains, stops xenstored. */
+XLMIG_API int xlmig_sim_host_destroy(struct xlmig_ctx *ctx, const char *dir);
+
+/* Options of xlmig_sim_domain_create(); zero means the default. */
+struct xlmig_sim_domain_opts {
+    const char *name;
+    const char *type;           /* "pvh" (default), "pv", "hvm" */
+    uint64_t memory_mb;         /* default 64 */
+    unsigned vcpus;             /* default 1 */
+    uint64_t rate;              /* pages dirtied per second (default 0) */
+    uint64_t wss_mb;            /* working set; default memory / 4 */
+    const char *shape;          /* "uniform" (default), "hot", "sweep" */
+    bool paused;                /* leave it paused (not started) */
+};
+XLMIG_API int xlmig_sim_domain_create(struct xlmig_ctx *ctx,
+                                      const struct xlmig_sim_domain_opts *o,
+                                      uint32_t *domid_r);
+
+/* What a sim domain's guest says about itself. */
+struct xlmig_sim_domain_info {
+    uint32_t domid;
+    char name[128];
+    char type[8];
+    char state[16];             /* running paused suspended shutdown crashed */
+    int guest_pid;              /* 0: none */
+    uint64_t memory_mb, rate, wss_mb;
+    char shape[8];
+    uint64_t counter, writes, boots, resumes;
+    char image[1024];           /* path of the memory image */
+};
+XLMIG_API int xlmig_sim_domain_info(struct xlmig_ctx *ctx, const char *domain,
+                                    struct xlmig_sim_domain_info *info);
 
 #ifdef __cplusplus
 }

@@ -636,6 +636,11 @@ struct stream *stream_new(stream_event_fn *fn, void *arg)
     return s;
 }
 
+void stream_set_offset(struct stream *s, uint64_t off)
+{
+    s->st.bytes = off;
+}
+
 void stream_free(struct stream *s)
 {
     if (!s) return;

@@ -81,7 +81,7 @@ enum stream_libxc_rec {
 
 /* What the parser has seen so far. */
 struct stream_stats {
-    uint64_t bytes;             /* bytes consumed */
+    uint64_t bytes;             /* bytes consumed (+ stream_set_offset) */
     uint64_t libxl_recs[STREAM_LIBXL_NR_TYPES + 1];  /* last: unknown */
     uint64_t libxc_recs[STREAM_LIBXC_NR_TYPES + 1];  /* last: unknown */
     uint64_t pfns;              /* pfn entries in PAGE_DATA records */
@@ -111,6 +111,13 @@ struct stream;
 /* New parser positioned before the libxl header. */
 struct stream *stream_new(stream_event_fn *fn, void *arg);
 void stream_free(struct stream *s);         /* NULL is fine */
+
+/*
+ * Makes offsets (st.bytes and those in errors) count from off, where the
+ * stream starts in its file (after xl's save header, say). Call before the
+ * first stream_feed(); the default is 0.
+ */
+void stream_set_offset(struct stream *s, uint64_t off);
 
 /*
  * Parses len bytes of stream. Consumes up to and including the libxl END

@@ -63,7 +63,8 @@ static void cmd_migrate_receive_event(void *arg,
 static int cmd_migrate_receive_monitor(struct cmd_ctx *c, uint32_t domid)
 {
     posix_spawn_file_actions_t fa;
-    char id[16], *argv[4];
+    char id[16], *argv[4], self[4096];
+    ssize_t n;
     pid_t pid;
     int r, status;
 
@@ -75,7 +76,11 @@ static int cmd_migrate_receive_monitor(struct cmd_ctx *c, uint32_t domid)
     if (posix_spawn_file_actions_init(&fa)) return -1;
     posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
     posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-    r = posix_spawn(&pid, "/proc/self/exe", &fa, NULL, argv, environ);
+    /* Our own binary by its real path, so that ps shows "xlmig". */
+    n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+    if (n > 0 && (size_t)n < sizeof(self) - 1) self[n] = '\0';
+    else snprintf(self, sizeof(self), "/proc/self/exe");
+    r = posix_spawn(&pid, self, &fa, NULL, argv, environ);
     posix_spawn_file_actions_destroy(&fa);
     if (r) {
         cmd_error(c, "cannot start the monitor: %s", strerror(r));

@@ -92,8 +92,9 @@ static void cmd_migrate_report(struct cmd_ctx *c, int rc, const char *domain,
     const char *name = res->name[0] ? res->name : domain;
 
     if (!rc) {
-        printf("migrated %s to %s in %.1f s (downtime %.1f s, %.1f MB in "
-               "%u rounds)\n", name, host, res->total_s, res->downtime_s,
+        printf("migrated %s to %s in %.1f s (downtime %.0f ms, %.1f MB in "
+               "%u rounds)\n", name, host, res->total_s,
+               res->downtime_s * 1000,
                (double)res->progress.bytes / 1e6, res->progress.round);
         return;
     }

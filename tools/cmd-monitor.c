@@ -28,7 +28,8 @@ const struct cmd_entry cmd_monitor_entry = {
     .details =
         "Options:\n"
         "  -F          stay in the foreground, log to stderr\n"
-        "  -l LOGFILE  log here (default /var/log/xen/xlmig-NAME.log)\n",
+        "  -l LOGFILE  log here (default $XLMIG_LOG_DIR/xlmig-NAME.log,\n"
+        "              XLMIG_LOG_DIR defaulting to /var/log/xen)\n",
     .opts = "Fl:",
     .min_args = 1, .max_args = 1,
     .flags = CMD_MODIFIES,
@@ -104,9 +105,11 @@ static int cmd_monitor_exec(struct cmd_ctx *c, struct cmd_args *args)
         if (cmd_get(args, 'l')) {
             log = strdup(cmd_get(args, 'l'));
         } else {
-            mkdir(CMD_MONITOR_LOG_DIR, 0755);
-            if (asprintf(&log, CMD_MONITOR_LOG_DIR "/xlmig-%s.log",
-                         name) < 0)
+            const char *dir = getenv("XLMIG_LOG_DIR");
+
+            if (!dir || !*dir) dir = CMD_MONITOR_LOG_DIR;
+            mkdir(dir, 0755);
+            if (asprintf(&log, "%s/xlmig-%s.log", dir, name) < 0)
                 log = NULL;
         }
         /* No libxl state may cross a fork: close it, reopen after. */

@@ -16,6 +16,15 @@ extern const struct cmd_entry cmd_version_entry;
 extern const struct cmd_entry cmd_migrate_entry;
 extern const struct cmd_entry cmd_migrate_receive_entry;
 extern const struct cmd_entry cmd_monitor_entry;
+extern const struct cmd_entry cmd_list_entry;
+extern const struct cmd_entry cmd_destroy_entry;
+extern const struct cmd_entry cmd_pause_entry;
+extern const struct cmd_entry cmd_unpause_entry;
+extern const struct cmd_entry cmd_sim_host_create_entry;
+extern const struct cmd_entry cmd_sim_host_destroy_entry;
+extern const struct cmd_entry cmd_sim_create_entry;
+extern const struct cmd_entry cmd_sim_info_entry;
+extern const struct cmd_entry cmd_stream_info_entry;
 
 const struct cmd_entry *const cmd_table[] = {
     &cmd_help_entry,
@@ -23,6 +32,15 @@ const struct cmd_entry *const cmd_table[] = {
     &cmd_migrate_entry,
     &cmd_migrate_receive_entry,
     &cmd_monitor_entry,
+    &cmd_list_entry,
+    &cmd_destroy_entry,
+    &cmd_pause_entry,
+    &cmd_unpause_entry,
+    &cmd_sim_host_create_entry,
+    &cmd_sim_host_destroy_entry,
+    &cmd_sim_create_entry,
+    &cmd_sim_info_entry,
+    &cmd_stream_info_entry,
     NULL,
 };
 

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * sim-host.c - the public API of sim hosts (libxlmig.h): making and
+ * removing hosts, making sim domains with a workload, reading a guest's
+ * view of itself. The backend itself is hv-sim*.c.
+ */
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "hv-sim.h"
+#include "sim-xenstored.h"
+
+#define SIM_DEFAULT_MEMORY_MB 64
+#define SIM_MAX_MEMORY_MB (64u << 10)
+
+int xlmig_sim_host_create(struct xlmig_ctx *ctx, const char *dir)
+{
+    char *dom = xasprintf("%s/dom", dir);
+    int rc = XLMIG_OK;
+
+    if (mkdir(dir, 0700) < 0 && errno != EEXIST) {
+        LOGE(ctx, ERROR, "create %s", dir);
+        rc = err_from_errno(errno);
+        goto out;
+    }
+    if (mkdir(dom, 0700) < 0 && errno != EEXIST) {
+        LOGE(ctx, ERROR, "create %s", dom);
+        rc = err_from_errno(errno);
+        goto out;
+    }
+    rc = simxs_start(ctx, dir);
+out:
+    free(dom);
+    return rc;
+}
+
+int xlmig_sim_host_destroy(struct xlmig_ctx *ctx, const char *dir)
+{
+    int rc, r;
+
+    rc = hv_sim_host_wipe(ctx, dir);
+    r = simxs_stop(ctx, dir);
+    return rc ? rc : r;
+}
+
+/* The context's backend, which must be sim. */
+static int sim_backend(struct xlmig_ctx *ctx, struct hv_sim **s_r)
+{
+    struct hv *hv;
+    int rc;
+
+    rc = ctx_hv(ctx, &hv);
+    if (rc) return rc;
+    if (hv->ops != &hv_sim_ops) {
+        LOG(ctx, ERROR, "this needs the sim backend (XLMIG_BACKEND=sim and "
+            "XLMIG_SIM_HOST=DIR)");
+        return XLMIG_E_INVAL;
+    }
+    *s_r = hv_sim_of(hv);
+    return XLMIG_OK;
+}
+
+static const char *const sim_shapes[] = {
+    [SIM_SHAPE_UNIFORM] = "uniform",
+    [SIM_SHAPE_HOT] = "hot",
+    [SIM_SHAPE_SWEEP] = "sweep",
+};
+
+static char *sim_new_uuid(void)
+{
+    uint8_t u[16];
+
+    if (getrandom(u, sizeof(u), 0) != (ssize_t)sizeof(u)) abort();
+    u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);     /* version 4 */
+    u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);     /* variant 1 */
+    return xasprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
+                     "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3],
+                     u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
+                     u[12], u[13], u[14], u[15]);
+}
+
+/* Writes the guest's header page into a fresh image. */
+static int sim_write_header(struct hv_sim *s, uint32_t domid,
+                            const struct sim_hdr *h)
+{
+    char *path = hv_sim_path(s, domid, "mem");
+    int fd, rc = XLMIG_OK;
+
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || pwrite(fd, h, sizeof(*h), 0) != (ssize_t)sizeof(*h)) {
+        LOGE(s->base.ctx, ERROR, "write the guest header into %s", path);
+        rc = XLMIG_E_SYSTEM;
+    }
+    if (fd >= 0) close(fd);
+    free(path);
+    return rc;
+}
+
+int xlmig_sim_domain_create(struct xlmig_ctx *ctx,
+                            const struct xlmig_sim_domain_opts *o,
+                            uint32_t *domid_r)
+{
+    const char *type = o->type ? o->type : "pvh";
+    uint64_t mb = o->memory_mb ? o->memory_mb : SIM_DEFAULT_MEMORY_MB;
+    uint64_t wss_mb = o->wss_mb ? o->wss_mb : (mb / 4 ? mb / 4 : 1);
+    unsigned vcpus = o->vcpus ? o->vcpus : 1;
+    struct sim_hdr h;
+    struct hv_sim *s;
+    uint32_t domid = HV_INVALID_DOMID, shape = SIM_SHAPE_UNIFORM;
+    char *uuid = NULL, *json = NULL;
+    int rc;
+
+    *domid_r = HV_INVALID_DOMID;
+    rc = sim_backend(ctx, &s);
+    if (rc) return rc;
+    if (!o->name) {
+        LOG(ctx, ERROR, "a sim domain needs a name");
+        return XLMIG_E_INVAL;
+    }
+    if (strcmp(type, "pvh") && strcmp(type, "pv") && strcmp(type, "hvm")) {
+        LOG(ctx, ERROR, "unknown guest type '%s' (pvh, pv or hvm)", type);
+        return XLMIG_E_INVAL;
+    }
+    if (mb > SIM_MAX_MEMORY_MB || wss_mb >= mb + 1 || vcpus > 128) {
+        LOG(ctx, ERROR, "memory must be 1..%u MiB, the working set at most "
+            "the memory, vcpus 1..128", SIM_MAX_MEMORY_MB);
+        return XLMIG_E_INVAL;
+    }
+    if (o->shape) {
+        for (shape = 0; shape < ARRAY_SIZE(sim_shapes); shape++)
+            if (!strcmp(o->shape, sim_shapes[shape])) break;
+        if (shape == ARRAY_SIZE(sim_shapes)) {
+            LOG(ctx, ERROR, "unknown workload shape '%s' (uniform, hot or "
+                "sweep)", o->shape);
+            return XLMIG_E_INVAL;
+        }
+    }
+    uuid = sim_new_uuid();
+    json = hv_sim_config_new(o->name, uuid, type, mb * 1024, vcpus);
+    rc = hv_sim_domain_make(s, json, o->name, &domid);
+    if (rc) goto out;
+
+    memset(&h, 0, sizeof(h));
+    memcpy(h.magic, SIM_MAGIC, sizeof(h.magic));
+    h.version = SIM_IMAGE_VERSION;
+    h.shape = shape;
+    h.pages = mb * 1024 * 1024 / SIM_PAGE_SIZE;
+    h.wss_pages = wss_mb * 1024 * 1024 / SIM_PAGE_SIZE;
+    if (h.wss_pages >= h.pages) h.wss_pages = h.pages - 1;
+    h.rate = o->rate;
+    if (getrandom(&h.seed, sizeof(h.seed), 0) != (ssize_t)sizeof(h.seed))
+        abort();
+    rc = sim_write_header(s, domid, &h);
+    if (!rc && !o->paused) rc = hv_unpause(&s->base, domid);
+    if (rc) {
+        if (hv_destroy(&s->base, domid))
+            LOG(ctx, ERROR, "could not remove the half-made domain %u",
+                domid);
+        goto out;
+    }
+    *domid_r = domid;
+out:
+    free(uuid);
+    free(json);
+    return rc;
+}
+
+int xlmig_sim_domain_info(struct xlmig_ctx *ctx, const char *domain,
+                          struct xlmig_sim_domain_info *info)
+{
+    struct hv_dominfo di;
+    struct sim_config c;
+    struct sim_state st;
+    struct sim_hdr h;
+    struct hv_sim *s;
+    char *json = NULL, *path = NULL, *name = NULL;
+    uint32_t domid;
+    int fd, rc;
+
+    memset(info, 0, sizeof(*info));
+    rc = sim_backend(ctx, &s);
+    if (rc) return rc;
+    rc = xlmig_domain_lookup(ctx, domain, &domid, &name);
+    if (rc) return rc;
+    rc = hv_domain_info(&s->base, domid, &di);
+    if (!rc) rc = hv_config_get(&s->base, domid, 0, &json);
+    if (!rc) rc = hv_sim_config_parse(ctx, json, &c);
+    if (rc) goto out;
+    info->domid = domid;
+    snprintf(info->name, sizeof(info->name), "%s", name);
+    snprintf(info->type, sizeof(info->type), "%s", c.type);
+    hv_sim_config_dispose(&c);
+    snprintf(info->state, sizeof(info->state), "%s",
+             !di.shutdown ? (di.paused ? "paused" : "running")
+             : di.shutdown_reason == HV_SHUTDOWN_SUSPEND ? "suspended"
+             : di.shutdown_reason == HV_SHUTDOWN_CRASH ? "crashed"
+                                                       : "shutdown");
+    if (!hv_sim_state_read(s, domid, &st) && hv_sim_guest_alive(&st))
+        info->guest_pid = (int)st.pid;
+    path = hv_sim_path(s, domid, "mem");
+    snprintf(info->image, sizeof(info->image), "%s", path);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || pread(fd, &h, sizeof(h), 0) != (ssize_t)sizeof(h)) {
+        LOGE(ctx, ERROR, "read the guest header of %s", path);
+        rc = XLMIG_E_SYSTEM;
+    }
+    if (fd >= 0) close(fd);
+    if (rc) goto out;
+    info->memory_mb = h.pages * SIM_PAGE_SIZE >> 20;
+    info->rate = h.rate;
+    info->wss_mb = h.wss_pages * SIM_PAGE_SIZE >> 20;
+    snprintf(info->shape, sizeof(info->shape), "%s",
+             h.shape < ARRAY_SIZE(sim_shapes) ? sim_shapes[h.shape] : "?");
+    info->counter = h.counter;
+    info->writes = h.writes;
+    info->boots = h.boots;
+    info->resumes = h.resumes;
+out:
+    free(json);
+    free(path);
+    free(name);
+    return rc;
+}

@@ -1,0 +1,81 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# run-libfuzzer.sh - bounded libFuzzer runs in make check: builds each fuzz
+# target with clang (libFuzzer + ASan + UBSan, UB fatal) in a temp dir and
+# fuzzes it for FUZZ_SECONDS (default 20) from a fresh copy of its seed
+# corpus. Any crash, leak, timeout (5 s per input) or RSS over 2 GiB fails
+# the test; the inputs that caused it are kept in fuzz-failures/ of the
+# build directory, to add to tests/fuzz/corpus/. Clang is a requirement
+# (scripts/install-deps installs it), so its absence fails, never skips.
+set -eu
+src=${top_srcdir:-.}
+build=${top_builddir:-.}
+seconds=${FUZZ_SECONDS:-20}
+clang=${CLANG:-clang}
+
+if ! command -v "$clang" >/dev/null 2>&1; then
+    echo "run-libfuzzer: FAIL: $clang not found; run scripts/install-deps" \
+        "(clang, libclang-rt-14-dev)" >&2
+    exit 1
+fi
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+lib=$src/libxlmig
+cflags="-g -O1 -fsanitize=fuzzer,address,undefined
+    -fno-sanitize-recover=undefined -std=gnu11
+    -include $build/config.h -I$lib $(pkg-config --cflags xentoollog)"
+
+# The sources of each target, listed explicitly.
+sources() {
+    case $1 in
+    stream) echo "$src/tests/fuzz/fuzz-stream.c $lib/stream.c $lib/buf.c" \
+        "$lib/xmalloc.c" ;;
+    proto) echo "$src/tests/fuzz/fuzz-proto.c $lib/proto.c $lib/buf.c" \
+        "$lib/xmalloc.c" ;;
+    esac
+}
+
+# Both builds at once: they take longer than a fuzz run's start-up.
+for t in stream proto; do
+    # shellcheck disable=SC2046,SC2086 # word splitting wanted
+    "$clang" $cflags -o "$tmp/fuzz-$t" $(sources "$t") \
+        >"$tmp/build-$t.log" 2>&1 &
+    echo $! >"$tmp/build-$t.pid"
+done
+for t in stream proto; do
+    if ! wait "$(cat "$tmp/build-$t.pid")"; then
+        cat "$tmp/build-$t.log" >&2
+        echo "run-libfuzzer: FAIL: building fuzz-$t with $clang failed;" \
+            "is libclang-rt-14-dev installed (scripts/install-deps)?" >&2
+        exit 1
+    fi
+done
+
+status=0
+for t in stream proto; do
+    cp -R "$src/tests/fuzz/corpus/$t" "$tmp/corpus-$t"
+    mkdir -p "$tmp/artifacts-$t"
+    rc=0
+    (cd "$tmp/artifacts-$t" &&
+        UBSAN_OPTIONS=print_stacktrace=1 "$tmp/fuzz-$t" \
+            -max_total_time="$seconds" -timeout=5 -rss_limit_mb=2048 \
+            -detect_leaks=1 -print_final_stats=1 \
+            -artifact_prefix="$tmp/artifacts-$t/" "$tmp/corpus-$t" \
+            >"$tmp/fuzz-$t.log" 2>&1) || rc=$?
+    runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/fuzz-$t.log")
+    rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$tmp/fuzz-$t.log")
+    corpus=$(find "$tmp/corpus-$t" -type f | wc -l)
+    if [ "$rc" -ne 0 ]; then
+        tail -n 40 "$tmp/fuzz-$t.log" >&2
+        mkdir -p "$build/fuzz-failures"
+        cp "$tmp/artifacts-$t"/* "$build/fuzz-failures/" 2>/dev/null || true
+        echo "run-libfuzzer: FAIL: fuzz-$t exited $rc after" \
+            "${runs:-?} runs; inputs in $build/fuzz-failures/" >&2
+        status=1
+        continue
+    fi
+    echo "run-libfuzzer: fuzz-$t: ${runs:-?} runs in ${seconds} s," \
+        "${rate:-?} execs/s, corpus $corpus inputs"
+done
+exit "$status"
