@@ -75,15 +75,23 @@ int xlmig_domain_list(struct xlmig_ctx *ctx, struct xlmig_domain **list_r,
     return XLMIG_OK;
 }
 
+int domain_open(struct xlmig_ctx *ctx, const char *domain, struct hv **hv_r,
+                uint32_t *domid_r)
+{
+    int rc;
+
+    rc = xlmig_domain_lookup(ctx, domain, domid_r, NULL);
+    if (rc) return rc;
+    return ctx_hv(ctx, hv_r);
+}
+
 int xlmig_domain_destroy(struct xlmig_ctx *ctx, const char *domain)
 {
     struct hv *hv;
     uint32_t domid;
     int rc;
 
-    rc = xlmig_domain_lookup(ctx, domain, &domid, NULL);
-    if (rc) return rc;
-    rc = ctx_hv(ctx, &hv);
+    rc = domain_open(ctx, domain, &hv, &domid);
     if (rc) return rc;
     rc = hv_destroy(hv, domid);
     if (rc) LOGR(ctx, ERROR, rc, "destroy of domain %s (%u)", domain, domid);
@@ -96,9 +104,7 @@ int xlmig_domain_pause(struct xlmig_ctx *ctx, const char *domain, bool pause)
     uint32_t domid;
     int rc;
 
-    rc = xlmig_domain_lookup(ctx, domain, &domid, NULL);
-    if (rc) return rc;
-    rc = ctx_hv(ctx, &hv);
+    rc = domain_open(ctx, domain, &hv, &domid);
     if (rc) return rc;
     rc = pause ? hv_pause(hv, domid) : hv_unpause(hv, domid);
     if (rc)

@@ -65,6 +65,17 @@ struct sim_saver {
     double next_tick;
 };
 
+/* I/O on the stream stops when one of the operation's abort fds fires. */
+static struct fdio_wait sim_fdio_wait(const struct hv_wait *w)
+{
+    struct fdio_wait fw = fdio_wait_make(0, -1);
+    size_t i;
+
+    for (i = 0; w && i < HV_WAIT_FDS && i < FDIO_CANCEL_FDS; i++)
+        fw.cancel_fds[i] = w->abort_fds[i];
+    return fw;
+}
+
 /* ---- saving ---- */
 
 static int saver_flush_buf(struct sim_saver *sv)
@@ -340,7 +351,6 @@ int hv_sim_save(struct hv *hv, uint32_t domid, int fd, unsigned flags,
     struct hv_dominfo info = { 0 };
     char *json = NULL, *name = NULL;
     unsigned long dirty;
-    size_t i;
     int rc, oflags = -1;
 
     memset(&sv, 0, sizeof(sv));
@@ -348,9 +358,7 @@ int hv_sim_save(struct hv *hv, uint32_t domid, int fd, unsigned flags,
     sv.domid = domid;
     sv.fd = fd;
     sv.w = w;
-    sv.fw = fdio_wait_make(0, -1);
-    for (i = 0; w && i < HV_WAIT_FDS && i < FDIO_CANCEL_FDS; i++)
-        sv.fw.cancel_fds[i] = w->abort_fds[i];
+    sv.fw = sim_fdio_wait(w);
     sv.b = buf_new(64u << 10);
     /*
      * Non-blocking, so that a big write to a full pipe returns and the
@@ -600,7 +608,6 @@ int hv_sim_restore(struct hv *hv, const char *json, const char *name, int fd,
     struct sim_hdr h;
     uint32_t domid = HV_INVALID_DOMID;
     char *path = NULL;
-    size_t i;
     int rc;
 
     memset(&r, 0, sizeof(r));
@@ -612,9 +619,7 @@ int hv_sim_restore(struct hv *hv, const char *json, const char *name, int fd,
     r.s = s;
     r.fd = fd;
     r.w = w;
-    r.fw = fdio_wait_make(0, -1);
-    for (i = 0; w && i < HV_WAIT_FDS && i < FDIO_CANCEL_FDS; i++)
-        r.fw.cancel_fds[i] = w->abort_fds[i];
+    r.fw = sim_fdio_wait(w);
     r.st = stream_new(NULL, NULL);
     r.pages = c.max_memkb * 1024 / STREAM_PAGE_SIZE;
     r.guest_type = c.guest_type;

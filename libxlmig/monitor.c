@@ -14,9 +14,7 @@ int xlmig_monitor(struct xlmig_ctx *ctx, const char *domain, int cancel_fd)
     uint32_t domid;
     int rc;
 
-    rc = xlmig_domain_lookup(ctx, domain, &domid, NULL);
-    if (rc) return rc;
-    rc = ctx_hv(ctx, &hv);
+    rc = domain_open(ctx, domain, &hv, &domid);
     if (rc) return rc;
     hv_wait_init(&w);
     w.abort_fds[0] = cancel_fd;
