@@ -25,6 +25,7 @@
 
 #include "fdio.h"
 #include "hv-sim.h"
+#include "proc.h"
 #include "sim-xenstored.h"
 
 #define SIM_GUEST_STOP_S 10     /* a guest acknowledges a request in this */
@@ -153,36 +154,9 @@ out:
 
 /* ---- the guest process ---- */
 
-/* Start time (clock ticks since boot) of pid, 0 if gone or a zombie. */
-static unsigned long long sim_proc_start(pid_t pid)
-{
-    char path[64], buf[1024], state;
-    unsigned long long start = 0;
-    const char *p;
-    ssize_t n;
-    int fd, field;
-
-    snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) return 0;
-    n = read(fd, buf, sizeof(buf) - 1);
-    close(fd);
-    if (n <= 0) return 0;
-    buf[n] = '\0';
-    /* The name may hold spaces and ')': fields follow the last ')'. */
-    p = strrchr(buf, ')');
-    if (!p || sscanf(p + 1, " %c", &state) != 1 || state == 'Z' ||
-        state == 'X')
-        return 0;
-    for (field = 2; *p && field < 22; p++)
-        if (*p == ' ') field++;
-    if (field != 22 || sscanf(p, "%llu", &start) != 1) return 0;
-    return start;
-}
-
 bool hv_sim_guest_alive(const struct sim_state *st)
 {
-    return st->pid > 0 && st->start && sim_proc_start(st->pid) == st->start;
+    return st->pid > 0 && proc_alive(st->pid, st->start);
 }
 
 int hv_sim_state_read(struct hv_sim *s, uint32_t domid, struct sim_state *st)
@@ -336,7 +310,7 @@ static int sim_guest_start(struct hv_sim *s, uint32_t domid, bool resume,
         goto out;
     }
     st->pid = guest;
-    st->start = sim_proc_start(guest);
+    st->start = proc_start_time(guest);
     st->paused = false;
     if (!st->start) {
         LOG(s->base.ctx, ERROR, "the guest of domain %u died at once (see "
@@ -510,6 +484,26 @@ static char *sim_xs_name(struct hv_sim *s, xs_transaction_t t,
 
     snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
     return sim_xs_read(s, t, path);
+}
+
+/* The domain's uuid from its /vm path (as libxl names it); zeroes if
+ * that is missing or malformed. */
+static void sim_xs_uuid(struct hv_sim *s, uint32_t domid, uint8_t uuid[16])
+{
+    char path[64], *vm;
+    unsigned b[16];
+    int i;
+
+    memset(uuid, 0, 16);
+    snprintf(path, sizeof(path), "/local/domain/%u/vm", domid);
+    vm = sim_xs_read(s, XBT_NULL, path);
+    if (vm && sscanf(vm, "/vm/%2x%2x%2x%2x-%2x%2x-%2x%2x-%2x%2x-"
+                     "%2x%2x%2x%2x%2x%2x", &b[0], &b[1], &b[2], &b[3],
+                     &b[4], &b[5], &b[6], &b[7], &b[8], &b[9], &b[10],
+                     &b[11], &b[12], &b[13], &b[14], &b[15]) == 16)
+        for (i = 0; i < 16; i++)
+            uuid[i] = (uint8_t)b[i];
+    free(vm);
 }
 
 /* Finds a domain named name other than except (in transaction t). */
@@ -872,6 +866,7 @@ static int hv_sim_domain_info(struct hv *hv, uint32_t domid,
     rc = hv_sim_state_read(s, domid, &st);
     if (rc) return rc;
     info->domid = domid;
+    sim_xs_uuid(s, domid, info->uuid);
     mem = hv_sim_path(s, domid, "mem");
     if (stat(mem, &sb) == 0)
         info->max_memkb = info->current_memkb = (uint64_t)sb.st_size / 1024;

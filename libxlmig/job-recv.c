@@ -83,6 +83,25 @@ static int job_recv_preflight(struct job_recv *jr)
     return XLMIG_OK;
 }
 
+/*
+ * The job's record and an incoming slot. The peer is the ssh client's
+ * address when the sender came in over ssh.
+ */
+static int job_recv_register(struct job_recv *jr)
+{
+    const char *ssh = getenv("SSH_CLIENT");
+    char peer[64] = "local";
+    int rc;
+
+    if (ssh && *ssh) snprintf(peer, sizeof(peer), "%.*s",
+                              (int)strcspn(ssh, " "), ssh);
+    rc = job_register(&jr->job, "recv", jr->name, NULL, peer, COORD_IN,
+                      false);
+    if (rc) LOGR(jr->job.ctx, ERROR, rc, "cannot admit %s on this host",
+                 jr->name);
+    return rc;
+}
+
 /* The pump feeds libxl through a pipe and stops right after END. */
 static int job_recv_transfer(struct job_recv *jr)
 {
@@ -176,7 +195,7 @@ int xlmig_migrate_receive(struct xlmig_ctx *ctx,
 {
     struct job_recv jr;
     bool go = false;
-    int rc, rrc;
+    int rc, rrc = XLMIG_OK;
 
     *domid_r = HV_INVALID_DOMID;
     memset(&jr, 0, sizeof(jr));
@@ -193,9 +212,12 @@ int xlmig_migrate_receive(struct xlmig_ctx *ctx,
     rc = job_recv_header(&jr);
     if (rc) goto out;
     rc = job_recv_preflight(&jr);
+    if (!rc) rc = job_recv_register(&jr);
     if (rc) goto out;
     rc = job_recv_transfer(&jr);
     if (rc) goto out;
+    jr.job.jr.domid = jr.domid;
+    job_journal(&jr.job);
     rc = job_write_msg(&jr.job, opts->send_fd, &proto_ready);
     if (rc) goto out;
     rc = job_read_msg(&jr.job, opts->recv_fd, &proto_go);
@@ -209,6 +231,12 @@ int xlmig_migrate_receive(struct xlmig_ctx *ctx,
         goto out;
     }
     go = true;
+    jr.job.jr.go = true;
+    job_journal(&jr.job);
+    /* GO is the sender's commitment: a cancel that raced it is moot. */
+    if (job_no_more_cancel(&jr.job, "the sender has handed the domain "
+                           "over (GO received)"))
+        LOG(ctx, INFO, "ignoring a cancel that came with GO");
     rc = job_recv_start(&jr);
     rrc = job_recv_report(&jr, rc);
     if (!rc && rrc) {
@@ -226,6 +254,8 @@ int xlmig_migrate_receive(struct xlmig_ctx *ctx,
 
 out:
     if (rc && !go) job_recv_destroy(&jr);
+    /* Keep the journal if the sender may not know we run the domain. */
+    job_unregister(&jr.job, go && !rc && rrc);
     free(jr.json);
     free(jr.name);
     free(jr.in_name);

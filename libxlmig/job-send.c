@@ -97,6 +97,28 @@ static int job_send_admit(struct job_send *js, const char *domain)
     return rc;
 }
 
+/* The job's record, the domain's lock and an outgoing slot (job.h). */
+static int job_send_register(struct job_send *js)
+{
+    struct hv_dominfo info;
+    char uuid[37];
+    const uint8_t *u = info.uuid;
+    int rc;
+
+    rc = hv_domain_info(js->hv, js->domid, &info);
+    if (rc) return rc;
+    snprintf(uuid, sizeof(uuid), "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
+             "%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3],
+             u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
+             u[14], u[15]);
+    rc = job_register(&js->job, "send", js->name, uuid, js->host, COORD_OUT,
+                      js->opts->no_wait);
+    if (rc) return rc;
+    js->job.jr.domid = js->domid;
+    job_journal(&js->job);
+    return XLMIG_OK;
+}
+
 static int job_send_connect(struct job_send *js)
 {
     const struct xlmig_migrate_opts *o = js->opts;
@@ -197,6 +219,12 @@ static int job_send_switchover(struct job_send *js, bool *go_sent_r)
      * Point of no return: once GO may have reached the receiver it may run
      * the domain, so from here on we never resume our copy on our own.
      */
+    rc = job_no_more_cancel(&js->job, "past the point of no return: the "
+                            "destination may already run the domain");
+    if (rc) return rc;
+    js->job.jr.go = true;
+    js->job.jr.suspended = js->job.suspended;
+    job_journal(&js->job);
     *go_sent_r = true;
     return job_write_msg(&js->job, js->tr.send_fd, &proto_go);
 }
@@ -311,6 +339,7 @@ int xlmig_migrate(struct xlmig_ctx *ctx, const char *domain,
 
     job_phase(&js.job, XLMIG_PHASE_ADMIT, "%s to %s", domain, host);
     rc = job_send_admit(&js, domain);
+    if (!rc) rc = job_send_register(&js);
     if (rc) goto fail;
     rc = job_send_connect(&js);
     if (rc) goto fail;
@@ -334,6 +363,8 @@ fail:
 out:
     res->total_s = job_elapsed(&js.job);
     if (js.tr_open) transport_close(ctx, &js.tr, JOB_SEND_REAP_S);
+    /* The journal stays while the domain's owner is in doubt (recover). */
+    job_unregister(&js.job, res->where == XLMIG_WHERE_UNKNOWN);
     free(js.name);
     free(js.away_name);
     free(js.json);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "job.h"
 #include "proto.h"
@@ -62,6 +63,14 @@ void job_phase(struct job *job, enum xlmig_phase phase, const char *fmt, ...)
     va_list ap;
 
     job->phase = phase;
+    if (job->coord) {
+        if (coord_job_set(job->coord, job->id, "phase",
+                          xlmig_phase_name(phase)))
+            LOG(job->ctx, WARN, "job %s: phase not recorded", job->id);
+        snprintf(job->jr.phase, sizeof(job->jr.phase), "%s",
+                 xlmig_phase_name(phase));
+        job_journal(job);
+    }
     if (fmt) {
         va_start(ap, fmt);
         if (vasprintf(&detail, fmt, ap) < 0) detail = NULL;
@@ -97,6 +106,128 @@ void job_progress(struct job *job, bool force)
     pump_progress(job->pump, &prog);
     prog.suspended = job->suspended;
     job_emit(job, XLMIG_EV_PROGRESS, NULL, &prog);
+    if (job->coord) {
+        char text[128];
+
+        snprintf(text, sizeof(text), "%llu bytes, %llu pages, round %u%s",
+                 (unsigned long long)prog.bytes,
+                 (unsigned long long)prog.pages, prog.round,
+                 prog.suspended ? ", suspended" : "");
+        if (coord_job_set(job->coord, job->id, "progress", text))
+            LOG(job->ctx, WARN, "job %s: progress not recorded", job->id);
+    }
+}
+
+static double job_unix_now(void)
+{
+    struct timespec ts;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void job_queued(void *arg, unsigned pos)
+{
+    job_info(arg, "waiting for an admission slot: position %u in the "
+             "queue", pos);
+}
+
+int job_register(struct job *job, const char *role, const char *domain,
+                 const char *uuid, const char *peer, enum coord_kind k,
+                 bool no_wait)
+{
+    struct fdio_wait qwait;
+    char *holder = NULL;
+    int rc, fd;
+
+    rc = coord_open(job->ctx, &job->coord);
+    if (rc) return rc;
+    rc = coord_job_create(job->coord, "migrate", domain, uuid ? uuid : "",
+                          peer, job->id);
+    if (rc) goto fail;
+    snprintf(job->jr.id, sizeof(job->jr.id), "%s", job->id);
+    snprintf(job->jr.role, sizeof(job->jr.role), "%s", role);
+    snprintf(job->jr.kind, sizeof(job->jr.kind), "migrate");
+    snprintf(job->jr.name, sizeof(job->jr.name), "%s", domain);
+    snprintf(job->jr.uuid, sizeof(job->jr.uuid), "%s", uuid ? uuid : "");
+    snprintf(job->jr.peer, sizeof(job->jr.peer), "%s", peer);
+    job->jr.started = job->jr.updated = job_unix_now();
+    if (uuid && *uuid) {
+        rc = coord_lock_domain(job->coord, job->id, uuid, &holder);
+        if (rc == XLMIG_E_BUSY)
+            LOG(job->ctx, ERROR, "domain %s is busy: job %s is migrating "
+                "it (see xlmig job-show %s)", domain, holder, holder);
+        free(holder);
+        if (rc) goto fail;
+        job->locked = true;
+    }
+    rc = coord_cancel_fd(job->coord, job->id, &fd);
+    if (rc) goto fail;
+    job->wait.cancel_fds[JOB_CANCEL_FD_COORD] = fd;
+    /* A queue may be long: only a cancel ends the wait, not the timeout. */
+    qwait = job->wait;
+    qwait.timeout_s = 0;
+    rc = coord_slot_take(job->coord, job->id, k, !no_wait, &qwait,
+                         job_queued, job);
+    if (rc == XLMIG_E_BUSY)
+        LOG(job->ctx, ERROR, "this host is at its limit of %s migrations "
+            "(xlmig jobs; xlmig set-limit)", coord_kind_name(k));
+    if (rc == XLMIG_E_CANCELLED)
+        LOG(job->ctx, ERROR, "cancelled while waiting for an admission "
+            "slot");
+    if (rc) goto fail;
+    job->slotted = true;
+    job->slot_kind = k;
+    job_info(job, "job %s", job->id);
+    job_journal(job);
+    return XLMIG_OK;
+fail:
+    job_unregister(job, false);
+    return rc;
+}
+
+void job_journal(struct job *job)
+{
+    if (!job->coord || !job->jr.id[0]) return;
+    job->jr.updated = job_unix_now();
+    if (journal_write(job->ctx, &job->jr))
+        LOG(job->ctx, WARN, "job %s: journal not written", job->id);
+}
+
+int job_no_more_cancel(struct job *job, const char *why)
+{
+    int rc = XLMIG_OK;
+
+    if (fdio_readable(job->wait.cancel_fds[JOB_CANCEL_FD_CALLER]))
+        rc = XLMIG_E_CANCELLED;
+    else if (job->coord)
+        rc = coord_refuse_cancel(job->coord, job->id, why);
+    if (rc == XLMIG_E_CANCELLED)
+        LOG(job->ctx, INFO, "job %s: cancelled just before the point of "
+            "no return", job->id[0] ? job->id : "-");
+    else if (rc)
+        LOG(job->ctx, WARN, "job %s: could not refuse cancels", job->id);
+    return rc;
+}
+
+void job_unregister(struct job *job, bool keep_journal)
+{
+    if (!job->coord) return;
+    if (job->slotted &&
+        coord_slot_release(job->coord, job->id, job->slot_kind))
+        LOG(job->ctx, WARN, "job %s: slot not released", job->id);
+    if (job->locked && job->jr.uuid[0] &&
+        coord_unlock_domain(job->coord, job->id, job->jr.uuid))
+        LOG(job->ctx, WARN, "job %s: lock not released", job->id);
+    if (job->id[0] && coord_job_remove(job->coord, job->id))
+        LOG(job->ctx, WARN, "job %s: record not removed", job->id);
+    if (!keep_journal && job->jr.id[0] &&
+        journal_remove(job->ctx, job->jr.id))
+        LOG(job->ctx, WARN, "job %s: journal not removed", job->id);
+    job->wait.cancel_fds[JOB_CANCEL_FD_COORD] = -1;
+    coord_close(job->coord);
+    job->coord = NULL;
+    job->slotted = job->locked = false;
 }
 
 static void job_hv_tick(void *arg)
@@ -118,8 +249,9 @@ static void job_hv_progress(void *arg, enum hv_progress_kind kind,
 void job_hv_wait(struct job *job, struct hv_wait *w)
 {
     hv_wait_init(w);
-    w->abort_fds[0] = job->wait.cancel_fds[0];
+    w->abort_fds[0] = job->wait.cancel_fds[JOB_CANCEL_FD_CALLER];
     if (job->pump) w->abort_fds[1] = pump_fail_fd(job->pump);
+    w->abort_fds[2] = job->wait.cancel_fds[JOB_CANCEL_FD_COORD];
     w->tick = job_hv_tick;
     w->progress = job_hv_progress;
     w->arg = job;

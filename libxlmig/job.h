@@ -7,12 +7,18 @@
 #ifndef XLMIG_JOB_H
 #define XLMIG_JOB_H
 
+#include "coord.h"
 #include "fdio.h"
 #include "hv.h"
 #include "internal.h"
+#include "journal.h"
 
 struct proto_msg;
 struct pump;
+
+/* job->wait.cancel_fds: the caller's, the pump's stop (its copy), ours. */
+#define JOB_CANCEL_FD_CALLER 0
+#define JOB_CANCEL_FD_COORD 2
 
 struct job {
     struct xlmig_ctx *ctx;
@@ -25,6 +31,14 @@ struct job {
     double last_progress;       /* when the last progress event went out */
     bool suspended;             /* libxc reported the guest suspended */
     double t_suspended;
+
+    /* The job's record in xenstore and its journal (job_register()). */
+    struct coord *coord;        /* NULL until registered */
+    char id[32];
+    bool locked;                /* holds the domain's lock (uuid) */
+    bool slotted;               /* holds a slot of slot_kind */
+    enum coord_kind slot_kind;
+    struct journal_rec jr;      /* what the journal says; jr.id[0] if any */
 };
 
 void job_init(struct job *job, struct xlmig_ctx *ctx, xlmig_event_fn *fn,
@@ -39,6 +53,28 @@ double job_elapsed(const struct job *job);
 void job_hv_wait(struct job *job, struct hv_wait *w);
 /* Emits a progress event now if the pump moved since the last one. */
 void job_progress(struct job *job, bool force);
+
+/*
+ * Registers the job on this host (DESIGN.md "xenstore, per host"): its
+ * record under /libxlmig/job, the domain's lock (uuid, if not NULL) and an
+ * admission slot of kind k, waiting in the FIFO queue unless no_wait. A
+ * job-cancel request then reads as a cancel on every wait. Also starts the
+ * journal (role "send" or "recv"). XLMIG_E_BUSY names the holder or says
+ * the host is full.
+ */
+MUST_CHECK int job_register(struct job *job, const char *role,
+                            const char *domain, const char *uuid,
+                            const char *peer, enum coord_kind k,
+                            bool no_wait);
+/* Writes the journal now (after a change of jr's fields). */
+void job_journal(struct job *job);
+/*
+ * From now on a cancel request is refused with why. Returns
+ * XLMIG_E_CANCELLED if one came in before, so the caller still rolls back.
+ */
+MUST_CHECK int job_no_more_cancel(struct job *job, const char *why);
+/* Releases slot, lock and record; removes the journal unless keep. */
+void job_unregister(struct job *job, bool keep_journal);
 
 /* Reads a fixed protocol message and checks it (logs on mismatch). */
 MUST_CHECK int job_read_msg(struct job *job, int fd,

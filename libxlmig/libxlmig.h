@@ -134,6 +134,7 @@ struct xlmig_migrate_opts {
     int cancel_fd;              /* readable means cancel; -1: none */
     xlmig_event_fn *event_fn;   /* may be NULL */
     void *event_arg;
+    bool no_wait;               /* fail at once if the host is at its limit */
 };
 
 struct xlmig_migrate_result {
@@ -212,6 +213,44 @@ XLMIG_API int xlmig_domain_destroy(struct xlmig_ctx *ctx, const char *domain);
 /* Pauses or unpauses a domain (xl pause / xl unpause). */
 XLMIG_API int xlmig_domain_pause(struct xlmig_ctx *ctx, const char *domain,
                                  bool pause);
+
+/*
+ * Jobs of this host (migrations in progress, queued or interrupted), from
+ * the /libxlmig subtree of its xenstore.
+ */
+struct xlmig_job {
+    char id[32];
+    char kind[16];              /* "migrate" */
+    char phase[16];             /* xlmig_phase_name() */
+    char domain[128];
+    char uuid[40];
+    char peer[256];
+    char progress[256];         /* "N bytes, N pages, round N" */
+    char error[256];
+    double started;             /* unix time */
+    int pid;                    /* the process running it */
+    bool alive;                 /* that process still runs */
+    unsigned queue_pos;         /* 1-based place in the queue; 0: none */
+    bool cancel_requested;
+    bool cancellable;           /* false after the point of no return */
+    char slot[16];              /* "out", "in", "storage" or "" */
+};
+/* Every job by start time; free(*list_r). */
+XLMIG_API int xlmig_job_list(struct xlmig_ctx *ctx, struct xlmig_job **list_r,
+                             size_t *n_r);
+XLMIG_API int xlmig_job_get(struct xlmig_ctx *ctx, const char *id,
+                            struct xlmig_job *job);
+/*
+ * Asks a job to cancel. XLMIG_E_BUSY with *why_r (allocated, one line)
+ * when it is past its point of no return; XLMIG_E_NOTFOUND if no such job.
+ */
+XLMIG_API int xlmig_job_cancel(struct xlmig_ctx *ctx, const char *id,
+                               char **why_r);
+/* Admission limits of this host, kind "out", "in" or "storage". */
+XLMIG_API int xlmig_set_limit(struct xlmig_ctx *ctx, const char *kind,
+                              unsigned limit);
+XLMIG_API int xlmig_get_limit(struct xlmig_ctx *ctx, const char *kind,
+                              unsigned *limit_r);
 
 /*
  * Sim hosts (backend "sim", for tests, benchmarks and demos): a directory

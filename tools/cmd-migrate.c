@@ -14,6 +14,7 @@
 #define CMD_MIGRATE_LIVE (CMD_OPT_LONG + 1)
 #define CMD_MIGRATE_TIMEOUT (CMD_OPT_LONG + 2)
 #define CMD_MIGRATE_RECEIVER (CMD_OPT_LONG + 3)
+#define CMD_MIGRATE_NO_WAIT (CMD_OPT_LONG + 4)
 #define CMD_MIGRATE_TIMEOUT_DEFAULT 120
 
 static int cmd_migrate_exec(struct cmd_ctx *c, struct cmd_args *args);
@@ -23,6 +24,7 @@ static const struct option cmd_migrate_longopts[] = {
     { "live", no_argument, NULL, CMD_MIGRATE_LIVE },
     { "timeout", required_argument, NULL, CMD_MIGRATE_TIMEOUT },
     { "receiver", required_argument, NULL, CMD_MIGRATE_RECEIVER },
+    { "no-wait", no_argument, NULL, CMD_MIGRATE_NO_WAIT },
     { NULL, 0, NULL, 0 },
 };
 
@@ -45,6 +47,8 @@ const struct cmd_entry cmd_migrate_entry = {
         "  --timeout SECS  fail when the peer is silent this long\n"
         "                  (default 120; 0 waits for ever, as xl)\n"
         "  --receiver PROG program to run on <host> (default xlmig)\n"
+        "  --no-wait       fail at once if this host is at its limit of\n"
+        "                  outgoing migrations instead of queueing\n"
         "  --live          accepted and ignored, as xl does\n"
         "\nExit status: 0 migrated; 1 failed and the domain still runs\n"
         "here; 2 usage; 3 failed after the point of no return (check\n"
@@ -148,6 +152,7 @@ static int cmd_migrate_exec(struct cmd_ctx *c, struct cmd_args *args)
     o.paused = cmd_has(args, 'p');
     o.no_monitor = cmd_has(args, 'e') || cmd_has(args, 'F');
     o.preserve_domid = cmd_has(args, 'D');
+    o.no_wait = cmd_has(args, CMD_MIGRATE_NO_WAIT);
     o.timeout_s = (unsigned)timeout;
     o.cancel_fd = sig_cancel_fd();
     o.event_fn = cmd_migrate_event;

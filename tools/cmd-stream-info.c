@@ -346,55 +346,6 @@ static void cmd_stream_info_print(const struct cmd_stream_info *si,
     printf("\n");
 }
 
-/* Length of the valid UTF-8 sequence at p (2-4 bytes), or 0. */
-static size_t cmd_stream_info_utf8_len(const uint8_t *p)
-{
-    uint8_t lo = 0x80, hi = 0xbf;
-    size_t n, i;
-
-    if (p[0] >= 0xc2 && p[0] <= 0xdf) n = 2;
-    else if (p[0] >= 0xe0 && p[0] <= 0xef) n = 3;
-    else if (p[0] >= 0xf0 && p[0] <= 0xf4) n = 4;
-    else return 0;
-    if (p[0] == 0xe0) lo = 0xa0;            /* no overlong forms */
-    else if (p[0] == 0xed) hi = 0x9f;       /* no surrogates */
-    else if (p[0] == 0xf0) lo = 0x90;
-    else if (p[0] == 0xf4) hi = 0x8f;       /* nothing above U+10FFFF */
-    if (p[1] < lo || p[1] > hi) return 0;
-    for (i = 2; i < n; i++)
-        if (p[i] < 0x80 || p[i] > 0xbf) return 0;
-    return n;
-}
-
-/* A JSON string; bytes that are not UTF-8 become U+FFFD. NULL: null. */
-static void cmd_stream_info_json_str(const char *s)
-{
-    const uint8_t *p = (const uint8_t *)s;
-    size_t n;
-
-    if (!s) {
-        fputs("null", stdout);
-        return;
-    }
-    putchar('"');
-    while (*p) {
-        if (*p == '"' || *p == '\\') {
-            printf("\\%c", *p++);
-        } else if (*p < 0x20 || *p == 0x7f) {
-            printf("\\u%04x", *p++);
-        } else if (*p < 0x80) {
-            putchar(*p++);
-        } else if ((n = cmd_stream_info_utf8_len(p))) {
-            fwrite(p, 1, n, stdout);
-            p += n;
-        } else {
-            fputs("\\ufffd", stdout);
-            p++;
-        }
-    }
-    putchar('"');
-}
-
 static void cmd_stream_info_json_recs(const char *key, const uint64_t *n,
                                       uint32_t count, bool libxc)
 {
@@ -423,9 +374,9 @@ static void cmd_stream_info_json_save(const struct cmd_stream_info *si)
            PRIu32 "},\n", si->hdr.mandatory_flags, si->hdr.optional_flags,
            si->hdr.optional_data_len);
     printf("  \"domain\": {\"name\": ");
-    cmd_stream_info_json_str(si->name);
+    cmd_json_str(si->name);
     printf(", \"config_type\": ");
-    cmd_stream_info_json_str(si->cfg_type);
+    cmd_json_str(si->cfg_type);
     if (si->memkb)
         printf(", \"memory_kib\": %" PRIu64 "},\n", si->memkb);
     else
@@ -439,7 +390,7 @@ static void cmd_stream_info_json(const struct cmd_stream_info *si,
     char *trail = proto_escape(si->trail, si->trail_len, si->trail_len);
 
     printf("{\n  \"file\": ");
-    cmd_stream_info_json_str(path);
+    cmd_json_str(path);
     printf(",\n  \"format\": \"%s\",\n",
            si->saved ? "xl-save" : "libxl-stream");
     cmd_stream_info_json_save(si);
@@ -460,7 +411,7 @@ static void cmd_stream_info_json(const struct cmd_stream_info *si,
     printf("  \"end\": true,\n");
     printf("  \"trailing_bytes\": %" PRIu64 ",\n", si->trailing);
     printf("  \"trailing_start\": ");
-    cmd_stream_info_json_str(trail);
+    cmd_json_str(trail);
     printf("\n}\n");
     free(trail);
 }

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdarg.h>
+#include <stdio.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,6 +26,10 @@ extern const struct cmd_entry cmd_sim_host_create_entry;
 extern const struct cmd_entry cmd_sim_host_destroy_entry;
 extern const struct cmd_entry cmd_sim_create_entry;
 extern const struct cmd_entry cmd_sim_info_entry;
+extern const struct cmd_entry cmd_jobs_entry;
+extern const struct cmd_entry cmd_job_show_entry;
+extern const struct cmd_entry cmd_job_cancel_entry;
+extern const struct cmd_entry cmd_set_limit_entry;
 extern const struct cmd_entry cmd_stream_info_entry;
 
 const struct cmd_entry *const cmd_table[] = {
@@ -40,6 +46,10 @@ const struct cmd_entry *const cmd_table[] = {
     &cmd_sim_host_destroy_entry,
     &cmd_sim_create_entry,
     &cmd_sim_info_entry,
+    &cmd_jobs_entry,
+    &cmd_job_show_entry,
+    &cmd_job_cancel_entry,
+    &cmd_set_limit_entry,
     &cmd_stream_info_entry,
     NULL,
 };
@@ -225,4 +235,53 @@ void cmd_hide_progress(struct cmd_ctx *c, bool hide)
     else
         xtl_stdiostream_adjust_flags(c->logger, 0,
                                      XTL_STDIOSTREAM_HIDE_PROGRESS);
+}
+
+/* Length of the valid UTF-8 sequence at p (2-4 bytes), or 0. */
+static size_t cmd_utf8_len(const uint8_t *p)
+{
+    uint8_t lo = 0x80, hi = 0xbf;
+    size_t n, i;
+
+    if (p[0] >= 0xc2 && p[0] <= 0xdf) n = 2;
+    else if (p[0] >= 0xe0 && p[0] <= 0xef) n = 3;
+    else if (p[0] >= 0xf0 && p[0] <= 0xf4) n = 4;
+    else return 0;
+    if (p[0] == 0xe0) lo = 0xa0;            /* no overlong forms */
+    else if (p[0] == 0xed) hi = 0x9f;       /* no surrogates */
+    else if (p[0] == 0xf0) lo = 0x90;
+    else if (p[0] == 0xf4) hi = 0x8f;       /* nothing above U+10FFFF */
+    if (p[1] < lo || p[1] > hi) return 0;
+    for (i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xbf) return 0;
+    return n;
+}
+
+/* A JSON string; bytes that are not UTF-8 become U+FFFD. NULL: null. */
+void cmd_json_str(const char *s)
+{
+    const uint8_t *p = (const uint8_t *)s;
+    size_t n;
+
+    if (!s) {
+        fputs("null", stdout);
+        return;
+    }
+    putchar('"');
+    while (*p) {
+        if (*p == '"' || *p == '\\') {
+            printf("\\%c", *p++);
+        } else if (*p < 0x20 || *p == 0x7f) {
+            printf("\\u%04x", *p++);
+        } else if (*p < 0x80) {
+            putchar(*p++);
+        } else if ((n = cmd_utf8_len(p))) {
+            fwrite(p, 1, n, stdout);
+            p += n;
+        } else {
+            fputs("\\ufffd", stdout);
+            p++;
+        }
+    }
+    putchar('"');
 }

@@ -81,6 +81,13 @@ int cmd_exit_status(int rc);
 /* Adjusts the logger for a command that draws its own progress. */
 void cmd_hide_progress(struct cmd_ctx *c, bool hide);
 
+/* Prints s as a JSON string on stdout (invalid UTF-8 becomes U+FFFD;
+ * NULL prints null). */
+void cmd_json_str(const char *s);
+
+/* cmd-jobs.c: one job as a JSON object on stdout (no newline). */
+void cmd_job_json(const struct xlmig_job *j);
+
 /* sig.c: SIGINT/SIGTERM/SIGHUP make the returned fd readable. */
 int sig_cancel_fd(void);
 

@@ -32,7 +32,8 @@
 # the namespace xlmig-it-ID-sw. Nothing is made in the root namespace.
 #
 # Environment of a host (it_on locally, SetEnv in its sshd's sessions):
-# XLMIG_BACKEND=sim, XLMIG_SIM_HOST, XLMIG_SIMGUEST, XLMIG_XSSHIM, and PATH
+# XLMIG_BACKEND=sim, XLMIG_SIM_HOST, XLMIG_SIMGUEST, XLMIG_XSSHIM,
+# XLMIG_STATE_DIR (journals) and XLMIG_LOG_DIR (monitors) in A/, and PATH
 # with the build tree's tools/ first; sessions also get HOME=A/home (see
 # _it_sshd_config).
 #
@@ -307,6 +308,8 @@ _it_host_vars() {
 		"XLMIG_SIM_HOST=$(it_sim_dir "$1")"
 		"XLMIG_SIMGUEST=$IT_BUILDDIR/tools/xlmig-simguest"
 		"XLMIG_XSSHIM=$IT_BUILDDIR/tools/.libs/xlmig-xsshim.so"
+		"XLMIG_STATE_DIR=$(it_host_dir "$1")/state"
+		"XLMIG_LOG_DIR=$(it_host_dir "$1")/log"
 	)
 }
 

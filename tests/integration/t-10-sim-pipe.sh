@@ -16,6 +16,7 @@ T=$(mktemp -d /tmp/xlmig-t10.XXXXXX)
 export XLMIG_XSSHIM=$top_builddir/tools/.libs/xlmig-xsshim.so
 export XLMIG_SIMGUEST=$top_builddir/tools/xlmig-simguest
 export XLMIG_LOG_DIR=$T/log
+export XLMIG_STATE_DIR=$T/state
 export XLMIG_BACKEND=sim
 
 fail() {

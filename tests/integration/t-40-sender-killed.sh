@@ -18,7 +18,7 @@ it_wait_until 20 "vm1--incoming on B" eval 'sim_names B | grep -qx vm1--incoming
 sleep 1
 sim_kill A KILL 'xlmig migrate .*vm1'
 wait "$mig" || true
-sim_expect_only A vm1
 it_wait_until 20 "B to drop vm1--incoming" eval '[ -z "$(sim_names B)" ]'
+sim_expect_only A vm1
 sim_expect_procs B "sshd xenstored "
 sim_expect_procs A "sshd xenstored xlmig-simguest "

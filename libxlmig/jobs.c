@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * jobs.c - the public view of this host's jobs and limits (libxlmig.h):
+ * thin wrappers over coord.c, after the backend is open (a sim backend
+ * points libxenstore at its host's xenstored).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "coord.h"
+#include "hv.h"
+
+static int jobs_coord(struct xlmig_ctx *ctx, struct coord **c_r)
+{
+    struct hv *hv;
+    int rc;
+
+    rc = ctx_hv(ctx, &hv);
+    if (rc) return rc;
+    return coord_open(ctx, c_r);
+}
+
+static void jobs_copy(struct xlmig_job *d, const struct coord_job *s)
+{
+    memset(d, 0, sizeof(*d));
+    snprintf(d->id, sizeof(d->id), "%s", s->id);
+    snprintf(d->kind, sizeof(d->kind), "%s", s->kind);
+    snprintf(d->phase, sizeof(d->phase), "%s", s->phase);
+    snprintf(d->domain, sizeof(d->domain), "%s", s->domain);
+    snprintf(d->uuid, sizeof(d->uuid), "%s", s->uuid);
+    snprintf(d->peer, sizeof(d->peer), "%s", s->peer);
+    snprintf(d->progress, sizeof(d->progress), "%s", s->progress);
+    snprintf(d->error, sizeof(d->error), "%s", s->error);
+    snprintf(d->slot, sizeof(d->slot), "%s", s->slot);
+    d->started = s->started;
+    d->pid = s->pid;
+    d->alive = s->alive;
+    d->queue_pos = s->queue_pos;
+    d->cancel_requested = s->cancel_requested;
+    d->cancellable = s->cancellable;
+}
+
+int xlmig_job_list(struct xlmig_ctx *ctx, struct xlmig_job **list_r,
+                   size_t *n_r)
+{
+    struct coord_job *cl = NULL;
+    struct coord *c = NULL;
+    size_t n = 0, i;
+    int rc;
+
+    *list_r = NULL;
+    *n_r = 0;
+    rc = jobs_coord(ctx, &c);
+    if (!rc) rc = coord_job_list(c, &cl, &n);
+    if (!rc) {
+        *list_r = xcalloc(n ? n : 1, sizeof(**list_r));
+        for (i = 0; i < n; i++)
+            jobs_copy(&(*list_r)[i], &cl[i]);
+        *n_r = n;
+    }
+    free(cl);
+    coord_close(c);
+    return rc;
+}
+
+int xlmig_job_get(struct xlmig_ctx *ctx, const char *id,
+                  struct xlmig_job *job)
+{
+    struct coord_job cj;
+    struct coord *c = NULL;
+    int rc;
+
+    rc = jobs_coord(ctx, &c);
+    if (!rc) rc = coord_job_get(c, id, &cj);
+    if (!rc) jobs_copy(job, &cj);
+    else if (rc == XLMIG_E_NOTFOUND) LOG(ctx, ERROR, "no job %s here", id);
+    coord_close(c);
+    return rc;
+}
+
+int xlmig_job_cancel(struct xlmig_ctx *ctx, const char *id, char **why_r)
+{
+    struct coord *c = NULL;
+    int rc;
+
+    *why_r = NULL;
+    rc = jobs_coord(ctx, &c);
+    if (!rc) rc = coord_request_cancel(c, id, why_r);
+    if (rc == XLMIG_E_NOTFOUND) LOG(ctx, ERROR, "no job %s here", id);
+    coord_close(c);
+    return rc;
+}
+
+int xlmig_set_limit(struct xlmig_ctx *ctx, const char *kind, unsigned limit)
+{
+    struct coord *c = NULL;
+    enum coord_kind k;
+    int rc;
+
+    rc = coord_kind_parse(kind, &k);
+    if (rc) {
+        LOG(ctx, ERROR, "unknown limit '%s' (out, in or storage)", kind);
+        return rc;
+    }
+    rc = jobs_coord(ctx, &c);
+    if (!rc) rc = coord_set_limit(c, k, limit);
+    coord_close(c);
+    return rc;
+}
+
+int xlmig_get_limit(struct xlmig_ctx *ctx, const char *kind,
+                    unsigned *limit_r)
+{
+    struct coord *c = NULL;
+    enum coord_kind k;
+    int rc;
+
+    rc = coord_kind_parse(kind, &k);
+    if (rc) {
+        LOG(ctx, ERROR, "unknown limit '%s' (out, in or storage)", kind);
+        return rc;
+    }
+    rc = jobs_coord(ctx, &c);
+    if (!rc) rc = coord_get_limit(c, k, limit_r);
+    coord_close(c);
+    return rc;
+}

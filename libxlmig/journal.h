@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * journal.h - the on-disk record of a job, <dir>/<id>.json, which survives
+ * a reboot when xenstore (coord.h) does not: after a crash it tells
+ * `xlmig recover` which side may own the domain. One small versioned JSON
+ * object per job, replaced atomically (write, fsync, rename, fsync dir).
+ */
+#ifndef XLMIG_JOURNAL_H
+#define XLMIG_JOURNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+#define JOURNAL_VERSION 1
+#define JOURNAL_DIR_DEFAULT "/var/lib/xlmig"
+#define JOURNAL_FILE_MAX (16 * 1024)    /* a record is far smaller */
+
+struct journal_rec {
+    char id[32];            /* a coord job id: [A-Za-z0-9_-] */
+    char role[8];           /* "send" or "recv" */
+    char kind[16];          /* "migrate" */
+    char phase[16];         /* xlmig_phase_name() values, e.g. "transfer" */
+    char name[128];         /* the domain's name at the start */
+    char uuid[40];
+    char peer[256];
+    uint32_t domid;         /* on this host */
+    bool go;                /* send: GO may have been sent; recv: received */
+    bool suspended;         /* send: the guest was suspended */
+    double started, updated;    /* unix seconds */
+    char error[256];
+};
+
+/* $XLMIG_STATE_DIR if set and not empty, else JOURNAL_DIR_DEFAULT. */
+const char *journal_dir(void);
+
+/*
+ * Writes r to <dir>/<id>.json, replacing any previous version atomically
+ * and durably; creates dir (0700) if missing, not its parents. Strings
+ * that are not valid UTF-8 are stored with '?' for each non-ASCII byte.
+ * XLMIG_E_INVAL for an invalid id or a time that is not finite.
+ */
+MUST_CHECK int journal_write(struct xlmig_ctx *ctx,
+                             const struct journal_rec *r);
+
+/*
+ * Reads the record at path into *r_r (zeroed on failure). Anything but a
+ * complete record of JOURNAL_VERSION with every field of the right type
+ * and size (unknown fields are ignored) is XLMIG_E_INVAL, logged as one
+ * line "PATH: reason"; XLMIG_E_NOTFOUND if there is no such file.
+ */
+MUST_CHECK int journal_read(struct xlmig_ctx *ctx, const char *path,
+                            struct journal_rec *r_r);
+
+/* Removes <dir>/<id>.json durably; XLMIG_OK if it was not there. */
+MUST_CHECK int journal_remove(struct xlmig_ctx *ctx, const char *id);
+
+/*
+ * The paths of the *.json files in the dir, sorted; the caller frees each
+ * and the array (NULL when *n_r is 0). A missing dir has none.
+ */
+MUST_CHECK int journal_list(struct xlmig_ctx *ctx, char ***paths_r,
+                            size_t *n_r);
+
+#endif /* XLMIG_JOURNAL_H */
