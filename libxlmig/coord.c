@@ -20,6 +20,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "coord-priv.h"
 #include "proc.h"
 
@@ -289,13 +290,16 @@ static int coord_init_tx(struct coord *c, xs_transaction_t t, void *arg)
         coord_path(path, COORD_ROOT "%s", dirs[i]);
         rc = coord_ensure(c, t, path, "");
     }
-    snprintf(val, sizeof(val), "%u", COORD_LIMIT_DEFAULT);
     for (k = 0; !rc && k < COORD_NR_KINDS; k++) {
         for (i = 0; !rc && i < ARRAY_SIZE(per_kind); i++) {
             coord_path(path, COORD_ROOT "/host/%s/%s", per_kind[i],
                        coord_kind_names[k]);
             rc = coord_ensure(c, t, path, "");
         }
+        /* A limit set in xenstore wins; the config file seeds it. */
+        snprintf(val, sizeof(val), "%u",
+                 conf_limit(c->ctx, coord_kind_names[k], COORD_LIMIT_DEFAULT,
+                            COORD_LIMIT_MAX));
         coord_path(path, COORD_ROOT "/host/limits/%s", coord_kind_names[k]);
         if (!rc) rc = coord_ensure(c, t, path, val);
     }

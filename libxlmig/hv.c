@@ -4,6 +4,7 @@
  * struct hv_ops: the rules that hold for every backend live here (resume
  * only a suspended domain, numeric domids, name checks).
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -186,4 +187,12 @@ void hv_list_free(struct hv_domain *list, size_t n)
     for (i = 0; i < n; i++)
         free(list[i].name);
     free(list);
+}
+
+void hv_uuid_str(const uint8_t u[16], char out[HV_UUID_STR_LEN])
+{
+    snprintf(out, HV_UUID_STR_LEN, "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
+             "%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3],
+             u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
+             u[14], u[15]);
 }

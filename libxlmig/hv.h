@@ -176,6 +176,10 @@ MUST_CHECK int hv_list(struct hv *hv, struct hv_domain **list_r,
                        size_t *n_r);
 void hv_list_free(struct hv_domain *list, size_t n);
 
+/* A uuid as text, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx". */
+#define HV_UUID_STR_LEN 37
+void hv_uuid_str(const uint8_t u[16], char out[HV_UUID_STR_LEN]);
+
 /* domain.c: looks a domain up (logging a miss) and opens the backend. */
 MUST_CHECK int domain_open(struct xlmig_ctx *ctx, const char *domain,
                            struct hv **hv_r, uint32_t *domid_r);

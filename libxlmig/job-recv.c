@@ -233,6 +233,7 @@ int xlmig_migrate_receive(struct xlmig_ctx *ctx,
     go = true;
     jr.job.jr.go = true;
     job_journal(&jr.job);
+    job_fault(&jr.job, "go");
     /* GO is the sender's commitment: a cancel that raced it is moot. */
     if (job_no_more_cancel(&jr.job, "the sender has handed the domain "
                            "over (GO received)"))

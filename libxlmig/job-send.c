@@ -101,16 +101,12 @@ static int job_send_admit(struct job_send *js, const char *domain)
 static int job_send_register(struct job_send *js)
 {
     struct hv_dominfo info;
-    char uuid[37];
-    const uint8_t *u = info.uuid;
+    char uuid[HV_UUID_STR_LEN];
     int rc;
 
     rc = hv_domain_info(js->hv, js->domid, &info);
     if (rc) return rc;
-    snprintf(uuid, sizeof(uuid), "%02x%02x%02x%02x-%02x%02x-%02x%02x-"
-             "%02x%02x-%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3],
-             u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
-             u[14], u[15]);
+    hv_uuid_str(info.uuid, uuid);
     rc = job_register(&js->job, "send", js->name, uuid, js->host, COORD_OUT,
                       js->opts->no_wait);
     if (rc) return rc;
@@ -226,7 +222,9 @@ static int job_send_switchover(struct job_send *js, bool *go_sent_r)
     js->job.jr.suspended = js->job.suspended;
     job_journal(&js->job);
     *go_sent_r = true;
-    return job_write_msg(&js->job, js->tr.send_fd, &proto_go);
+    rc = job_write_msg(&js->job, js->tr.send_fd, &proto_go);
+    job_fault(&js->job, "go");
+    return rc;
 }
 
 /* After GO: the receiver's report decides who owns the domain. */

@@ -5,6 +5,8 @@
  * that lets a running libxl operation be cancelled and report progress.
  * The phase machines themselves are in job-send.c and job-recv.c.
  */
+#include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,6 +72,7 @@ void job_phase(struct job *job, enum xlmig_phase phase, const char *fmt, ...)
         snprintf(job->jr.phase, sizeof(job->jr.phase), "%s",
                  xlmig_phase_name(phase));
         job_journal(job);
+        job_fault(job, xlmig_phase_name(phase));
     }
     if (fmt) {
         va_start(ap, fmt);
@@ -184,6 +187,34 @@ int job_register(struct job *job, const char *role, const char *domain,
 fail:
     job_unregister(job, false);
     return rc;
+}
+
+void job_fault(struct job *job, const char *point)
+{
+    const char *f = getenv("XLMIG_FAULT"), *p, *hold;
+    size_t n = strlen(job->jr.role), m = strlen(point);
+    struct pollfd pfd[FDIO_CANCEL_FDS];
+    int i, ms;
+
+    if (!f || !n || strncmp(f, job->jr.role, n) || f[n] != ':') return;
+    p = f + n + 1;
+    if (strncmp(p, point, m) || (p[m] && strcmp(p + m, ":hold"))) return;
+    if (!p[m]) {
+        LOG(job->ctx, WARN, "XLMIG_FAULT=%s: killing this process", f);
+        raise(SIGKILL);
+        return;
+    }
+    /* ":hold": stay in this phase until a cancel comes, at most
+     * XLMIG_FAULT_HOLD_S seconds (default 60). */
+    hold = getenv("XLMIG_FAULT_HOLD_S");
+    ms = hold && atoi(hold) > 0 ? atoi(hold) * 1000 : 60000;
+    LOG(job->ctx, WARN, "XLMIG_FAULT=%s: holding until cancelled", f);
+    for (i = 0; i < FDIO_CANCEL_FDS; i++) {
+        pfd[i].fd = job->wait.cancel_fds[i];
+        pfd[i].events = POLLIN;
+    }
+    while (poll(pfd, FDIO_CANCEL_FDS, ms) < 0 && errno == EINTR)
+        ;
 }
 
 void job_journal(struct job *job)

@@ -66,6 +66,14 @@ MUST_CHECK int job_register(struct job *job, const char *role,
                             const char *domain, const char *uuid,
                             const char *peer, enum coord_kind k,
                             bool no_wait);
+/*
+ * Test hook: if XLMIG_FAULT is "ROLE:POINT" (role "send" or "recv", point
+ * a phase name or "go"), this process dies by SIGKILL here, as a crash
+ * would; with "ROLE:POINT:hold" it stays here until a cancel comes (at
+ * most a minute), so a test can cancel in any phase. Called on entering
+ * each phase (after the journal is written) and right after GO.
+ */
+void job_fault(struct job *job, const char *point);
 /* Writes the journal now (after a change of jr's fields). */
 void job_journal(struct job *job);
 /*

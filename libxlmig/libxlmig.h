@@ -246,6 +246,28 @@ XLMIG_API int xlmig_job_get(struct xlmig_ctx *ctx, const char *id,
  */
 XLMIG_API int xlmig_job_cancel(struct xlmig_ctx *ctx, const char *id,
                                char **why_r);
+/* Options of xlmig_recover(); zero-initialise. */
+struct xlmig_recover_opts {
+    const char *ssh_command;    /* to ask a peer, as migrate -s; NULL: ssh */
+    void (*report)(void *arg, const char *line);   /* what was done */
+    void *report_arg;
+};
+/*
+ * Brings every interrupted migration on this host (journals of jobs whose
+ * process is gone) to exactly one running copy, asking the peer where
+ * needed. XLMIG_OK when all are settled; XLMIG_E_UNSAFE when some wait for
+ * the peer (recover it first, then again here); another code if some
+ * could not be acted on.
+ */
+XLMIG_API int xlmig_recover(struct xlmig_ctx *ctx,
+                            const struct xlmig_recover_opts *o);
+/*
+ * What this host has of domain name, for a peer's recover: "running"
+ * (with its uuid), "incoming" (NAME--incoming, with its uuid) or "absent".
+ */
+XLMIG_API int xlmig_recover_query(struct xlmig_ctx *ctx, const char *name,
+                                  const char **state_r, char uuid_r[37]);
+
 /* Admission limits of this host, kind "out", "in" or "storage". */
 XLMIG_API int xlmig_set_limit(struct xlmig_ctx *ctx, const char *kind,
                               unsigned limit);

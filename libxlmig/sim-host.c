@@ -74,15 +74,14 @@ static const char *const sim_shapes[] = {
 
 static char *sim_new_uuid(void)
 {
+    char text[HV_UUID_STR_LEN];
     uint8_t u[16];
 
     if (getrandom(u, sizeof(u), 0) != (ssize_t)sizeof(u)) abort();
     u[6] = (uint8_t)((u[6] & 0x0f) | 0x40);     /* version 4 */
     u[8] = (uint8_t)((u[8] & 0x3f) | 0x80);     /* variant 1 */
-    return xasprintf("%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-"
-                     "%02x%02x%02x%02x%02x%02x", u[0], u[1], u[2], u[3],
-                     u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
-                     u[12], u[13], u[14], u[15]);
+    hv_uuid_str(u, text);
+    return xstrdup(text);
 }
 
 /* Writes the guest's header page into a fresh image. */

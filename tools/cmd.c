@@ -30,6 +30,7 @@ extern const struct cmd_entry cmd_jobs_entry;
 extern const struct cmd_entry cmd_job_show_entry;
 extern const struct cmd_entry cmd_job_cancel_entry;
 extern const struct cmd_entry cmd_set_limit_entry;
+extern const struct cmd_entry cmd_recover_entry;
 extern const struct cmd_entry cmd_stream_info_entry;
 
 const struct cmd_entry *const cmd_table[] = {
@@ -50,6 +51,7 @@ const struct cmd_entry *const cmd_table[] = {
     &cmd_job_show_entry,
     &cmd_job_cancel_entry,
     &cmd_set_limit_entry,
+    &cmd_recover_entry,
     &cmd_stream_info_entry,
     NULL,
 };

@@ -424,6 +424,7 @@ PrintLastLog no
 X11Forwarding no
 UseDNS no
 LogLevel INFO
+AcceptEnv XLMIG_FAULT*
 SetEnv$setenv
 EOF
 }

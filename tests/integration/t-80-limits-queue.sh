@@ -5,7 +5,8 @@
 # A's outgoing limit at 2; never more than 2 hold a slot, the others wait
 # with their queue position shown in `xlmig jobs`, and all five arrive.
 # Meanwhile: --no-wait fails at once naming the limit, and a second
-# migration of a domain that is already moving is refused naming the job.
+# migration of a domain that is already moving is refused naming the job;
+# the config file seeds the limits.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sim.sh"
 it_begin t-80-limits-queue 180
@@ -13,6 +14,14 @@ it_setup 2
 
 [ "$(it_on A xlmig jobs --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["limits"]["out"])')" = 2 ] ||
 	it_fail "the default outgoing limit is not 2"
+# The config file seeds B's limits (its xenstore has none yet).
+printf 'limit_in = 3\nlimit_storage = 1\n' >"$IT_DIR/xlmig.conf"
+lim=$(XLMIG_CONF=$IT_DIR/xlmig.conf it_on B xlmig jobs --json | python3 -c '
+import json, sys
+l = json.load(sys.stdin)["limits"]
+print(l["out"], l["in"], l["storage"])')
+[ "$lim" = "2 3 1" ] || it_fail "limits from xlmig.conf: $lim, not 2 3 1"
+it_on B xlmig set-limit in 2
 for i in 1 2 3 4 5 6; do
 	it_on A xlmig sim-create --memory 128 --rate 1000 "vm$i" >/dev/null
 done

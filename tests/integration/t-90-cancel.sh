@@ -1,10 +1,13 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
-# t-90-cancel.sh - `xlmig job-cancel` before the point of no return: a job
-# waiting in the queue (admit) and a job in the middle of its memory
-# stream (transfer) each stop cleanly; the domain keeps running on A,
+# t-90-cancel.sh - `xlmig job-cancel` before the point of no return, in
+# every phase: a sender waiting in the queue (admit), in the middle of its
+# memory stream (transfer), held in connect and switchover, and a receiver
+# held in transfer, each stop cleanly; the domain keeps running on A,
 # unrenamed, and B has nothing; the command exits 1 saying it was
-# cancelled. A cancel of an unknown job fails with a clear message.
+# cancelled. After GO a cancel is refused with the reason and the
+# migration completes. A cancel of an unknown job fails with a clear
+# message.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sim.sh"
 it_begin t-90-cancel 120
@@ -63,3 +66,52 @@ sim_expect_only A vm1
 it_wait_until 10 "B to be empty" eval '[ -z "$(sim_names B)" ]'
 sim_expect_procs B "sshd xenstored "
 [ -z "$(job_of A vm1)" ] || it_fail "the cancelled job is still listed"
+sim_shape A 10gbit
+
+
+# 3. In every other phase before GO: the job is held there (XLMIG_FAULT
+# ROLE:PHASE:hold, a test hook) until the cancel comes. The receiver's
+# job is cancelled on B; the sender then rolls back too.
+for spec in send:connect send:switchover recv:transfer; do
+	role=${spec%%:*}
+	phase=${spec#*:}
+	if [ "$role" = send ]; then
+		h=A
+		XLMIG_FAULT=$spec:hold it_on A xlmig migrate -s "$IT_SSH" vm2 \
+			"$(it_ip B)" >"$IT_DIR/h.out" 2>&1 &
+	else
+		h=B
+		it_on A xlmig migrate -s "$IT_SSH -o SetEnv=XLMIG_FAULT=$spec:hold" \
+			vm2 "$(it_ip B)" >"$IT_DIR/h.out" 2>&1 &
+	fi
+	m=$!
+	it_wait_until 20 "vm2's job on $h" eval '[ -n "$(job_of $h vm2)" ]'
+	id=$(job_of "$h" vm2)
+	it_wait_until 20 "job $id in $phase" eval '[ "$(phase_of $h "$id")" = "$phase" ]'
+	it_on "$h" xlmig job-cancel "$id"
+	rc=0
+	wait "$m" || rc=$?
+	it_log "$spec: migrate exit $rc: $(tail -n 1 "$IT_DIR/h.out")"
+	[ "$rc" -eq 1 ] || it_fail "$spec: exit $rc, not 1: $(tail -n 3 "$IT_DIR/h.out")"
+	it_wait_until 10 "B to be empty after $spec" eval '[ -z "$(sim_names B)" ]'
+	sim_expect_only A vm2
+	[ -z "$(job_of A vm2)" ] && [ -z "$(job_of B vm2)" ] ||
+		it_fail "$spec: a job is still listed"
+done
+
+# 4. After GO (the receiver held in its switchover, which follows GO) the
+# cancel is refused with the reason, and the migration completes.
+# (ssh takes the first SetEnv option only: both variables go in one.)
+it_on A xlmig migrate -s "$IT_SSH -o 'SetEnv=XLMIG_FAULT=recv:switchover:hold XLMIG_FAULT_HOLD_S=3'" \
+	vm2 "$(it_ip B)" >"$IT_DIR/go.out" 2>&1 &
+m=$!
+it_wait_until 20 "vm2's job on B" eval '[ -n "$(job_of B vm2)" ]'
+id=$(job_of B vm2)
+it_wait_until 20 "job $id in switchover" eval '[ "$(phase_of B "$id")" = switchover ]'
+rc=0
+it_on B xlmig job-cancel "$id" >"$IT_DIR/c.out" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || it_fail "cancel after GO: exit $rc, not 1"
+grep -q 'cannot cancel: .*GO' "$IT_DIR/c.out" ||
+	it_fail "cancel after GO: no reason given: $(cat "$IT_DIR/c.out")"
+wait "$m" || it_fail "the migration after a refused cancel failed: $(tail -n 3 "$IT_DIR/go.out")"
+sim_expect_only B vm2
