@@ -229,6 +229,41 @@ static int recover_recv(struct recover *r, const struct journal_rec *j)
     return rc;
 }
 
+static bool recover_has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+
+    return n > m && !strcmp(s + n - m, suffix);
+}
+
+/*
+ * Domains that look like a migration's leftovers but that no journal here
+ * explains (xl's, or a journal lost with the disk): named, not touched.
+ */
+static void recover_orphans(struct recover *r, char **paths, size_t n)
+{
+    struct hv_domain *list = NULL;
+    struct journal_rec j;
+    size_t count = 0, i, k;
+    bool known;
+
+    if (hv_list(r->hv, &list, &count)) return;
+    for (i = 0; i < count; i++) {
+        if (!recover_has_suffix(list[i].name, RECOVER_IN_SUFFIX) &&
+            !recover_has_suffix(list[i].name, RECOVER_AWAY_SUFFIX))
+            continue;
+        known = false;
+        for (k = 0; k < n && !known; k++)
+            known = !journal_read(r->ctx, paths[k], &j) &&
+                    !strncmp(list[i].name, j.name, strlen(j.name));
+        if (!known)
+            recover_say(r, "%s (domain %u): no journal explains it; left as "
+                        "it is (check the peer, then destroy or rename it)",
+                        list[i].name, list[i].domid);
+    }
+    hv_list_free(list, count);
+}
+
 /* true if the job still runs (its record names a live process). */
 static bool recover_job_alive(struct coord *c, const char *id)
 {
@@ -280,6 +315,7 @@ int xlmig_recover(struct xlmig_ctx *ctx, const struct xlmig_recover_opts *o)
             LOG(ctx, WARN, "job %s: record not removed", j.id);
         r.done++;
     }
+    recover_orphans(&r, paths, n);
     if (!n) recover_say(&r, "no interrupted migration on this host");
     rc = r.failed ? XLMIG_E_HV : r.pending ? XLMIG_E_UNSAFE : XLMIG_OK;
 out:
