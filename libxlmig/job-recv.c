@@ -254,6 +254,7 @@ int xlmig_migrate_receive(struct xlmig_ctx *ctx,
     jr.domid = HV_INVALID_DOMID;
 
 out:
+    if (rc) job_failed(&jr.job, rc);
     if (rc && !go) job_recv_destroy(&jr);
     /* Keep the journal if the sender may not know we run the domain. */
     job_unregister(&jr.job, go && !rc && rrc);

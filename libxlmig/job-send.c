@@ -352,6 +352,7 @@ int xlmig_migrate(struct xlmig_ctx *ctx, const char *domain,
 
 fail:
     res->failed_phase = js.job.phase;
+    job_failed(&js.job, rc);
     if (!go_sent) {
         job_send_rollback(&js);
     } else if (res->where != XLMIG_WHERE_DEST && !js.handed_back) {

@@ -217,6 +217,19 @@ void job_fault(struct job *job, const char *point)
         ;
 }
 
+void job_failed(struct job *job, int rc)
+{
+    char text[sizeof(job->jr.error)];
+
+    if (!job->coord) return;
+    snprintf(text, sizeof(text), "%s: %s", xlmig_phase_name(job->phase),
+             xlmig_strerror(rc));
+    snprintf(job->jr.error, sizeof(job->jr.error), "%s", text);
+    if (coord_job_set(job->coord, job->id, "error", text))
+        LOG(job->ctx, WARN, "job %s: error not recorded", job->id);
+    job_journal(job);
+}
+
 void job_journal(struct job *job)
 {
     if (!job->coord || !job->jr.id[0]) return;

@@ -74,6 +74,8 @@ MUST_CHECK int job_register(struct job *job, const char *role,
  * each phase (after the journal is written) and right after GO.
  */
 void job_fault(struct job *job, const char *point);
+/* Records why the job failed (in its phase) in its record and journal. */
+void job_failed(struct job *job, int rc);
 /* Writes the journal now (after a change of jr's fields). */
 void job_journal(struct job *job);
 /*

@@ -7,7 +7,8 @@
 # must find nothing to do). Each time: exactly one running copy of the
 # domain, on A or B, its guest counting on; no NAME--incoming or
 # NAME--migratedaway; no job record, slot, lock or journal left. A stray
-# NAME--incoming that no journal explains is reported and left alone.
+# NAME--incoming that no journal explains is reported and left alone; a
+# corrupt journal is an error naming the file.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sim.sh"
 it_begin t-95-kill-recover 300
@@ -52,6 +53,16 @@ for fault in send:connect send:transfer send:switchover send:go send:commit \
 	it_log "$fault: migrate exit $rc: $(tail -n 1 "$IT_DIR/$vm.out")"
 	# Let the surviving side notice and finish what it does on its own.
 	sleep 1
+	if [ "$fault" = recv:go ]; then
+		# The sender lost its receiver after GO: its journal stays, with
+		# the phase and the error, for recover.
+		j=$(cat "$(it_host_dir A)"/state/*.json 2>/dev/null)
+		python3 -c 'import json, sys
+j = json.loads(sys.argv[1])
+assert j["role"] == "send" and j["go"] is True, j
+assert j["error"].startswith(("switchover:", "commit:")), j["error"]' "$j" ||
+			it_fail "recv:go: the sender's journal is not as expected: $j"
+	fi
 	for h in B A B A; do
 		rrc=0
 		it_on "$h" xlmig recover -s "$IT_SSH" >"$IT_DIR/$vm.rec.$h" 2>&1 || rrc=$?
@@ -83,3 +94,15 @@ grep -q 'stray--incoming.*no journal explains it' "$IT_DIR/stray.rec" ||
 	it_fail "recover does not name the stray domain: $(cat "$IT_DIR/stray.rec")"
 sim_expect_running B stray--incoming
 it_on B xlmig destroy stray--incoming
+
+# A corrupt journal: a one-line error naming the file, exit 1, no crash,
+# and the file is left for inspection.
+mkdir -p "$(it_host_dir B)/state"
+printf '{"version": 1, "id": "x' >"$(it_host_dir B)/state/deadbeef-1.json"
+rc=0
+it_on B xlmig recover -s "$IT_SSH" >"$IT_DIR/bad.rec" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] || it_fail "recover with a corrupt journal: exit $rc, not 1"
+grep -q 'deadbeef-1.json: unreadable journal' "$IT_DIR/bad.rec" ||
+	it_fail "recover does not name the corrupt journal: $(cat "$IT_DIR/bad.rec")"
+[ -f "$(it_host_dir B)/state/deadbeef-1.json" ] || it_fail "the corrupt journal was removed"
+rm "$(it_host_dir B)/state/deadbeef-1.json"
