@@ -92,18 +92,28 @@ int xlmig_job_cancel(struct xlmig_ctx *ctx, const char *id, char **why_r)
     return rc;
 }
 
-int xlmig_set_limit(struct xlmig_ctx *ctx, const char *kind, unsigned limit)
+/* The subtree, for the limit of kind (logged if unknown). */
+static int jobs_limit_coord(struct xlmig_ctx *ctx, const char *kind,
+                            struct coord **c_r, enum coord_kind *k_r)
 {
-    struct coord *c = NULL;
-    enum coord_kind k;
     int rc;
 
-    rc = coord_kind_parse(kind, &k);
+    *c_r = NULL;
+    rc = coord_kind_parse(kind, k_r);
     if (rc) {
         LOG(ctx, ERROR, "unknown limit '%s' (out, in or storage)", kind);
         return rc;
     }
-    rc = jobs_coord(ctx, &c);
+    return jobs_coord(ctx, c_r);
+}
+
+int xlmig_set_limit(struct xlmig_ctx *ctx, const char *kind, unsigned limit)
+{
+    struct coord *c;
+    enum coord_kind k;
+    int rc;
+
+    rc = jobs_limit_coord(ctx, kind, &c, &k);
     if (!rc) rc = coord_set_limit(c, k, limit);
     coord_close(c);
     return rc;
@@ -112,16 +122,11 @@ int xlmig_set_limit(struct xlmig_ctx *ctx, const char *kind, unsigned limit)
 int xlmig_get_limit(struct xlmig_ctx *ctx, const char *kind,
                     unsigned *limit_r)
 {
-    struct coord *c = NULL;
+    struct coord *c;
     enum coord_kind k;
     int rc;
 
-    rc = coord_kind_parse(kind, &k);
-    if (rc) {
-        LOG(ctx, ERROR, "unknown limit '%s' (out, in or storage)", kind);
-        return rc;
-    }
-    rc = jobs_coord(ctx, &c);
+    rc = jobs_limit_coord(ctx, kind, &c, &k);
     if (!rc) rc = coord_get_limit(c, k, limit_r);
     coord_close(c);
     return rc;
