@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libxlutil.h>
 
@@ -36,12 +37,14 @@ unsigned conf_limit(struct xlmig_ctx *ctx, const char *kind, unsigned dflt,
     unsigned out = dflt;
     int r;
 
+    /* No file is the common case: quietly the defaults (libxlutil would
+     * report the failed open on stderr). */
+    if (access(path, F_OK) < 0) return dflt;
     cfg = xlu_cfg_init(stderr, path);
     if (!cfg) return dflt;
     r = xlu_cfg_readfile(cfg, path);
     if (r) {
-        if (r != ENOENT)
-            LOGEV(ctx, WARN, r, "%s: unreadable, using the defaults", path);
+        LOGEV(ctx, WARN, r, "%s: unreadable, using the defaults", path);
         goto out;
     }
     snprintf(key, sizeof(key), "limit_%s", kind);
