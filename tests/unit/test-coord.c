@@ -24,17 +24,14 @@
 #include <xenstore.h>
 
 #include "coord.h"
-#include "sim-xenstored.h"
-#include "test-util.h"
+#include "test-xshost.h"
 
 #define EVENT_MS 5000           /* an expected event later than this fails */
 #define UUID1 "6b7ee2d3-3c56-4b0e-9a57-1b3a1b0c1d2e"
 #define NCHILD 5
 
 struct host {
-    struct test_ctx t;
-    char dir[64];
-    char *socket;
+    struct test_xshost xh;
     struct coord *c;
     struct xs_handle *xs;       /* for looking at the tree directly */
 };
@@ -42,21 +39,10 @@ struct host {
 static int host_teardown(void **state)
 {
     struct host *h = *state;
-    char *log = xasprintf("%s/xenstored/log", h->dir);
-    char *rundir = xasprintf("%s/xenstored", h->dir);
-    int r = 0;
 
     coord_close(h->c);
     if (h->xs) xs_close(h->xs);
-    if (simxs_stop(h->t.ctx, h->dir)) r = -1;
-    unlink(log);
-    rmdir(rundir);
-    if (rmdir(h->dir)) r = -1;
-    free(log);
-    free(rundir);
-    free(h->socket);
-    test_ctx_close(&h->t);
-    return r;
+    return test_xshost_stop(&h->xh);
 }
 
 static int host_setup(void **state)
@@ -64,16 +50,9 @@ static int host_setup(void **state)
     static struct host h;
 
     memset(&h, 0, sizeof(h));
-    test_ctx_open(&h.t);
-    strcpy(h.dir, "/tmp/test-coord.XXXXXX");
-    if (!mkdtemp(h.dir)) {
-        test_ctx_close(&h.t);
-        return -1;
-    }
-    h.socket = simxs_socket_path(h.dir);
+    if (test_xshost_start(&h.xh, "coord")) return -1;
     *state = &h;
-    setenv("XENSTORED_PATH", h.socket, 1);
-    if (simxs_start(h.t.ctx, h.dir) || coord_open(h.t.ctx, &h.c)) {
+    if (coord_open(h.xh.t.ctx, &h.c)) {
         host_teardown(state);
         return -1;
     }
@@ -168,7 +147,7 @@ static void dead_job(struct host *h, char id[32])
         bool ok;
 
         close(fds[0]);
-        ok = !coord_open(h->t.ctx, &c) &&
+        ok = !coord_open(h->xh.t.ctx, &c) &&
              !coord_job_create(c, "migrate", "guest", UUID1, "b", cid) &&
              !coord_lock_domain(c, cid, UUID1, NULL) &&
              !coord_slot_take(c, cid, COORD_OUT, false, NULL, NULL, NULL);
@@ -202,7 +181,7 @@ static void test_subtree_perms_and_defaults(void **state)
     /* Nodes would inherit a readable root's perms: ours must not. */
     assert_true(xs_rm(h->xs, XBT_NULL, "/libxlmig"));
     assert_true(xs_set_permissions(h->xs, XBT_NULL, "/", &readable, 1));
-    assert_int_equal(coord_open(h->t.ctx, &c2), XLMIG_OK);
+    assert_int_equal(coord_open(h->xh.t.ctx, &c2), XLMIG_OK);
     coord_close(c2);
     for (i = 0; i < ARRAY_SIZE(nodes); i++)
         assert_perms_n0(h, nodes[i]);
@@ -236,7 +215,7 @@ static void test_limits_set_get(void **state)
     assert_int_equal(coord_get_limit(h->c, COORD_OUT, &n), XLMIG_OK);
     assert_int_equal(n, 0);
     /* A second open keeps limits that are there. */
-    assert_int_equal(coord_open(h->t.ctx, &c2), XLMIG_OK);
+    assert_int_equal(coord_open(h->xh.t.ctx, &c2), XLMIG_OK);
     assert_int_equal(coord_get_limit(c2, COORD_IN, &n), XLMIG_OK);
     assert_int_equal(n, 5);
     coord_close(c2);
@@ -455,7 +434,7 @@ static void waiter_main(struct host *h, int child, int report, int go)
     char byte;
     int rc;
 
-    rc = coord_open(h->t.ctx, &c);
+    rc = coord_open(h->xh.t.ctx, &c);
     if (!rc) rc = coord_job_create(c, "migrate", "g", "", "b", wt.id);
     if (!rc) rc = coord_slot_take(c, wt.id, COORD_OUT, true, NULL,
                                   waiter_queued, &wt);
@@ -587,7 +566,7 @@ static void test_cancel_fd_fires_on_request(void **state)
     assert_int_equal(coord_cancel_fd(h->c, a, &fd), XLMIG_OK);
     assert_int_equal(coord_cancel_fd(h->c, a, &fd2), XLMIG_OK);
     assert_int_equal(fd, fd2);
-    assert_int_equal(coord_open(h->t.ctx, &c2), XLMIG_OK);
+    assert_int_equal(coord_open(h->xh.t.ctx, &c2), XLMIG_OK);
     assert_int_equal(coord_request_cancel(c2, a, NULL), XLMIG_OK);
     assert_true(readable_within(fd, EVENT_MS));
     assert_true(readable_within(fd, 0));        /* it stays readable */

@@ -19,27 +19,25 @@
 #include <cmocka.h>
 #include <xenstore.h>
 
-#include "sim-xenstored.h"
-#include "test-util.h"
+#include "test-xshost.h"
 
 #define WATCH_MS 2000           /* a watch event that takes longer fails */
 
 struct host {
-    struct test_ctx t;
-    char dir[64];
-    char *socket;
+    struct test_xshost xh;
     struct xs_handle *xs;       /* two clients, as two toolstack processes */
     struct xs_handle *xs2;
 };
 
 static char *host_file(const struct host *h, const char *name)
 {
-    return xasprintf("%s/xenstored/%s", h->dir, name);
+    return xasprintf("%s/xenstored/%s", h->xh.dir, name);
 }
 
 static void host_connect(struct host *h)
 {
-    setenv("XENSTORED_PATH", h->socket, 1);
+    /* A test may have pointed XENSTORED_PATH elsewhere meanwhile. */
+    setenv("XENSTORED_PATH", h->xh.socket, 1);
     h->xs = xs_open(0);
     h->xs2 = xs_open(0);
     assert_non_null(h->xs);
@@ -53,22 +51,13 @@ static void host_disconnect(struct host *h)
     h->xs = h->xs2 = NULL;
 }
 
-/* Fails if anything but the log is left in the host directory. */
+/* Fails if the daemon or anything of the host is left. */
 static int host_teardown(void **state)
 {
     struct host *h = *state;
-    char *log = host_file(h, "log"), *rundir = host_file(h, "");
-    int r = 0;
 
     host_disconnect(h);
-    if (simxs_stop(h->t.ctx, h->dir)) r = -1;
-    unlink(log);
-    if ((rmdir(rundir) && errno != ENOENT) || rmdir(h->dir)) r = -1;
-    free(log);
-    free(rundir);
-    free(h->socket);
-    test_ctx_close(&h->t);
-    return r;
+    return test_xshost_stop(&h->xh);
 }
 
 static int host_setup(void **state)
@@ -76,18 +65,8 @@ static int host_setup(void **state)
     static struct host h;
 
     memset(&h, 0, sizeof(h));
-    test_ctx_open(&h.t);
-    strcpy(h.dir, "/tmp/test-simxs.XXXXXX");
-    if (!mkdtemp(h.dir)) {
-        test_ctx_close(&h.t);
-        return -1;
-    }
-    h.socket = simxs_socket_path(h.dir);
+    if (test_xshost_start(&h.xh, "simxs")) return -1;
     *state = &h;
-    if (simxs_start(h.t.ctx, h.dir)) {
-        host_teardown(state);
-        return -1;
-    }
     host_connect(&h);
     return 0;
 }
@@ -217,7 +196,7 @@ static void test_second_start_fails_exists(void **state)
     pid_t pid = host_pid(h);
 
     assert_true(pid > 0);
-    assert_int_equal(simxs_start(h->t.ctx, h->dir), XLMIG_E_EXISTS);
+    assert_int_equal(simxs_start(h->xh.t.ctx, h->xh.dir), XLMIG_E_EXISTS);
     assert_int_equal(host_pid(h), pid);
     write_str(h->xs, XBT_NULL, "/still", "served");
     assert_value(h->xs, XBT_NULL, "/still", "served");
@@ -231,12 +210,12 @@ static void test_stale_pid_file_is_ignored(void **state)
     FILE *f;
 
     host_disconnect(h);
-    assert_int_equal(simxs_stop(h->t.ctx, h->dir), XLMIG_OK);
+    assert_int_equal(simxs_stop(h->xh.t.ctx, h->xh.dir), XLMIG_OK);
     f = fopen(path, "w");
     assert_non_null(f);
     fprintf(f, "%ld\n", (long)getpid());
     assert_int_equal(fclose(f), 0);
-    assert_int_equal(simxs_start(h->t.ctx, h->dir), XLMIG_OK);
+    assert_int_equal(simxs_start(h->xh.t.ctx, h->xh.dir), XLMIG_OK);
     assert_int_not_equal(host_pid(h), getpid());
     host_connect(h);
     write_str(h->xs, XBT_NULL, "/fresh", "1");
@@ -247,12 +226,12 @@ static void test_stale_pid_file_is_ignored(void **state)
 static void test_caller_xenstored_path_is_not_inherited(void **state)
 {
     struct host *h = *state;
-    char *decoy = xasprintf("%s/decoy", h->dir);
+    char *decoy = xasprintf("%s/decoy", h->xh.dir);
 
     host_disconnect(h);
-    assert_int_equal(simxs_stop(h->t.ctx, h->dir), XLMIG_OK);
+    assert_int_equal(simxs_stop(h->xh.t.ctx, h->xh.dir), XLMIG_OK);
     setenv("XENSTORED_PATH", decoy, 1);
-    assert_int_equal(simxs_start(h->t.ctx, h->dir), XLMIG_OK);
+    assert_int_equal(simxs_start(h->xh.t.ctx, h->xh.dir), XLMIG_OK);
     assert_int_equal(access(decoy, F_OK), -1);
     host_connect(h);
     write_str(h->xs, XBT_NULL, "/own", "1");
@@ -266,12 +245,12 @@ static void test_missing_daemon_is_notfound(void **state)
 
     assert_non_null(mkdtemp(dir));
     setenv("XLMIG_XENSTORED", "/nonexistent/xenstored", 1);
-    assert_int_equal(simxs_start(h->t.ctx, dir), XLMIG_E_NOTFOUND);
+    assert_int_equal(simxs_start(h->xh.t.ctx, dir), XLMIG_E_NOTFOUND);
     unsetenv("XLMIG_XENSTORED");
     assert_int_equal(rmdir(dir), 0);
-    assert_int_equal(simxs_start(h->t.ctx, "/nonexistent/host"),
+    assert_int_equal(simxs_start(h->xh.t.ctx, "/nonexistent/host"),
                      XLMIG_E_NOTFOUND);
-    assert_int_equal(simxs_stop(h->t.ctx, "/nonexistent/host"), XLMIG_OK);
+    assert_int_equal(simxs_stop(h->xh.t.ctx, "/nonexistent/host"), XLMIG_OK);
 }
 
 static void test_stop_leaves_nothing(void **state)
@@ -282,11 +261,11 @@ static void test_stop_leaves_nothing(void **state)
 
     assert_true(pid > 0);
     host_disconnect(h);
-    assert_int_equal(simxs_stop(h->t.ctx, h->dir), XLMIG_OK);
+    assert_int_equal(simxs_stop(h->xh.t.ctx, h->xh.dir), XLMIG_OK);
     assert_true(pid_gone(pid));
-    assert_int_equal(access(h->socket, F_OK), -1);
+    assert_int_equal(access(h->xh.socket, F_OK), -1);
     assert_int_equal(access(pidfile, F_OK), -1);
-    assert_int_equal(simxs_stop(h->t.ctx, h->dir), XLMIG_OK);
+    assert_int_equal(simxs_stop(h->xh.t.ctx, h->xh.dir), XLMIG_OK);
     free(pidfile);
 }
 
