@@ -4,9 +4,12 @@
  * the fd and the cancel fd; the stall deadline restarts whenever a byte
  * moves. Works on blocking and non-blocking fds alike.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "fdio.h"
@@ -196,4 +199,111 @@ int fdio_write_all(struct xlmig_ctx *ctx, int fd, const void *buf,
         deadline = fdio_deadline(ctx, w);
     }
     return XLMIG_OK;
+}
+
+int fdio_read_file(struct xlmig_ctx *ctx, const char *path, size_t max,
+                   char **text_r)
+{
+    char *text = NULL;
+    size_t len = 0;
+    ssize_t r;
+    int fd, rc = XLMIG_OK;
+
+    *text_r = NULL;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        if (errno == ENOENT) return XLMIG_E_NOTFOUND;
+        LOGE(ctx, ERROR, "cannot open %s", path);
+        return err_from_errno(errno);
+    }
+    text = xmalloc(max + 1);
+    /* One byte more than allowed tells a file that is too large. */
+    while (len <= max) {
+        r = read(fd, text + len, max + 1 - len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            LOGE(ctx, ERROR, "cannot read %s", path);
+            rc = XLMIG_E_SYSTEM;
+            goto out;
+        }
+        if (r == 0) break;
+        len += (size_t)r;
+    }
+    if (len > max) {
+        LOG(ctx, ERROR, "%s is over %zu bytes", path, max);
+        rc = XLMIG_E_TOOBIG;
+        goto out;
+    }
+    text[len] = '\0';
+    *text_r = text;
+    text = NULL;
+out:
+    free(text);
+    close(fd);
+    return rc;
+}
+
+int fdio_sync_dir(struct xlmig_ctx *ctx, const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc = XLMIG_OK;
+
+    if (fd < 0 || fsync(fd)) {
+        LOGE(ctx, ERROR, "fsync the directory %s", dir);
+        rc = XLMIG_E_SYSTEM;
+    }
+    if (fd >= 0) close(fd);
+    return rc;
+}
+
+int fdio_write_file(struct xlmig_ctx *ctx, const char *path,
+                    const void *data, size_t len)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir, *tmp;
+    size_t done = 0;
+    ssize_t r;
+    int fd, rc = XLMIG_OK;
+
+    dir = slash ? xasprintf("%.*s", (int)(slash - path), path)
+                : xstrdup(".");
+    if (!*dir) {
+        free(dir);
+        dir = xstrdup("/");
+    }
+    tmp = xasprintf("%s/.%s.tmp", dir, slash ? slash + 1 : path);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        LOGE(ctx, ERROR, "create %s", tmp);
+        rc = err_from_errno(errno);
+        goto out;
+    }
+    while (done < len && !rc) {
+        r = write(fd, (const char *)data + done, len - done);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            LOGE(ctx, ERROR, "write %s", tmp);
+            rc = err_from_errno(errno);
+        } else {
+            done += (size_t)r;
+        }
+    }
+    if (!rc && fsync(fd)) {
+        LOGE(ctx, ERROR, "fsync %s", tmp);
+        rc = err_from_errno(errno);
+    }
+    if (close(fd) && !rc) {
+        LOGE(ctx, ERROR, "close %s", tmp);
+        rc = err_from_errno(errno);
+    }
+    if (!rc && rename(tmp, path)) {
+        LOGE(ctx, ERROR, "rename %s to %s", tmp, path);
+        rc = err_from_errno(errno);
+    }
+    if (!rc) rc = fdio_sync_dir(ctx, dir);
+    if (rc) unlink(tmp);
+out:
+    free(tmp);
+    free(dir);
+    return rc;
 }

@@ -66,4 +66,18 @@ MUST_CHECK int fdio_write_all(struct xlmig_ctx *ctx, int fd, const void *buf,
                               size_t len, const struct fdio_wait *w,
                               const char *what);
 
+/*
+ * Small files. fdio_read_file reads a whole file of at most max bytes,
+ * NUL-terminated, into *text_r (allocated): XLMIG_E_NOTFOUND, not logged,
+ * if it does not exist; XLMIG_E_TOOBIG if it is larger; other failures
+ * logged. fdio_write_file replaces path atomically and durably: a
+ * temporary .NAME.tmp beside it, fsync, rename, fsync of the directory.
+ * fdio_sync_dir makes a rename or unlink in dir durable.
+ */
+MUST_CHECK int fdio_read_file(struct xlmig_ctx *ctx, const char *path,
+                              size_t max, char **text_r);
+MUST_CHECK int fdio_write_file(struct xlmig_ctx *ctx, const char *path,
+                               const void *data, size_t len);
+MUST_CHECK int fdio_sync_dir(struct xlmig_ctx *ctx, const char *dir);
+
 #endif /* XLMIG_FDIO_H */

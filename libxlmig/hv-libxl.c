@@ -354,43 +354,6 @@ int hv_libxl_config_parse(struct hv_libxl *h, const char *json,
 }
 
 /* Reads a whole small file (at most max bytes) as a string. */
-static int hv_libxl_read_file(struct hv_libxl *h, const char *path,
-                              size_t max, char **data_r)
-{
-    struct xlmig_ctx *ctx = h->base.ctx;
-    char *data = xmalloc(max + 1);
-    size_t len = 0;
-    ssize_t r;
-    int fd, rc = XLMIG_OK;
-
-    *data_r = NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        LOGE(ctx, ERROR, "cannot open %s", path);
-        free(data);
-        return err_from_errno(errno);
-    }
-    while ((r = read(fd, data + len, max + 1 - len)) > 0) {
-        len += (size_t)r;
-        if (len > max) break;
-    }
-    if (r < 0) {
-        LOGE(ctx, ERROR, "cannot read %s", path);
-        rc = XLMIG_E_SYSTEM;
-    } else if (len > max) {
-        LOG(ctx, ERROR, "%s is over %zu bytes", path, max);
-        rc = XLMIG_E_TOOBIG;
-    }
-    close(fd);
-    if (rc) {
-        free(data);
-        return rc;
-    }
-    data[len] = '\0';
-    *data_r = data;
-    return XLMIG_OK;
-}
-
 /*
  * xl.cfg syntax is parsed by xl itself (xl_parse.c is not a library):
  * "xl create -n -q FILE" prints the resulting libxl JSON and creates
@@ -414,7 +377,9 @@ int hv_libxl_config_file(struct hv_libxl *h, const char *path,
     const char *p;
     int rc;
 
-    rc = hv_libxl_read_file(h, path, HV_LIBXL_CONFIG_MAX, &data);
+    rc = fdio_read_file(h->base.ctx, path, HV_LIBXL_CONFIG_MAX, &data);
+    if (rc == XLMIG_E_NOTFOUND)
+        LOG(h->base.ctx, ERROR, "cannot open %s: no such file", path);
     if (rc) goto out;
     for (p = data; *p == ' ' || *p == '\t' || *p == '\n' || *p == '\r'; p++)
         ;

@@ -80,78 +80,6 @@ static void sim_unlock(int *fd)
     fdio_close(fd);     /* closing drops the flock */
 }
 
-/* Reads a small file whole (NUL-terminated, at most max bytes). */
-static int sim_read_file(struct xlmig_ctx *ctx, const char *path, size_t max,
-                         char **text_r)
-{
-    char *text = NULL;
-    size_t len = 0;
-    ssize_t r;
-    int fd, rc = XLMIG_OK;
-
-    *text_r = NULL;
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0) {
-        rc = err_from_errno(errno);
-        if (rc != XLMIG_E_NOTFOUND) LOGE(ctx, ERROR, "open %s", path);
-        return rc;
-    }
-    text = xmalloc(max + 1);
-    while (len < max) {
-        r = read(fd, text + len, max - len);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            LOGE(ctx, ERROR, "read %s", path);
-            rc = XLMIG_E_SYSTEM;
-            goto out;
-        }
-        if (r == 0) break;
-        len += (size_t)r;
-    }
-    if (len == max) {
-        LOG(ctx, ERROR, "%s: larger than %zu bytes", path, max);
-        rc = XLMIG_E_TOOBIG;
-        goto out;
-    }
-    text[len] = '\0';
-    *text_r = text;
-    text = NULL;
-out:
-    free(text);
-    close(fd);
-    return rc;
-}
-
-/* Writes a file atomically: a temporary beside it, fsync, rename. */
-static int sim_write_file(struct xlmig_ctx *ctx, const char *path,
-                          const char *text)
-{
-    struct fdio_wait fw = fdio_wait_make(0, -1);
-    char *tmp = xasprintf("%s.tmp", path);
-    int fd, rc = XLMIG_E_SYSTEM;
-
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        LOGE(ctx, ERROR, "create %s", tmp);
-        rc = err_from_errno(errno);
-        goto out;
-    }
-    rc = fdio_write_all(ctx, fd, text, strlen(text), &fw, tmp);
-    if (!rc && fsync(fd) < 0) {
-        LOGE(ctx, ERROR, "fsync %s", tmp);
-        rc = err_from_errno(errno);
-    }
-    close(fd);
-    if (!rc && rename(tmp, path) < 0) {
-        LOGE(ctx, ERROR, "rename %s", tmp);
-        rc = err_from_errno(errno);
-    }
-    if (rc) unlink(tmp);
-out:
-    free(tmp);
-    return rc;
-}
-
 /* ---- the guest process ---- */
 
 bool hv_sim_guest_alive(const struct sim_state *st)
@@ -165,7 +93,7 @@ int hv_sim_state_read(struct hv_sim *s, uint32_t domid, struct sim_state *st)
     int paused, pid, rc;
 
     memset(st, 0, sizeof(*st));
-    rc = sim_read_file(s->base.ctx, path, 256, &text);
+    rc = fdio_read_file(s->base.ctx, path, 256, &text);
     if (rc) goto out;
     if (sscanf(text, "paused=%d pid=%d start=%llu", &paused, &pid,
                &st->start) != 3 || pid < 0) {
@@ -190,7 +118,7 @@ int hv_sim_state_write(struct hv_sim *s, uint32_t domid,
 
     snprintf(text, sizeof(text), "paused=%d pid=%d start=%llu\n",
              st->paused ? 1 : 0, (int)st->pid, st->start);
-    rc = sim_write_file(s->base.ctx, path, text);
+    rc = fdio_write_file(s->base.ctx, path, text, strlen(text));
     free(path);
     return rc;
 }
@@ -616,7 +544,8 @@ static int sim_xs_release(struct hv_sim *s, uint32_t domid)
 static int sim_rm_domain_dir(struct hv_sim *s, uint32_t domid)
 {
     static const char *const files[] = {
-        "mem", "dirty", "config.json", "state", "guest.log", "state.tmp",
+        "mem", "dirty", "config.json", "state", "guest.log", ".state.tmp",
+        ".config.json.tmp",
     };
     char *p;
     size_t i;
@@ -648,7 +577,7 @@ static int sim_alloc_domid(struct hv_sim *s, uint32_t *domid_r)
     uint32_t tries;
     int rc;
 
-    rc = sim_read_file(s->base.ctx, path, 32, &text);
+    rc = fdio_read_file(s->base.ctx, path, 32, &text);
     if (rc && rc != XLMIG_E_NOTFOUND) goto out;
     if (text) next = strtoul(text, NULL, 10);
     for (tries = 0; tries < HV_INVALID_DOMID; tries++, next++) {
@@ -658,7 +587,7 @@ static int sim_alloc_domid(struct hv_sim *s, uint32_t *domid_r)
             free(dir);
             *domid_r = (uint32_t)next;
             snprintf(val, sizeof(val), "%lu\n", next + 1);
-            rc = sim_write_file(s->base.ctx, path, val);
+            rc = fdio_write_file(s->base.ctx, path, val, strlen(val));
             goto out;
         }
         free(dir);
@@ -721,7 +650,7 @@ int hv_sim_domain_make(struct hv_sim *s, const char *json, const char *name,
     rc = hv_sim_config_rewrite(s->base.ctx, json, name, false, 0, &stored);
     if (rc) goto out;
     path = hv_sim_path(s, domid, "config.json");
-    rc = sim_write_file(s->base.ctx, path, stored);
+    rc = fdio_write_file(s->base.ctx, path, stored, strlen(stored));
     if (!rc) rc = hv_sim_state_write(s, domid, &st);
     if (!rc) rc = sim_make_file(s, domid, "mem", c.max_memkb * 1024);
     if (!rc)
@@ -895,7 +824,7 @@ static int hv_sim_config_get(struct hv *hv, uint32_t domid, unsigned flags,
     char *name = NULL;
     int rc;
 
-    rc = sim_read_file(hv->ctx, path, 1u << 20, &text);
+    rc = fdio_read_file(hv->ctx, path, 1u << 20, &text);
     if (rc) goto out;
     rc = hv_sim_domain_name(hv, domid, &name);
     if (rc) goto out;
@@ -917,7 +846,7 @@ static int hv_sim_config_load(struct hv *hv, const char *path,
     int rc;
 
     (void)flags;    /* a file names no domid to keep */
-    rc = sim_read_file(hv->ctx, path, 1u << 20, &text);
+    rc = fdio_read_file(hv->ctx, path, 1u << 20, &text);
     if (rc == XLMIG_E_NOTFOUND) LOG(hv->ctx, ERROR, "%s: no such file", path);
     if (rc) goto out;
     if (text[strspn(text, " \t\r\n")] != '{') {

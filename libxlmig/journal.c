@@ -17,6 +17,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "fdio.h"
 #include "journal.h"
 
 #define JOURNAL_SUFFIX ".json"
@@ -127,58 +128,10 @@ static int journal_mkdir(struct xlmig_ctx *ctx, const char *dir)
     return err_from_errno(errno);
 }
 
-/* Makes a rename or unlink in dir durable. */
-static int journal_sync_dir(struct xlmig_ctx *ctx, const char *dir)
-{
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    int rc = XLMIG_OK;
-
-    if (fd < 0 || fsync(fd)) {
-        LOGE(ctx, ERROR, "fsync the journal directory %s", dir);
-        rc = XLMIG_E_SYSTEM;
-    }
-    if (fd >= 0) close(fd);
-    return rc;
-}
-
-static int journal_write_file(struct xlmig_ctx *ctx, const char *path,
-                              const char *text)
-{
-    size_t len = strlen(text), done = 0;
-    int fd, rc = XLMIG_OK;
-    ssize_t r;
-
-    fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) {
-        LOGE(ctx, ERROR, "open %s", path);
-        return err_from_errno(errno);
-    }
-    while (done < len) {
-        r = write(fd, text + done, len - done);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            LOGE(ctx, ERROR, "write %s", path);
-            rc = err_from_errno(errno);
-            goto out;
-        }
-        done += (size_t)r;
-    }
-    if (fsync(fd)) {
-        LOGE(ctx, ERROR, "fsync %s", path);
-        rc = err_from_errno(errno);
-    }
-out:
-    if (close(fd) && !rc) {
-        LOGE(ctx, ERROR, "close %s", path);
-        rc = err_from_errno(errno);
-    }
-    return rc;
-}
-
 int journal_write(struct xlmig_ctx *ctx, const struct journal_rec *r)
 {
     const char *dir = journal_dir();
-    char *json = NULL, *path = NULL, *tmp = NULL;
+    char *json = NULL, *path = NULL;
     int rc;
 
     if (!journal_id_ok(r->id)) {
@@ -193,19 +146,9 @@ int journal_write(struct xlmig_ctx *ctx, const struct journal_rec *r)
     if (rc) goto out;
     json = journal_to_json(r);
     path = journal_path(r->id);
-    /* A dot file that journal_list does not show. */
-    tmp = xasprintf("%s/.%s" JOURNAL_SUFFIX ".tmp", dir, r->id);
-    rc = journal_write_file(ctx, tmp, json);
-    if (rc) goto out;
-    if (rename(tmp, path)) {
-        LOGE(ctx, ERROR, "rename %s to %s", tmp, path);
-        rc = err_from_errno(errno);
-        goto out;
-    }
-    rc = journal_sync_dir(ctx, dir);
+    /* Its temporary is a dot file, which journal_list does not show. */
+    rc = fdio_write_file(ctx, path, json, strlen(json));
 out:
-    if (rc && tmp) unlink(tmp);
-    free(tmp);
     free(path);
     free(json);
     return rc;
@@ -404,7 +347,7 @@ int journal_remove(struct xlmig_ctx *ctx, const char *id)
     }
     path = journal_path(id);
     if (unlink(path) == 0) {
-        rc = journal_sync_dir(ctx, journal_dir());
+        rc = fdio_sync_dir(ctx, journal_dir());
     } else if (errno != ENOENT) {
         LOGE(ctx, ERROR, "remove %s", path);
         rc = err_from_errno(errno);
