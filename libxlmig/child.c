@@ -196,17 +196,17 @@ void child_stop(struct xlmig_ctx *ctx, struct child *sp, double grace_s)
             child_status_str(status, why, sizeof(why)));
 }
 
-int child_capture(struct xlmig_ctx *ctx, const char *what,
-                  char *const argv[], size_t max, unsigned timeout_s,
-                  char **out_r)
+int child_run(struct xlmig_ctx *ctx, const char *what, char *const argv[],
+              size_t max, unsigned timeout_s, char **out_r, int *status_r)
 {
     struct fdio_wait w = fdio_wait_make(timeout_s, -1);
     struct child sp;
-    char *out = xmalloc(max + 1), why[64];
+    char *out = xmalloc(max + 1);
     size_t len = 0, got;
     int rc;
 
     *out_r = NULL;
+    *status_r = 0;
     rc = child_start(ctx, &sp, what, argv,
                      CHILD_STDIN_NULL | CHILD_STDOUT_PIPE);
     if (rc) goto out;
@@ -221,11 +221,7 @@ int child_capture(struct xlmig_ctx *ctx, const char *what,
         len += got;
     } while (!rc && got);
     child_stop(ctx, &sp, rc ? 0 : timeout_s);
-    if (!rc && sp.pid < 0 && sp.status) {
-        LOG(ctx, ERROR, "%s: %s %s", what, argv[0],
-            child_status_str(sp.status, why, sizeof(why)));
-        rc = XLMIG_E_SYSTEM;
-    }
+    *status_r = sp.status;
     child_dispose(&sp);
     if (rc) goto out;
     out[len] = '\0';
@@ -233,5 +229,23 @@ int child_capture(struct xlmig_ctx *ctx, const char *what,
     out = NULL;
 out:
     free(out);
+    return rc;
+}
+
+int child_capture(struct xlmig_ctx *ctx, const char *what,
+                  char *const argv[], size_t max, unsigned timeout_s,
+                  char **out_r)
+{
+    char why[64];
+    int rc, status;
+
+    rc = child_run(ctx, what, argv, max, timeout_s, out_r, &status);
+    if (!rc && status) {
+        LOG(ctx, ERROR, "%s: %s %s", what, argv[0],
+            child_status_str(status, why, sizeof(why)));
+        free(*out_r);
+        *out_r = NULL;
+        rc = XLMIG_E_SYSTEM;
+    }
     return rc;
 }

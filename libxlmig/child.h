@@ -51,6 +51,13 @@ void child_dispose(struct child *sp);
 MUST_CHECK int child_capture(struct xlmig_ctx *ctx, const char *what,
                              char *const argv[], size_t max,
                              unsigned timeout_s, char **out_r);
+/*
+ * As child_capture, but whatever the exit status: *status_r is waitpid's.
+ * XLMIG_E_TIMEDOUT (the child is killed) after timeout_s.
+ */
+MUST_CHECK int child_run(struct xlmig_ctx *ctx, const char *what,
+                         char *const argv[], size_t max, unsigned timeout_s,
+                         char **out_r, int *status_r);
 /* "exited with status 3", "killed by signal 9" (static storage). */
 const char *child_status_str(int status, char *buf, size_t len);
 

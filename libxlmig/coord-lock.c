@@ -31,6 +31,26 @@ static int coord_lock_path(struct coord *c, const char *id,
     return XLMIG_OK;
 }
 
+/* The job named in uuid's lock (*v_r, NULL if free) and whether it runs. */
+static int coord_lock_owner(struct coord *c, xs_transaction_t t,
+                            const char *uuid, char **v_r, bool *alive_r)
+{
+    char path[COORD_PATH_MAX];
+    int rc;
+
+    *v_r = NULL;
+    *alive_r = false;
+    coord_path(path, COORD_ROOT "/lock/%s", uuid);
+    rc = coord_read(c, t, path, v_r);
+    if (rc == XLMIG_E_NOTFOUND) return XLMIG_OK;
+    if (!rc) rc = coord_alive(c, t, *v_r, alive_r);
+    if (rc) {
+        free(*v_r);
+        *v_r = NULL;
+    }
+    return rc;
+}
+
 static int coord_lock_tx(struct coord *c, xs_transaction_t t, void *arg)
 {
     struct coord_lock *l = arg;
@@ -42,21 +62,19 @@ static int coord_lock_tx(struct coord *c, xs_transaction_t t, void *arg)
     free(l->reclaimed);
     l->holder = l->reclaimed = NULL;
     coord_path(path, COORD_ROOT "/lock/%s", l->uuid);
-    rc = coord_read(c, t, path, &v);
-    if (rc == XLMIG_E_NOTFOUND) return coord_put(c, t, path, l->id);
+    rc = coord_lock_owner(c, t, l->uuid, &v, &alive);
     if (rc) return rc;
+    if (!v) return coord_put(c, t, path, l->id);
     if (!strcmp(v, l->id)) {
         free(v);
         return XLMIG_OK;
     }
-    rc = coord_alive(c, t, v, &alive);
-    if (!rc && alive) {
+    if (alive) {
         l->holder = v;
         return XLMIG_E_BUSY;
     }
     l->reclaimed = v;
-    if (!rc) rc = coord_put(c, t, path, l->id);
-    return rc;
+    return coord_put(c, t, path, l->id);
 }
 
 int coord_lock_domain(struct coord *c, const char *id, const char *uuid,
@@ -119,4 +137,38 @@ int coord_unlock_domain(struct coord *c, const char *id, const char *uuid)
             l.holder, id);
     free(l.holder);
     return rc;
+}
+
+static int coord_holder_tx(struct coord *c, xs_transaction_t t, void *arg)
+{
+    struct coord_lock *l = arg;
+    char *v;
+    bool alive;
+    int rc;
+
+    free(l->holder);
+    l->holder = NULL;
+    rc = coord_lock_owner(c, t, l->uuid, &v, &alive);
+    if (!rc && alive) l->holder = v;
+    else free(v);
+    return rc;
+}
+
+int coord_lock_holder(struct coord *c, const char *uuid, char **holder_r)
+{
+    struct coord_lock l = { .uuid = uuid };
+    int rc;
+
+    *holder_r = NULL;
+    if (!coord_uuid_ok(uuid)) {
+        LOG(c->ctx, ERROR, "invalid domain uuid '%.40s'", uuid);
+        return XLMIG_E_INVAL;
+    }
+    rc = coord_tx(c, "domain lock", coord_holder_tx, &l);
+    if (rc) {
+        free(l.holder);
+        return rc;
+    }
+    *holder_r = l.holder;
+    return XLMIG_OK;
 }

@@ -901,3 +901,30 @@ int coord_reap_stale(struct coord *c, unsigned *n_r)
     free(r.ids);
     return rc;
 }
+
+/* ---- maintenance mode ---- */
+
+#define COORD_MAINT_PATH COORD_ROOT "/host/maintenance"
+
+int coord_set_maintenance(struct coord *c, const char *reason)
+{
+    if (!reason) return coord_rm(c, XBT_NULL, COORD_MAINT_PATH);
+    if (strlen(reason) >= COORD_VALUE_MAX || strchr(reason, '\n')) {
+        LOG(c->ctx, ERROR, "maintenance reason: one line of under %d "
+            "characters", COORD_VALUE_MAX);
+        return XLMIG_E_INVAL;
+    }
+    /* An empty reason still means "on". */
+    return coord_put(c, XBT_NULL, COORD_MAINT_PATH,
+                     *reason ? reason : "maintenance");
+}
+
+int coord_get_maintenance(struct coord *c, char **reason_r)
+{
+    int rc;
+
+    *reason_r = NULL;
+    rc = coord_read(c, XBT_NULL, COORD_MAINT_PATH, reason_r);
+    if (rc == XLMIG_E_NOTFOUND) return XLMIG_OK;
+    return rc;
+}

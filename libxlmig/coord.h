@@ -176,4 +176,23 @@ MUST_CHECK int coord_job_list(struct coord *c, struct coord_job **list_r,
  */
 MUST_CHECK int coord_reap_stale(struct coord *c, unsigned *n_r);
 
+/*
+ * The live job holding domain uuid's lock, in *holder_r (allocated), or
+ * NULL when none does. Changes nothing (pre-flight checks).
+ */
+MUST_CHECK int coord_lock_holder(struct coord *c, const char *uuid,
+                                 char **holder_r);
+
+/* Live jobs holding a slot of kind k, and live jobs queued for one. */
+MUST_CHECK int coord_slot_usage(struct coord *c, enum coord_kind k,
+                                unsigned *held_r, unsigned *queued_r);
+
+/*
+ * Maintenance mode of the host (/libxlmig/host/maintenance): reason NULL
+ * turns it off; on, the host accepts no incoming migrations (pre-flight
+ * check "maintenance"). *reason_r is NULL when off.
+ */
+MUST_CHECK int coord_set_maintenance(struct coord *c, const char *reason);
+MUST_CHECK int coord_get_maintenance(struct coord *c, char **reason_r);
+
 #endif /* XLMIG_COORD_H */

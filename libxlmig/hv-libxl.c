@@ -11,7 +11,6 @@
  * the logger we give libxl, which forwards everything to the caller's.
  */
 #include <fcntl.h>
-#include <regex.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,7 +18,6 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <libxlutil.h>
 
 #include "fdio.h"
 #include "hv-libxl.h"
@@ -30,7 +28,6 @@
 #endif
 
 #define HV_LIBXL_CONFIG_MAX (1u << 20)
-#define HV_LIBXL_XL_CONF "/etc/xen/xl.conf"
 #define HV_LIBXL_XL_LOCK "/var/lock/xl"
 #define HV_LIBXL_XL_TIMEOUT 60          /* seconds for "xl create -n" */
 
@@ -462,38 +459,6 @@ static int hv_libxl_config_name(struct hv *hv, const char *json,
 
 /* ---- dom0 ballooning, as xl does it (xl.conf autoballoon) ---- */
 
-/* xl.conf "autoballoon": on, off, or auto = on unless Xen got dom0_mem. */
-static bool hv_libxl_autoballoon(struct hv_libxl *h)
-{
-    const libxl_version_info *vi;
-    const char *path = getenv("XLMIG_XL_CONF"), *s = NULL;
-    XLU_Config *cfg;
-    bool on = true, decided = false;
-    regex_t re;
-    long l;
-
-    if (!path) path = HV_LIBXL_XL_CONF;
-    cfg = xlu_cfg_init(stderr, path);
-    if (cfg && !xlu_cfg_readfile(cfg, path)) {
-        if (!xlu_cfg_get_string(cfg, "autoballoon", &s, 0) && s) {
-            if (!strcmp(s, "on") || !strcmp(s, "1")) decided = true;
-            else if (!strcmp(s, "off") || !strcmp(s, "0"))
-                on = false, decided = true;
-        } else if (!xlu_cfg_get_long(cfg, "autoballoon", &l, 0)) {
-            on = l != 0;
-            decided = true;
-        }
-    }
-    if (cfg) xlu_cfg_destroy(cfg);
-    if (decided) return on;
-    vi = libxl_get_version_info(h->lctx);
-    if (!vi || !vi->commandline) return true;
-    if (regcomp(&re, "(^| )dom0_mem=", REG_NOSUB | REG_EXTENDED)) return true;
-    on = regexec(&re, vi->commandline, 0, NULL, 0) == REG_NOMATCH;
-    regfree(&re);
-    return on;
-}
-
 static int hv_libxl_lock(struct hv_libxl *h)
 {
     struct flock fl = { .l_type = F_WRLCK, .l_whence = SEEK_SET };
@@ -680,4 +645,10 @@ const struct hv_ops hv_libxl_ops = {
     .destroy = hv_libxl_destroy,
     .monitor = hv_libxl_monitor,
     .list = hv_libxl_list,
+    .host_facts = hv_libxl_host_facts,
+    .domain_facts = hv_libxl_domain_facts,
+    .need_memory = hv_libxl_need_memory,
+    .have_bridge = hv_libxl_have_bridge,
+    .have_script = hv_libxl_have_script,
+    .have_cpupool = hv_libxl_have_cpupool,
 };

@@ -2,7 +2,8 @@
 /*
  * hv-libxl.h - what the libxl backend's files share (hv-libxl.c: context,
  * event loop, domain operations; hv-libxl-monitor.c: the lifecycle
- * monitor). Only these two files include libxl.h.
+ * monitor; hv-libxl-facts.c: pre-flight facts). Only these files
+ * include libxl.h.
  */
 #ifndef XLMIG_HV_LIBXL_H
 #define XLMIG_HV_LIBXL_H
@@ -57,6 +58,17 @@ MUST_CHECK int hv_libxl_config_file(struct hv_libxl *h, const char *path,
 MUST_CHECK int hv_libxl_freemem(struct hv_libxl *h,
                                 const libxl_domain_config *cfg);
 void hv_libxl_unlock(struct hv_libxl *h);
+
+/* hv-libxl-facts.c: pre-flight facts (hv.h) */
+/* xl.conf's autoballoon, decided as xl decides it. */
+bool hv_libxl_autoballoon(struct hv_libxl *h);
+int hv_libxl_host_facts(struct hv *hv, struct hv_host_facts *f);
+int hv_libxl_domain_facts(struct hv *hv, uint32_t domid,
+                          struct hv_domain_facts *f);
+int hv_libxl_need_memory(struct hv *hv, const char *json, uint64_t *kb_r);
+int hv_libxl_have_bridge(struct hv *hv, const char *bridge, bool *yes_r);
+int hv_libxl_have_script(struct hv *hv, const char *script, bool *yes_r);
+int hv_libxl_have_cpupool(struct hv *hv, const char *pool, bool *yes_r);
 
 /* hv-libxl-monitor.c */
 int hv_libxl_monitor(struct hv *hv, uint32_t domid, const struct hv_wait *w);

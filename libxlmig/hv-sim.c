@@ -500,6 +500,9 @@ static int sim_xs_introduce(struct hv_sim *s, uint32_t domid,
         ok = ok && xs_write(s->xs, t, path, val, strlen(val));
         snprintf(path, sizeof(path), "%s/control/shutdown", dom);
         ok = ok && xs_write(s->xs, t, path, "", 0);
+        /* What Linux's xenbus advertises once the guest is up. */
+        snprintf(path, sizeof(path), "%s/control/feature-suspend", dom);
+        ok = ok && xs_write(s->xs, t, path, "1", 1);
         snprintf(path, sizeof(path), "%s/name", vm);
         ok = ok && xs_write(s->xs, t, path, name, strlen(name));
         snprintf(path, sizeof(path), "%s/uuid", vm);
@@ -1215,4 +1218,10 @@ const struct hv_ops hv_sim_ops = {
     .destroy = hv_sim_destroy,
     .monitor = hv_sim_monitor,
     .list = hv_sim_list,
+    .host_facts = hv_sim_host_facts,
+    .domain_facts = hv_sim_domain_facts,
+    .need_memory = hv_sim_need_memory,
+    .have_bridge = hv_sim_have_bridge,
+    .have_script = hv_sim_have_script,
+    .have_cpupool = hv_sim_have_cpupool,
 };

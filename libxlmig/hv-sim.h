@@ -111,4 +111,15 @@ MUST_CHECK int hv_sim_restore(struct hv *hv, const char *json,
                               const char *name, int fd,
                               const struct hv_wait *w, uint32_t *domid_r);
 
+/* hv-sim-facts.c: pre-flight facts (hv.h), from DIR/facts */
+/* Writes the default DIR/facts unless the file exists. */
+MUST_CHECK int hv_sim_facts_init(struct xlmig_ctx *ctx, const char *dir);
+int hv_sim_host_facts(struct hv *hv, struct hv_host_facts *f);
+int hv_sim_domain_facts(struct hv *hv, uint32_t domid,
+                        struct hv_domain_facts *f);
+int hv_sim_need_memory(struct hv *hv, const char *json, uint64_t *kb_r);
+int hv_sim_have_bridge(struct hv *hv, const char *bridge, bool *yes_r);
+int hv_sim_have_script(struct hv *hv, const char *script, bool *yes_r);
+int hv_sim_have_cpupool(struct hv *hv, const char *pool, bool *yes_r);
+
 #endif /* XLMIG_HV_SIM_H */

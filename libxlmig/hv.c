@@ -196,3 +196,39 @@ void hv_uuid_str(const uint8_t u[16], char out[HV_UUID_STR_LEN])
              u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11], u[12], u[13],
              u[14], u[15]);
 }
+
+int hv_host_facts(struct hv *hv, struct hv_host_facts *f)
+{
+    memset(f, 0, sizeof(*f));
+    return hv->ops->host_facts(hv, f);
+}
+
+int hv_domain_facts(struct hv *hv, uint32_t domid, struct hv_domain_facts *f)
+{
+    memset(f, 0, sizeof(*f));
+    return hv->ops->domain_facts(hv, domid, f);
+}
+
+int hv_need_memory(struct hv *hv, const char *json, uint64_t *kb_r)
+{
+    *kb_r = 0;
+    return hv->ops->need_memory(hv, json, kb_r);
+}
+
+int hv_have_bridge(struct hv *hv, const char *bridge, bool *yes_r)
+{
+    *yes_r = false;
+    return hv->ops->have_bridge(hv, bridge, yes_r);
+}
+
+int hv_have_script(struct hv *hv, const char *script, bool *yes_r)
+{
+    *yes_r = false;
+    return hv->ops->have_script(hv, script, yes_r);
+}
+
+int hv_have_cpupool(struct hv *hv, const char *pool, bool *yes_r)
+{
+    *yes_r = false;
+    return hv->ops->have_cpupool(hv, pool, yes_r);
+}

@@ -73,6 +73,37 @@ struct hv_wait {
 /* Flags of hv_config_get(). */
 #define HV_CONFIG_PRESERVE_DOMID (1u << 0)
 
+/* Words of a CPU featureset (Xen's, xen/arch-x86/cpufeatureset.h). */
+#define HV_FEATURESET_WORDS 32
+
+/*
+ * What a host offers to an incoming domain (pre-flight checks). Memory is
+ * in KiB. Featuresets are the most a PV or HVM/PVH guest may see here
+ * (XEN_SYSCTL_cpu_featureset_{pv,hvm}_max); nr_features words are valid.
+ */
+struct hv_host_facts {
+    unsigned xen_major, xen_minor;
+    char xen_version[32];           /* "4.17.5" */
+    bool cap_pv, cap_hvm, cap_hap, cap_shadow;
+    unsigned nr_cpus;               /* CPUs 0..nr_cpus-1 exist */
+    unsigned nr_nodes;
+    uint64_t free_kb;               /* free + scrub, as libxl counts */
+    uint64_t claimed_kb;            /* outstanding claims */
+    uint64_t dom0_kb;               /* dom0's current memory */
+    uint64_t dom0_min_kb;           /* as low as autoballoon may take it */
+    bool autoballoon;               /* dom0 balloons down for new domains */
+    unsigned nr_features;
+    uint32_t featureset_pv[HV_FEATURESET_WORDS];
+    uint32_t featureset_hvm[HV_FEATURESET_WORDS];
+};
+
+/* What a running domain needs of its next host (source side). */
+struct hv_domain_facts {
+    unsigned nr_features;
+    uint32_t featureset[HV_FEATURESET_WORDS];   /* the guest's CPUID */
+    bool suspend_feature;           /* control/feature-suspend is 1 */
+};
+
 struct hv;
 
 struct hv_ops {
@@ -103,6 +134,14 @@ struct hv_ops {
     int (*destroy)(struct hv *hv, uint32_t domid);
     int (*monitor)(struct hv *hv, uint32_t domid, const struct hv_wait *w);
     int (*list)(struct hv *hv, struct hv_domain **list_r, size_t *n_r);
+
+    int (*host_facts)(struct hv *hv, struct hv_host_facts *f);
+    int (*domain_facts)(struct hv *hv, uint32_t domid,
+                        struct hv_domain_facts *f);
+    int (*need_memory)(struct hv *hv, const char *json, uint64_t *kb_r);
+    int (*have_bridge)(struct hv *hv, const char *bridge, bool *yes_r);
+    int (*have_script)(struct hv *hv, const char *script, bool *yes_r);
+    int (*have_cpupool)(struct hv *hv, const char *pool, bool *yes_r);
 };
 
 /* Every backend begins with this. */
@@ -175,6 +214,27 @@ MUST_CHECK int hv_monitor(struct hv *hv, uint32_t domid,
 MUST_CHECK int hv_list(struct hv *hv, struct hv_domain **list_r,
                        size_t *n_r);
 void hv_list_free(struct hv_domain *list, size_t n);
+
+/* Pre-flight facts of this host (see struct hv_host_facts). */
+MUST_CHECK int hv_host_facts(struct hv *hv, struct hv_host_facts *f);
+/* Pre-flight facts of a running domain. */
+MUST_CHECK int hv_domain_facts(struct hv *hv, uint32_t domid,
+                               struct hv_domain_facts *f);
+/*
+ * Memory a domain of this config needs to be created here, in KiB, as
+ * libxl_domain_need_memory() counts it (overheads included).
+ */
+MUST_CHECK int hv_need_memory(struct hv *hv, const char *json,
+                              uint64_t *kb_r);
+/* Whether a vif could attach to bridge here (vif-bridge's view). */
+MUST_CHECK int hv_have_bridge(struct hv *hv, const char *bridge,
+                              bool *yes_r);
+/* Whether a hotplug script (a name in /etc/xen/scripts, or a path) runs. */
+MUST_CHECK int hv_have_script(struct hv *hv, const char *script,
+                              bool *yes_r);
+/* Whether a cpupool of that name exists here. */
+MUST_CHECK int hv_have_cpupool(struct hv *hv, const char *pool,
+                               bool *yes_r);
 
 /* A uuid as text, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx". */
 #define HV_UUID_STR_LEN 37

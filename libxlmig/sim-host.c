@@ -13,11 +13,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "hv-sim.h"
 #include "sim-xenstored.h"
 
 #define SIM_DEFAULT_MEMORY_MB 64
 #define SIM_MAX_MEMORY_MB (64u << 10)
+#define SIM_CONFIG_FILE_MAX (1u << 20)
 
 int xlmig_sim_host_create(struct xlmig_ctx *ctx, const char *dir)
 {
@@ -34,7 +36,8 @@ int xlmig_sim_host_create(struct xlmig_ctx *ctx, const char *dir)
         rc = err_from_errno(errno);
         goto out;
     }
-    rc = simxs_start(ctx, dir);
+    rc = hv_sim_facts_init(ctx, dir);
+    if (!rc) rc = simxs_start(ctx, dir);
 out:
     free(dom);
     return rc;
@@ -101,6 +104,37 @@ static int sim_write_header(struct hv_sim *s, uint32_t domid,
     return rc;
 }
 
+/* A config file's JSON under a new name, and its memory in MiB. */
+static int sim_config_file(struct hv_sim *s, const char *path,
+                           const char *name, char **json_r, uint64_t *mb_r)
+{
+    struct xlmig_ctx *ctx = s->base.ctx;
+    struct sim_config c;
+    char *text = NULL;
+    int rc;
+
+    *json_r = NULL;
+    rc = fdio_read_file(ctx, path, SIM_CONFIG_FILE_MAX, &text);
+    if (rc == XLMIG_E_NOTFOUND) LOG(ctx, ERROR, "no config file %s", path);
+    if (!rc) rc = hv_sim_config_rewrite(ctx, text, name, false, 0, json_r);
+    if (!rc) rc = hv_sim_config_parse(ctx, *json_r, &c);
+    if (rc) goto out;
+    *mb_r = c.max_memkb / 1024;
+    hv_sim_config_dispose(&c);
+    if (!*mb_r || *mb_r > SIM_MAX_MEMORY_MB) {
+        LOG(ctx, ERROR, "%s: memory must be 1..%u MiB", path,
+            SIM_MAX_MEMORY_MB);
+        rc = XLMIG_E_INVAL;
+    }
+out:
+    if (rc) {
+        free(*json_r);
+        *json_r = NULL;
+    }
+    free(text);
+    return rc;
+}
+
 int xlmig_sim_domain_create(struct xlmig_ctx *ctx,
                             const struct xlmig_sim_domain_opts *o,
                             uint32_t *domid_r)
@@ -140,8 +174,15 @@ int xlmig_sim_domain_create(struct xlmig_ctx *ctx,
             return XLMIG_E_INVAL;
         }
     }
-    uuid = sim_new_uuid();
-    json = hv_sim_config_new(o->name, uuid, type, mb * 1024, vcpus);
+    if (o->config) {
+        rc = sim_config_file(s, o->config, o->name, &json, &mb);
+        if (rc) goto out;
+        wss_mb = o->wss_mb ? o->wss_mb : (mb / 4 ? mb / 4 : 1);
+        if (wss_mb > mb) wss_mb = mb;
+    } else {
+        uuid = sim_new_uuid();
+        json = hv_sim_config_new(o->name, uuid, type, mb * 1024, vcpus);
+    }
     rc = hv_sim_domain_make(s, json, o->name, &domid);
     if (rc) goto out;
 

@@ -15,6 +15,7 @@
 #define CMD_SIM_CREATE_WSS (CMD_OPT_LONG + 4)
 #define CMD_SIM_CREATE_SHAPE (CMD_OPT_LONG + 5)
 #define CMD_SIM_CREATE_PAUSED (CMD_OPT_LONG + 6)
+#define CMD_SIM_CREATE_CONFIG (CMD_OPT_LONG + 7)
 
 static int cmd_sim_create_exec(struct cmd_ctx *c, struct cmd_args *args);
 
@@ -26,13 +27,14 @@ static const struct option cmd_sim_create_longopts[] = {
     { "wss", required_argument, NULL, CMD_SIM_CREATE_WSS },
     { "shape", required_argument, NULL, CMD_SIM_CREATE_SHAPE },
     { "paused", no_argument, NULL, CMD_SIM_CREATE_PAUSED },
+    { "config", required_argument, NULL, CMD_SIM_CREATE_CONFIG },
     { NULL, 0, NULL, 0 },
 };
 
 const struct cmd_entry cmd_sim_create_entry = {
     .name = "sim-create",
     .usage = "[--memory MB] [--type pvh|pv|hvm] [--vcpus N] [--rate PAGES] "
-             "[--wss MB] [--shape uniform|hot|sweep] [--paused] NAME",
+             "[--wss MB] [--shape uniform|hot|sweep] [--paused] [--config FILE] NAME",
     .help = "Create a simulated domain on the sim host (XLMIG_SIM_HOST)",
     .details =
         "Options:\n"
@@ -43,7 +45,9 @@ const struct cmd_entry cmd_sim_create_entry = {
         "  --wss MB        its working set (default a quarter of memory)\n"
         "  --shape S       uniform (default), hot (80 % of writes in a\n"
         "                  fifth of the working set) or sweep (in order)\n"
-        "  --paused        do not start the guest\n",
+        "  --paused        do not start the guest\n"
+        "  --config FILE   a libxl JSON config (disks, nics, ...); type,\n"
+        "                  memory, vcpus and uuid come from it\n",
     .longopts = cmd_sim_create_longopts,
     .opts = "",
     .min_args = 1, .max_args = 1,
@@ -77,6 +81,7 @@ static int cmd_sim_create_exec(struct cmd_ctx *c, struct cmd_args *args)
     o.type = cmd_get(args, CMD_SIM_CREATE_TYPE);
     o.shape = cmd_get(args, CMD_SIM_CREATE_SHAPE);
     o.paused = cmd_has(args, CMD_SIM_CREATE_PAUSED);
+    o.config = cmd_get(args, CMD_SIM_CREATE_CONFIG);
     if (cmd_sim_create_num(c, args, CMD_SIM_CREATE_MEMORY, 65536,
                            &o.memory_mb) ||
         cmd_sim_create_num(c, args, CMD_SIM_CREATE_VCPUS, 128, &vcpus) ||
