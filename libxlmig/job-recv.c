@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "coord.h"
 #include "fdio.h"
 #include "hv.h"
 #include "job.h"
@@ -31,8 +32,46 @@ struct job_recv {
     char *json;
     char *name;                 /* final name */
     char *in_name;              /* NAME--incoming */
+    char *force;                /* what an xlmig/1 sender forced */
     uint32_t domid;             /* our copy, HV_INVALID_DOMID if none */
 };
+
+/* Whether the sender forced check id (it names them in PROCEED). */
+static bool job_recv_forced(const struct job_recv *jr, const char *id)
+{
+    size_t n = strlen(id);
+    const char *p = jr->force;
+
+    while (p && *p) {
+        if (!strncmp(p, id, n) && (p[n] == ',' || !p[n])) return true;
+        p = strchr(p, ',');
+        if (p) p++;
+    }
+    return false;
+}
+
+/* A host in maintenance mode takes no domains, from xl or xlmig alike. */
+static int job_recv_maintenance(struct job_recv *jr)
+{
+    struct coord *co = NULL;
+    char *reason = NULL;
+    int rc;
+
+    rc = coord_open(jr->job.ctx, &co);
+    if (!rc) rc = coord_get_maintenance(co, &reason);
+    coord_close(co);
+    if (rc) return rc;
+    if (reason && job_recv_forced(jr, "maintenance")) {
+        LOG(jr->job.ctx, WARN, "in maintenance mode (%s), but the sender "
+            "forced it", reason);
+    } else if (reason) {
+        LOG(jr->job.ctx, ERROR, "this host is in maintenance mode (%s): "
+            "not taking %s", reason, jr->name);
+        rc = XLMIG_E_BUSY;
+    }
+    free(reason);
+    return rc;
+}
 
 static int job_recv_header(struct job_recv *jr)
 {
@@ -80,7 +119,20 @@ static int job_recv_preflight(struct job_recv *jr)
             "this host", jr->name, jr->in_name);
         return XLMIG_E_BUSY;
     }
-    return XLMIG_OK;
+    return job_recv_maintenance(jr);
+}
+
+/* xlmig/1: HELLO, then pre-flight requests until PROCEED or BYE. */
+static int job_recv_x(struct job_recv *jr, bool *proceed_r)
+{
+    unsigned chosen;
+    int rc;
+
+    rc = job_x_hello_send(&jr->job, jr->opts->send_fd, jr->opts->xlmig_proto,
+                          &chosen);
+    if (rc) return rc;
+    return job_x_serve(&jr->job, jr->hv, jr->opts->recv_fd,
+                       jr->opts->send_fd, proceed_r, &jr->force);
 }
 
 /*
@@ -194,7 +246,7 @@ int xlmig_migrate_receive(struct xlmig_ctx *ctx,
                           uint32_t *domid_r)
 {
     struct job_recv jr;
-    bool go = false;
+    bool go = false, proceed = false;
     int rc, rrc = XLMIG_OK;
 
     *domid_r = HV_INVALID_DOMID;
@@ -209,6 +261,11 @@ int xlmig_migrate_receive(struct xlmig_ctx *ctx,
     job_phase(&jr.job, XLMIG_PHASE_CONNECT, "ready to receive a domain");
     rc = job_write_msg(&jr.job, opts->send_fd, &proto_banner);
     if (rc) goto out;
+    if (opts->xlmig_proto) {
+        rc = job_recv_x(&jr, &proceed);
+        /* A sender that only checks leaves here, nothing changed. */
+        if (rc || !proceed) goto out;
+    }
     rc = job_recv_header(&jr);
     if (rc) goto out;
     rc = job_recv_preflight(&jr);
@@ -261,5 +318,6 @@ out:
     free(jr.json);
     free(jr.name);
     free(jr.in_name);
+    free(jr.force);
     return rc;
 }

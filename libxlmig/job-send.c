@@ -23,6 +23,7 @@
 #include "fdio.h"
 #include "hv.h"
 #include "job.h"
+#include "preflight.h"
 #include "proto.h"
 #include "pump.h"
 #include "transport.h"
@@ -43,6 +44,9 @@ struct job_send {
     struct transport tr;
     bool tr_open;
     bool handed_back;           /* receiver failed after GO, we resumed */
+    unsigned peer_version;      /* xlmig/1 version negotiated; 0: xl's */
+    char why_no_peer[160];      /* why xlmig/1 was not offered */
+    struct pf_report checks;
     struct xlmig_migrate_result *res;
 };
 
@@ -115,6 +119,33 @@ static int job_send_register(struct job_send *js)
     return XLMIG_OK;
 }
 
+/*
+ * Offers xlmig/1 only to a receiver we start ourselves as xlmig: a stock
+ * xl there would take the option for a mistake.
+ */
+static unsigned job_send_offer(struct job_send *js)
+{
+    const struct xlmig_migrate_opts *o = js->opts;
+    const char *prog = o->receiver_program, *base;
+
+    if (o->ssh_command && !*o->ssh_command) {
+        snprintf(js->why_no_peer, sizeof(js->why_no_peer), "the receiver "
+                 "command was given whole (-s ''), so xlmig/1 was not "
+                 "offered");
+        return 0;
+    }
+    base = prog ? strrchr(prog, '/') : NULL;
+    base = base ? base + 1 : prog;
+    if (base && strcmp(base, "xlmig")) {
+        snprintf(js->why_no_peer, sizeof(js->why_no_peer), "the receiver "
+                 "is %.64s, not xlmig (stock xl speaks only xl's protocol)",
+                 prog);
+        return 0;
+    }
+    return PROTO_X_VERSION;
+}
+
+/* Starts the receiver and reads its banner (and HELLO, if offered). */
 static int job_send_connect(struct job_send *js)
 {
     const struct xlmig_migrate_opts *o = js->opts;
@@ -122,20 +153,57 @@ static int job_send_connect(struct job_send *js)
         .ssh_command = o->ssh_command, .host = js->host,
         .program = o->receiver_program, .no_monitor = o->no_monitor,
         .debug = o->debug, .paused = o->paused,
+        .xlmig_proto = job_send_offer(js),
     };
-    struct buf *b = buf_new(PROTO_OPTDATA_MAX + PROTO_SAVE_HDR_LEN);
     int rc;
 
     rc = transport_open(js->job.ctx, &to, &js->tr);
-    if (rc) goto out;
+    if (rc) return rc;
     js->tr_open = true;
     job_phase(&js->job, XLMIG_PHASE_CONNECT, "%s", js->tr.rune);
     rc = job_read_msg(&js->job, js->tr.recv_fd, &proto_banner);
     if (rc) {
         LOG(js->job.ctx, ERROR, "no migration receiver answered (command "
             "run was: %s)", js->tr.rune);
-        goto out;
+        return rc;
     }
+    if (to.xlmig_proto)
+        rc = job_x_hello_read(&js->job, js->tr.recv_fd, &js->peer_version);
+    return rc;
+}
+
+static int job_send_preflight(struct job_send *js, bool check_only)
+{
+    struct job_x_pf p = {
+        .hv = js->hv, .domid = js->domid, .name = js->name,
+        .host = js->host, .json = js->json, .force = js->opts->force,
+        .check_only = check_only, .peer_version = js->peer_version,
+        .why_no_peer = js->why_no_peer[0] ? js->why_no_peer : NULL,
+        .send_fd = js->tr.send_fd, .recv_fd = js->tr.recv_fd,
+    };
+    int rc, brc;
+
+    rc = job_x_preflight(&js->job, &p, &js->checks);
+    if (js->peer_version && (rc || check_only)) {
+        /* The receiver ends its session at once, with nothing changed. */
+        brc = job_x_write(&js->job, js->tr.send_fd, PROTO_X_BYE,
+                          rc ? "pre-flight checks failed" : "checked");
+        if (!rc) rc = brc;
+    }
+    return rc;
+}
+
+/* xl's protocol from here: the saved-config header and the config. */
+static int job_send_header(struct job_send *js)
+{
+    struct buf *b = buf_new(PROTO_OPTDATA_MAX + PROTO_SAVE_HDR_LEN);
+    int rc = XLMIG_OK;
+
+    /* PROCEED names what we forced, so the receiver does not refuse it. */
+    if (js->peer_version)
+        rc = job_x_write(&js->job, js->tr.send_fd, PROTO_X_PROCEED,
+                         js->opts->force ? js->opts->force : "");
+    if (rc) goto out;
     rc = proto_put_save(b, js->json);
     if (rc) {
         LOGR(js->job.ctx, ERROR, rc, "cannot encode the domain config");
@@ -340,6 +408,8 @@ int xlmig_migrate(struct xlmig_ctx *ctx, const char *domain,
     if (!rc) rc = job_send_register(&js);
     if (rc) goto fail;
     rc = job_send_connect(&js);
+    if (!rc) rc = job_send_preflight(&js, false);
+    if (!rc) rc = job_send_header(&js);
     if (rc) goto fail;
     rc = job_send_transfer(&js);
     if (rc) goto fail;
@@ -367,5 +437,57 @@ out:
     free(js.name);
     free(js.away_name);
     free(js.json);
+    pf_report_dispose(&js.checks);
     return rc;
+}
+
+int xlmig_check(struct xlmig_ctx *ctx, const char *domain, const char *host,
+                const struct xlmig_migrate_opts *opts,
+                struct xlmig_check_report *rep)
+{
+    struct xlmig_migrate_result res;
+    struct job_send js;
+    size_t i;
+    int rc;
+
+    memset(rep, 0, sizeof(*rep));
+    memset(&res, 0, sizeof(res));
+    memset(&js, 0, sizeof(js));
+    job_init(&js.job, ctx, opts->event_fn, opts->event_arg,
+             opts->timeout_s, opts->cancel_fd);
+    js.opts = opts;
+    js.host = host;
+    js.res = &res;
+    js.domid = HV_INVALID_DOMID;
+    transport_init(&js.tr);
+
+    rc = job_send_admit(&js, domain);
+    if (!rc) rc = job_send_connect(&js);
+    if (!rc) rc = job_send_preflight(&js, true);
+    /* Failed checks are the answer, not a failure to check. */
+    if (rc == XLMIG_E_PREFLIGHT) rc = XLMIG_OK;
+    snprintf(rep->domain, sizeof(rep->domain), "%s",
+             js.name ? js.name : domain);
+    snprintf(rep->peer, sizeof(rep->peer), "%s",
+             js.peer_version ? "xlmig/1" : "xl");
+    for (i = 0; i < js.checks.n; i++)
+        if (js.checks.r[i].destination &&
+            strcmp(js.checks.r[i].id, "destination-checks"))
+            rep->destination_checked = true;
+    rep->errors = pf_errors(&js.checks);
+    rep->n = js.checks.n;
+    rep->results = js.checks.r;
+    pf_report_init(&js.checks);
+    if (js.tr_open) transport_close(ctx, &js.tr, JOB_SEND_REAP_S);
+    free(js.name);
+    free(js.json);
+    return rc;
+}
+
+void xlmig_check_report_dispose(struct xlmig_check_report *rep)
+{
+    struct pf_report r = { .r = rep->results, .n = rep->n, .alloc = rep->n };
+
+    pf_report_dispose(&r);
+    memset(rep, 0, sizeof(*rep));
 }

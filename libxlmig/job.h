@@ -92,4 +92,47 @@ MUST_CHECK int job_read_msg(struct job *job, int fd,
 MUST_CHECK int job_write_msg(struct job *job, int fd,
                              const struct proto_msg *msg);
 
+/* ---- job-x.c: xlmig/1 (proto.h) ---- */
+struct pf_report;
+
+/* What the sender's pre-flight looks at. */
+struct job_x_pf {
+    struct hv *hv;
+    uint32_t domid;
+    const char *name, *host, *json;
+    const char *force;          /* ids of errors to skip (--force) */
+    bool check_only;            /* xlmig check: holds no lock, fails quietly */
+    unsigned peer_version;      /* xlmig/1 version of the peer; 0: xl */
+    const char *why_no_peer;    /* why not negotiated, for the report */
+    int send_fd, recv_fd;
+};
+
+/* Writes / reads one xlmig/1 message with the job's deadline and cancel;
+ * *body_r is allocated. */
+MUST_CHECK int job_x_write(struct job *job, int fd, uint32_t type,
+                           const char *body);
+MUST_CHECK int job_x_read(struct job *job, int fd, uint32_t *type_r,
+                          char **body_r);
+/* Receiver: HELLO with the version chosen for the sender's offer. */
+MUST_CHECK int job_x_hello_send(struct job *job, int fd, unsigned offered,
+                                unsigned *chosen_r);
+/* Sender: reads HELLO; XLMIG_E_PROTO unless it names a version we speak. */
+MUST_CHECK int job_x_hello_read(struct job *job, int fd,
+                                unsigned *version_r);
+/*
+ * Sender: the pre-flight phase. Source checks and check scripts here, the
+ * destination's through the peer (or a warning that they did not run),
+ * --force, each result told to the caller as an XLMIG_EV_CHECK event.
+ * XLMIG_E_PREFLIGHT (logged with the failed ids) if any error is left.
+ */
+MUST_CHECK int job_x_preflight(struct job *job, const struct job_x_pf *p,
+                               struct pf_report *rep);
+/*
+ * Receiver: answers PREFLIGHT requests until PROCEED (*proceed_r: xl's
+ * protocol follows; *force_r, allocated, the ids the sender forced) or
+ * BYE (the sender only checked).
+ */
+MUST_CHECK int job_x_serve(struct job *job, struct hv *hv, int recv_fd,
+                           int send_fd, bool *proceed_r, char **force_r);
+
 #endif /* XLMIG_JOB_H */

@@ -131,3 +131,28 @@ int xlmig_get_limit(struct xlmig_ctx *ctx, const char *kind,
     coord_close(c);
     return rc;
 }
+
+int xlmig_set_maintenance(struct xlmig_ctx *ctx, const char *reason)
+{
+    struct coord *c;
+    int rc;
+
+    rc = coord_open(ctx, &c);
+    if (rc) return rc;
+    rc = coord_set_maintenance(c, reason);
+    coord_close(c);
+    return rc;
+}
+
+int xlmig_get_maintenance(struct xlmig_ctx *ctx, char **reason_r)
+{
+    struct coord *c;
+    int rc;
+
+    *reason_r = NULL;
+    rc = coord_open(ctx, &c);
+    if (rc) return rc;
+    rc = coord_get_maintenance(c, reason_r);
+    coord_close(c);
+    return rc;
+}

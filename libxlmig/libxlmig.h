@@ -98,10 +98,32 @@ struct xlmig_progress {
     bool suspended;             /* the guest is suspended (final round) */
 };
 
+/*
+ * One result of a pre-flight check (xlmig_check, and the first phase of
+ * xlmig_migrate). ids are stable ("memory", "paging-source", ...; admin
+ * scripts give "script:NAME"); info means the check passed.
+ */
+enum xlmig_check_severity {
+    XLMIG_CHECK_INFO,
+    XLMIG_CHECK_WARNING,
+    XLMIG_CHECK_ERROR,
+};
+struct xlmig_check_result {
+    char id[48];
+    enum xlmig_check_severity severity;
+    bool destination;           /* ran on the destination host */
+    bool forced;                /* an error skipped with --force */
+    char *message;              /* one line naming the object */
+    char *remedy;               /* "" when there is nothing to do */
+};
+/* "info", "warning", "error" */
+XLMIG_API const char *xlmig_check_severity_name(enum xlmig_check_severity s);
+
 enum xlmig_event_type {
     XLMIG_EV_PHASE,             /* phase entered; detail says what */
     XLMIG_EV_PROGRESS,          /* progress changed (at most ~1/s) */
     XLMIG_EV_INFO,              /* a notable fact; detail says it */
+    XLMIG_EV_CHECK,             /* a pre-flight result; see check */
 };
 
 struct xlmig_event {
@@ -110,6 +132,7 @@ struct xlmig_event {
     double elapsed;             /* seconds since the operation started */
     const char *detail;         /* may be NULL; valid during the call */
     const struct xlmig_progress *progress;     /* XLMIG_EV_PROGRESS only */
+    const struct xlmig_check_result *check;    /* XLMIG_EV_CHECK only */
 };
 
 /* Called in the thread that runs the operation; must not call back in. */
@@ -135,6 +158,11 @@ struct xlmig_migrate_opts {
     xlmig_event_fn *event_fn;   /* may be NULL */
     void *event_arg;
     bool no_wait;               /* fail at once if the host is at its limit */
+    /*
+     * Pre-flight errors to skip: comma-separated check ids (--force).
+     * The results stay in the report, marked forced.
+     */
+    const char *force;
 };
 
 struct xlmig_migrate_result {
@@ -161,6 +189,42 @@ XLMIG_API int xlmig_migrate(struct xlmig_ctx *ctx, const char *domain,
                             const struct xlmig_migrate_opts *opts,
                             struct xlmig_migrate_result *res);
 
+/* What xlmig_check found. */
+struct xlmig_check_report {
+    char domain[128];
+    char peer[16];              /* "xlmig/1", or "xl" if not negotiated */
+    bool destination_checked;   /* the destination ran its checks */
+    size_t errors;              /* errors not forced */
+    size_t n;
+    struct xlmig_check_result *results;
+};
+
+/*
+ * Runs every pre-flight check of migrating domain to host without
+ * changing anything on either host: the source checks here, the
+ * destination checks there when the receiver speaks xlmig/1 (the
+ * transport options of opts apply; opts->force marks errors forced).
+ * XLMIG_OK when the checks ran (whatever they found: see rep->errors),
+ * or a code when they could not run. rep is filled in either case;
+ * xlmig_check_report_dispose() frees what it holds.
+ */
+XLMIG_API int xlmig_check(struct xlmig_ctx *ctx, const char *domain,
+                          const char *host,
+                          const struct xlmig_migrate_opts *opts,
+                          struct xlmig_check_report *rep);
+XLMIG_API void xlmig_check_report_dispose(struct xlmig_check_report *rep);
+/* Whether id names a check (for --force): a known id or "script:NAME". */
+XLMIG_API bool xlmig_check_id_known(const char *id);
+
+/*
+ * Maintenance mode: with reason non-NULL this host accepts no incoming
+ * migrations (the destination check "maintenance" fails); NULL ends it.
+ * xlmig_get_maintenance sets *reason_r (allocated) or NULL when off.
+ */
+XLMIG_API int xlmig_set_maintenance(struct xlmig_ctx *ctx,
+                                    const char *reason);
+XLMIG_API int xlmig_get_maintenance(struct xlmig_ctx *ctx, char **reason_r);
+
 /* Options of xlmig_migrate_receive(); zero-initialise. */
 struct xlmig_receive_opts {
     int recv_fd;                /* stream from the sender (stdin) */
@@ -171,12 +235,19 @@ struct xlmig_receive_opts {
     int cancel_fd;              /* readable means cancel; -1: none */
     xlmig_event_fn *event_fn;
     void *event_arg;
+    /*
+     * xlmig/1 offered by the sender (migrate-receive --xlmig N): the
+     * highest version it speaks; 0 means stock xl's protocol only.
+     */
+    unsigned xlmig_proto;
 };
 
 /*
  * Receives one domain on recv_fd/send_fd (xl's protocol, either an xl or an
  * xlmig sender). On XLMIG_OK the domain runs here (paused with opts->paused)
  * and *domid_r is set; on failure nothing of it is left on this host.
+ * An xlmig/1 sender that only checks (xlmig check) ends the session after
+ * the pre-flight: XLMIG_OK with *domid_r left invalid (0x7ff4).
  */
 XLMIG_API int xlmig_migrate_receive(struct xlmig_ctx *ctx,
                                     const struct xlmig_receive_opts *opts,
@@ -294,6 +365,11 @@ struct xlmig_sim_domain_opts {
     uint64_t wss_mb;            /* working set; default memory / 4 */
     const char *shape;          /* "uniform" (default), "hot", "sweep" */
     bool paused;                /* leave it paused (not started) */
+    /*
+     * A libxl JSON config file to use (disks, nics, ... as given; type,
+     * memory, vcpus and uuid from the file; its name is replaced by name).
+     */
+    const char *config;
 };
 XLMIG_API int xlmig_sim_domain_create(struct xlmig_ctx *ctx,
                                       const struct xlmig_sim_domain_opts *o,

@@ -180,3 +180,81 @@ out:
     buf_free(b);
     return rc;
 }
+
+/* ---- xlmig/1 ---- */
+
+static const char *const proto_x_names[] = {
+    [PROTO_X_HELLO] = "hello", [PROTO_X_PREFLIGHT] = "pre-flight request",
+    [PROTO_X_RESULTS] = "pre-flight results", [PROTO_X_PROCEED] = "proceed",
+    [PROTO_X_BYE] = "bye",
+};
+
+const char *proto_x_type_name(uint32_t type)
+{
+    if (type < ARRAY_SIZE(proto_x_names) && proto_x_names[type])
+        return proto_x_names[type];
+    return "unknown message";
+}
+
+int proto_x_put(struct buf *b, uint32_t type, const char *body)
+{
+    size_t len = strlen(body);
+    int rc;
+
+    if (len > PROTO_X_BODY_MAX) return XLMIG_E_TOOBIG;
+    rc = buf_put(b, PROTO_X_MAGIC, 4);
+    if (!rc) rc = buf_put_le32(b, type);
+    if (!rc) rc = buf_put_le32(b, (uint32_t)len);
+    if (!rc) rc = buf_put(b, body, len);
+    return rc;
+}
+
+int proto_x_parse_hdr(const uint8_t *hdr, size_t len, uint32_t *type_r,
+                      uint32_t *len_r, char **why_r)
+{
+    char *esc;
+
+    *why_r = NULL;
+    *type_r = *len_r = 0;
+    if (len < PROTO_X_HDR_LEN) {
+        *why_r = xasprintf("xlmig/1 header: %zu of %d bytes", len,
+                           PROTO_X_HDR_LEN);
+        return XLMIG_E_TRUNC;
+    }
+    if (memcmp(hdr, PROTO_X_MAGIC, 4)) {
+        esc = proto_escape(hdr, 4, 4);
+        *why_r = xasprintf("expected an xlmig/1 message, got \"%s\"", esc);
+        free(esc);
+        return XLMIG_E_PROTO;
+    }
+    *type_r = (uint32_t)hdr[4] | (uint32_t)hdr[5] << 8 |
+              (uint32_t)hdr[6] << 16 | (uint32_t)hdr[7] << 24;
+    *len_r = (uint32_t)hdr[8] | (uint32_t)hdr[9] << 8 |
+             (uint32_t)hdr[10] << 16 | (uint32_t)hdr[11] << 24;
+    if (*type_r < PROTO_X_HELLO || *type_r > PROTO_X_BYE) {
+        *why_r = xasprintf("xlmig/1: unknown message type %u", *type_r);
+        return XLMIG_E_PROTO;
+    }
+    if (*len_r > PROTO_X_BODY_MAX) {
+        *why_r = xasprintf("xlmig/1 %s: body of %u bytes is over %u",
+                           proto_x_type_name(*type_r), *len_r,
+                           PROTO_X_BODY_MAX);
+        return XLMIG_E_TOOBIG;
+    }
+    return XLMIG_OK;
+}
+
+int proto_x_body(const uint8_t *body, size_t len, char **text_r,
+                 char **why_r)
+{
+    *text_r = NULL;
+    *why_r = NULL;
+    if (memchr(body, '\0', len)) {
+        *why_r = xstrdup("xlmig/1 message body holds a NUL byte");
+        return XLMIG_E_PROTO;
+    }
+    *text_r = xmalloc(len + 1);
+    memcpy(*text_r, body, len);
+    (*text_r)[len] = '\0';
+    return XLMIG_OK;
+}

@@ -78,4 +78,39 @@ MUST_CHECK int proto_parse_optdata(const uint8_t *data, size_t len,
 /* Escapes up to max bytes of untrusted data for a one-line message. */
 char *proto_escape(const uint8_t *data, size_t len, size_t max);
 
+/*
+ * xlmig/1: what two xlmig ends speak besides xl's protocol. The sender
+ * offers it on the receiver's command line (migrate-receive --xlmig N, N
+ * the highest version it speaks), so a stock xl at either end never sees
+ * it. The receiver then follows the banner with HELLO (JSON, the version
+ * it chose); the sender sends PREFLIGHT and gets RESULTS, as often as it
+ * likes, then PROCEED (xl's protocol follows: saved-config header,
+ * stream, ...) or BYE (the session ends; nothing was changed). Each
+ * message: "xmg1", u32 type, u32 body length (little-endian), then the
+ * body: text (JSON), no NUL, at most PROTO_X_BODY_MAX bytes.
+ */
+#define PROTO_X_VERSION 1
+#define PROTO_X_MAGIC "xmg1"
+#define PROTO_X_HDR_LEN 12
+#define PROTO_X_BODY_MAX (4u << 20)
+
+enum proto_x_type {
+    PROTO_X_HELLO = 1,          /* receiver: {"xlmig": N, "version": ...} */
+    PROTO_X_PREFLIGHT = 2,      /* sender: struct pf_request */
+    PROTO_X_RESULTS = 3,        /* receiver: struct pf_report */
+    PROTO_X_PROCEED = 4,        /* sender: xl's protocol follows */
+    PROTO_X_BYE = 5,            /* sender: nothing follows */
+};
+
+const char *proto_x_type_name(uint32_t type);
+/* Appends a message. */
+MUST_CHECK int proto_x_put(struct buf *b, uint32_t type, const char *body);
+/* Parses a 12-byte header: magic, known type, length within bounds. */
+MUST_CHECK int proto_x_parse_hdr(const uint8_t *hdr, size_t len,
+                                 uint32_t *type_r, uint32_t *len_r,
+                                 char **why_r);
+/* Checks a body (no NUL) and returns it as a string (allocated). */
+MUST_CHECK int proto_x_body(const uint8_t *body, size_t len, char **text_r,
+                            char **why_r);
+
 #endif /* XLMIG_PROTO_H */

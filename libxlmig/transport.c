@@ -19,12 +19,15 @@ void transport_init(struct transport *t)
 char *transport_rune(const struct transport_opts *o)
 {
     const char *ssh = o->ssh_command ? o->ssh_command : "ssh";
+    char offer[24] = "";
 
     if (!*ssh) return xstrdup(o->host);
-    return xasprintf("exec %s %s %s migrate-receive%s%s%s", ssh, o->host,
+    if (o->xlmig_proto)
+        snprintf(offer, sizeof(offer), " --xlmig %u", o->xlmig_proto);
+    return xasprintf("exec %s %s %s migrate-receive%s%s%s%s", ssh, o->host,
                      o->program ? o->program : "xlmig",
                      o->no_monitor ? " -e" : "", o->debug ? " -d" : "",
-                     o->paused ? " -p" : "");
+                     o->paused ? " -p" : "", offer);
 }
 
 int transport_open(struct xlmig_ctx *ctx, const struct transport_opts *o,

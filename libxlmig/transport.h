@@ -24,6 +24,7 @@ struct transport_opts {
     const char *host;
     const char *program;        /* NULL: "xlmig" */
     bool no_monitor, debug, paused;     /* receiver's -e, -d, -p */
+    unsigned xlmig_proto;       /* offer xlmig/1 up to this (--xlmig N) */
 };
 
 void transport_init(struct transport *t);

@@ -16,7 +16,9 @@
 #include "cmd.h"
 
 #define CMD_MIGRATE_RECEIVE_TIMEOUT (CMD_OPT_LONG + 0)
+#define CMD_MIGRATE_RECEIVE_XLMIG (CMD_OPT_LONG + 1)
 #define CMD_MIGRATE_RECEIVE_TIMEOUT_DEFAULT 120
+#define CMD_MIGRATE_RECEIVE_NO_DOMAIN 0x7ff4u   /* libxl's INVALID_DOMID */
 
 extern char **environ;
 
@@ -25,12 +27,13 @@ static int cmd_migrate_receive_exec(struct cmd_ctx *c,
 
 static const struct option cmd_migrate_receive_longopts[] = {
     { "timeout", required_argument, NULL, CMD_MIGRATE_RECEIVE_TIMEOUT },
+    { "xlmig", required_argument, NULL, CMD_MIGRATE_RECEIVE_XLMIG },
     { NULL, 0, NULL, 0 },
 };
 
 const struct cmd_entry cmd_migrate_receive_entry = {
     .name = "migrate-receive",
-    .usage = "[-e] [-d] [-p] [-F] [--timeout SECS]",
+    .usage = "[-e] [-d] [-p] [-F] [--timeout SECS] [--xlmig N]",
     .help = "Receive a migrating domain on stdin/stdout (run by migrate)",
     .details =
         "Options:\n"
@@ -39,7 +42,10 @@ const struct cmd_entry cmd_migrate_receive_entry = {
         "  -d              log the received configuration\n"
         "  -p              leave the domain paused\n"
         "  --timeout SECS  fail when the sender is silent this long\n"
-        "                  (default 120; 0 waits for ever)\n",
+        "                  (default 120; 0 waits for ever)\n"
+        "  --xlmig N       the sender speaks xlmig/1 up to version N\n"
+        "                  (pre-flight checks here); without it, exactly\n"
+        "                  xl's protocol\n",
     .opts = "edpF",
     .longopts = cmd_migrate_receive_longopts,
     .min_args = 0, .max_args = 0,
@@ -101,6 +107,7 @@ static int cmd_migrate_receive_exec(struct cmd_ctx *c,
     struct xlmig_receive_opts o;
     struct xlmig_ctx *lib;
     long long timeout = CMD_MIGRATE_RECEIVE_TIMEOUT_DEFAULT;
+    long long proto = 0;
     char *cause = NULL, id[16];
     uint32_t domid;
     int rc, null_fd;
@@ -113,6 +120,14 @@ static int cmd_migrate_receive_exec(struct cmd_ctx *c,
         free(cause);
         return CMD_EXIT_USAGE;
     }
+    if (cmd_has(args, CMD_MIGRATE_RECEIVE_XLMIG) &&
+        cmd_strtonum(cmd_get(args, CMD_MIGRATE_RECEIVE_XLMIG), 1, 1000,
+                     &proto, &cause)) {
+        cmd_error(c, "--xlmig: %s", cause);
+        free(cause);
+        return CMD_EXIT_USAGE;
+    }
+    o.xlmig_proto = (unsigned)proto;
     o.recv_fd = STDIN_FILENO;
     o.send_fd = STDOUT_FILENO;
     o.paused = cmd_has(args, 'p');
@@ -129,6 +144,8 @@ static int cmd_migrate_receive_exec(struct cmd_ctx *c,
                   "on this host", xlmig_strerror(rc));
         return cmd_exit_status(rc);
     }
+    /* The sender only checked: no domain came. */
+    if (domid == CMD_MIGRATE_RECEIVE_NO_DOMAIN) return CMD_EXIT_OK;
     if (cmd_has(args, 'e')) return CMD_EXIT_OK;
     if (!cmd_has(args, 'F')) {
         /* The domain runs; a monitor that failed to start is a warning. */

@@ -15,6 +15,7 @@
 #define CMD_MIGRATE_TIMEOUT (CMD_OPT_LONG + 2)
 #define CMD_MIGRATE_RECEIVER (CMD_OPT_LONG + 3)
 #define CMD_MIGRATE_NO_WAIT (CMD_OPT_LONG + 4)
+#define CMD_MIGRATE_FORCE (CMD_OPT_LONG + 5)
 #define CMD_MIGRATE_TIMEOUT_DEFAULT 120
 
 static int cmd_migrate_exec(struct cmd_ctx *c, struct cmd_args *args);
@@ -25,6 +26,7 @@ static const struct option cmd_migrate_longopts[] = {
     { "timeout", required_argument, NULL, CMD_MIGRATE_TIMEOUT },
     { "receiver", required_argument, NULL, CMD_MIGRATE_RECEIVER },
     { "no-wait", no_argument, NULL, CMD_MIGRATE_NO_WAIT },
+    { "force", required_argument, NULL, CMD_MIGRATE_FORCE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -49,7 +51,11 @@ const struct cmd_entry cmd_migrate_entry = {
         "  --receiver PROG program to run on <host> (default xlmig)\n"
         "  --no-wait       fail at once if this host is at its limit of\n"
         "                  outgoing migrations instead of queueing\n"
+        "  --force=ID,...  go on despite these pre-flight errors (ids as\n"
+        "                  xlmig check prints them)\n"
         "  --live          accepted and ignored, as xl does\n"
+        "\nThe pre-flight checks of xlmig check run first; an error stops\n"
+        "the migration before anything changes.\n"
         "\nExit status: 0 migrated; 1 failed and the domain still runs\n"
         "here; 2 usage; 3 failed after the point of no return (check\n"
         "both hosts).\n",
@@ -79,9 +85,14 @@ static void cmd_migrate_event(void *arg, const struct xlmig_event *ev)
         out->progress_shown = true;
         return;
     }
+    if (ev->type == XLMIG_EV_CHECK && ev->check->severity ==
+        XLMIG_CHECK_INFO)
+        return;
     if (out->progress_shown) fputc('\n', stderr);
     out->progress_shown = false;
-    if (ev->type == XLMIG_EV_PHASE)
+    if (ev->type == XLMIG_EV_CHECK)
+        cmd_check_print(stderr, ev->check, "           ");
+    else if (ev->type == XLMIG_EV_PHASE)
         fprintf(stderr, "[%6.1fs] %s: %s\n", ev->elapsed,
                 xlmig_phase_name(ev->phase), ev->detail ? ev->detail : "");
     else
@@ -153,6 +164,8 @@ static int cmd_migrate_exec(struct cmd_ctx *c, struct cmd_args *args)
     o.no_monitor = cmd_has(args, 'e') || cmd_has(args, 'F');
     o.preserve_domid = cmd_has(args, 'D');
     o.no_wait = cmd_has(args, CMD_MIGRATE_NO_WAIT);
+    o.force = cmd_get(args, CMD_MIGRATE_FORCE);
+    if (cmd_check_force_arg(c, o.force)) return CMD_EXIT_USAGE;
     o.timeout_s = (unsigned)timeout;
     o.cancel_fd = sig_cancel_fd();
     o.event_fn = cmd_migrate_event;

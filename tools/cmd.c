@@ -32,12 +32,15 @@ extern const struct cmd_entry cmd_job_cancel_entry;
 extern const struct cmd_entry cmd_set_limit_entry;
 extern const struct cmd_entry cmd_recover_entry;
 extern const struct cmd_entry cmd_stream_info_entry;
+extern const struct cmd_entry cmd_check_entry;
+extern const struct cmd_entry cmd_maintenance_entry;
 
 const struct cmd_entry *const cmd_table[] = {
     &cmd_help_entry,
     &cmd_version_entry,
     &cmd_migrate_entry,
     &cmd_migrate_receive_entry,
+    &cmd_check_entry,
     &cmd_monitor_entry,
     &cmd_list_entry,
     &cmd_destroy_entry,
@@ -51,6 +54,7 @@ const struct cmd_entry *const cmd_table[] = {
     &cmd_job_show_entry,
     &cmd_job_cancel_entry,
     &cmd_set_limit_entry,
+    &cmd_maintenance_entry,
     &cmd_recover_entry,
     &cmd_stream_info_entry,
     NULL,

@@ -91,4 +91,10 @@ void cmd_job_json(const struct xlmig_job *j);
 /* sig.c: SIGINT/SIGTERM/SIGHUP make the returned fd readable. */
 int sig_cancel_fd(void);
 
+/* cmd-check.c: one check result as "SEVERITY ID: MESSAGE" (+ remedy). */
+void cmd_check_print(FILE *f, const struct xlmig_check_result *r,
+                     const char *indent);
+/* Checks a --force list (cmd_error and -1 on an unknown id). */
+int cmd_check_force_arg(struct cmd_ctx *c, const char *list);
+
 #endif /* XLMIG_CMD_H */

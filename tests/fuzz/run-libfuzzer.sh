@@ -12,6 +12,7 @@ src=${top_srcdir:-.}
 build=${top_builddir:-.}
 seconds=${FUZZ_SECONDS:-20}
 clang=${CLANG:-clang}
+targets="stream proto domcfg preflight"
 
 if ! command -v "$clang" >/dev/null 2>&1; then
     echo "run-libfuzzer: FAIL: $clang not found; run scripts/install-deps" \
@@ -33,17 +34,28 @@ sources() {
         "$lib/xmalloc.c" ;;
     proto) echo "$src/tests/fuzz/fuzz-proto.c $lib/proto.c $lib/buf.c" \
         "$lib/xmalloc.c" ;;
+    domcfg) echo "$src/tests/fuzz/fuzz-domcfg.c $lib/domcfg.c" \
+        "$lib/xmalloc.c" ;;
+    preflight) echo "$src/tests/fuzz/fuzz-preflight.c $lib/preflight.c" \
+        "$lib/cpufeat.c $lib/proto.c $lib/buf.c $lib/xmalloc.c" ;;
     esac
 }
 
-# Both builds at once: they take longer than a fuzz run's start-up.
-for t in stream proto; do
+# The libraries each target links beyond libFuzzer and the sanitizers.
+libs() {
+    case $1 in
+    domcfg|preflight) pkg-config --libs yajl ;;
+    esac
+}
+
+# All builds at once: they take longer than a fuzz run's start-up.
+for t in $targets; do
     # shellcheck disable=SC2046,SC2086 # word splitting wanted
-    "$clang" $cflags -o "$tmp/fuzz-$t" $(sources "$t") \
+    "$clang" $cflags -o "$tmp/fuzz-$t" $(sources "$t") $(libs "$t") \
         >"$tmp/build-$t.log" 2>&1 &
     echo $! >"$tmp/build-$t.pid"
 done
-for t in stream proto; do
+for t in $targets; do
     if ! wait "$(cat "$tmp/build-$t.pid")"; then
         cat "$tmp/build-$t.log" >&2
         echo "run-libfuzzer: FAIL: building fuzz-$t with $clang failed;" \
@@ -53,7 +65,7 @@ for t in stream proto; do
 done
 
 status=0
-for t in stream proto; do
+for t in $targets; do
     cp -R "$src/tests/fuzz/corpus/$t" "$tmp/corpus-$t"
     mkdir -p "$tmp/artifacts-$t"
     rc=0

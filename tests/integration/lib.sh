@@ -310,6 +310,7 @@ _it_host_vars() {
 		"XLMIG_XSSHIM=$IT_BUILDDIR/tools/.libs/xlmig-xsshim.so"
 		"XLMIG_STATE_DIR=$(it_host_dir "$1")/state"
 		"XLMIG_LOG_DIR=$(it_host_dir "$1")/log"
+		"XLMIG_CHECKS_DIR=$(it_host_dir "$1")/checks.d"
 	)
 }
 

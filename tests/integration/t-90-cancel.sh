@@ -102,7 +102,7 @@ done
 # 4. After GO (the receiver held in its switchover, which follows GO) the
 # cancel is refused with the reason, and the migration completes.
 # (ssh takes the first SetEnv option only: both variables go in one.)
-it_on A xlmig migrate -s "$IT_SSH -o 'SetEnv=XLMIG_FAULT=recv:switchover:hold XLMIG_FAULT_HOLD_S=3'" \
+it_on A xlmig migrate -s "$IT_SSH -o 'SetEnv=XLMIG_FAULT=recv:switchover:hold XLMIG_FAULT_HOLD_S=8'" \
 	vm2 "$(it_ip B)" >"$IT_DIR/go.out" 2>&1 &
 m=$!
 it_wait_until 20 "vm2's job on B" eval '[ -n "$(job_of B vm2)" ]'

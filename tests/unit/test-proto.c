@@ -229,6 +229,87 @@ static void test_rune_matches_xl(void **state)
     free(r);
 }
 
+static void test_rune_offers_xlmig(void **state)
+{
+    struct transport_opts o = { .host = "b", .xlmig_proto = 1,
+                                .paused = true };
+    char *r;
+
+    (void)state;
+    r = transport_rune(&o);
+    assert_string_equal(r, "exec ssh b xlmig migrate-receive -p --xlmig 1");
+    free(r);
+}
+
+static void test_x_roundtrip(void **state)
+{
+    struct buf *b = buf_new(PROTO_X_HDR_LEN + PROTO_X_BODY_MAX);
+    char *why = NULL, *text = NULL;
+    uint32_t type, len;
+
+    (void)state;
+    assert_int_equal(proto_x_put(b, PROTO_X_RESULTS, "{\"results\":[]}"),
+                     XLMIG_OK);
+    assert_int_equal(buf_len(b), PROTO_X_HDR_LEN + 14);
+    assert_memory_equal(buf_ptr(b), "xmg1\x03\0\0\0\x0e\0\0\0", 12);
+    assert_int_equal(proto_x_parse_hdr(buf_ptr(b), buf_len(b), &type, &len,
+                                       &why), XLMIG_OK);
+    assert_int_equal(type, PROTO_X_RESULTS);
+    assert_int_equal(len, 14);
+    assert_int_equal(proto_x_body((const uint8_t *)buf_ptr(b) +
+                                  PROTO_X_HDR_LEN, len, &text, &why),
+                     XLMIG_OK);
+    assert_string_equal(text, "{\"results\":[]}");
+    free(text);
+    buf_free(b);
+}
+
+static void test_x_bad_headers(void **state)
+{
+    static const struct {
+        const char *hdr;
+        int rc;
+        const char *why;
+    } cases[] = {
+        { "xmg1\x01\0\0\0\0\0\0", XLMIG_E_TRUNC, "11 of 12" },
+        { "Xen \x01\0\0\0\0\0\0\0", XLMIG_E_PROTO, "\"Xen \"" },
+        { "xmg1\0\0\0\0\0\0\0\0", XLMIG_E_PROTO, "type 0" },
+        { "xmg1\x06\0\0\0\0\0\0\0", XLMIG_E_PROTO, "type 6" },
+        { "xmg1\x02\0\0\0\x01\0\x40\0", XLMIG_E_TOOBIG, "over" },
+        { "xmg1\x02\0\0\0\xff\xff\xff\xff", XLMIG_E_TOOBIG, "over" },
+    };
+    char *why;
+    uint32_t type, len;
+    size_t i, n;
+
+    (void)state;
+    for (i = 0; i < ARRAY_SIZE(cases); i++) {
+        n = i == 0 ? 11 : 12;
+        why = NULL;
+        assert_int_equal(proto_x_parse_hdr((const uint8_t *)cases[i].hdr, n,
+                                           &type, &len, &why), cases[i].rc);
+        assert_non_null(why);
+        assert_non_null(strstr(why, cases[i].why));
+        free(why);
+    }
+}
+
+static void test_x_body_with_nul_is_refused(void **state)
+{
+    char *why = NULL, *text = NULL;
+
+    (void)state;
+    assert_int_equal(proto_x_body((const uint8_t *)"ab\0c", 4, &text, &why),
+                     XLMIG_E_PROTO);
+    assert_null(text);
+    assert_non_null(strstr(why, "NUL"));
+    free(why);
+    assert_int_equal(proto_x_body((const uint8_t *)"", 0, &text, &why),
+                     XLMIG_OK);
+    assert_string_equal(text, "");
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -240,6 +321,10 @@ int main(void)
         cmocka_unit_test(test_trailing_optdata_is_ignored),
         cmocka_unit_test(test_message_mismatch_is_escaped),
         cmocka_unit_test(test_rune_matches_xl),
+        cmocka_unit_test(test_rune_offers_xlmig),
+        cmocka_unit_test(test_x_roundtrip),
+        cmocka_unit_test(test_x_bad_headers),
+        cmocka_unit_test(test_x_body_with_nul_is_refused),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
