@@ -251,14 +251,22 @@ int pf_source_checks(struct xlmig_ctx *ctx, struct hv *hv, uint32_t domid,
     rc = hv_host_facts(hv, &hf);
     if (!rc) rc = hv_domain_facts(hv, domid, &df);
     if (rc) {
-        LOGR(ctx, ERROR, rc, "cannot read this host's facts");
-        return rc;
+        /* The checks that need them cannot run; the admin may force. */
+        pf_add(rep, PF_SRC, "host-facts", XLMIG_CHECK_ERROR, "see the "
+               "log; --force=host-facts migrates without these checks",
+               "cannot read the facts of this host or of domain %s: %s",
+               cfg->name, xlmig_strerror(rc));
+        memset(&hf, 0, sizeof(hf));
+        memset(&df, 0, sizeof(df));
+        snprintf(hf.xen_version, sizeof(hf.xen_version), "0.0");
     }
     pf_request_fill(json, cfg, &hf, &df, req);
     if (check_busy) pf_check_busy(ctx, cfg, rep);
     pf_check_devices(cfg, rep);
-    pf_check_paging_source(cfg, &hf, rep);
-    pf_check_suspend(cfg, &df, rep);
+    if (!rc) {
+        pf_check_paging_source(cfg, &hf, rep);
+        pf_check_suspend(cfg, &df, rep);
+    }
     away = xasprintf("%s--migratedaway", cfg->name);
     if (hv_name_in_use(hv, away))
         pf_add(rep, PF_SRC, "name-away", XLMIG_CHECK_ERROR,

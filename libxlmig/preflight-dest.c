@@ -457,15 +457,18 @@ int pf_dest_checks(struct xlmig_ctx *ctx, struct hv *hv,
     }
     rc = hv_host_facts(hv, &hf);
     if (rc) {
-        LOGR(ctx, ERROR, rc, "cannot read this host's facts");
-        domcfg_dispose(&c);
-        return XLMIG_E_HV;
+        /* The checks that need them cannot run; the admin may force. */
+        pf_add(rep, PF_DST, "host-facts", XLMIG_CHECK_ERROR, "see the "
+               "destination's log; --force=host-facts migrates without "
+               "these checks", "cannot read the facts of this host: %s",
+               xlmig_strerror(rc));
+    } else {
+        pf_check_versions(req, &hf, rep);
+        pf_check_type(&c, &hf, rep);
+        pf_check_cpu(req, &c, &hf, rep);
+        pf_check_memory(hv, req, &c, &hf, rep);
+        pf_check_affinity(&c, &hf, rep);
     }
-    pf_check_versions(req, &hf, rep);
-    pf_check_type(&c, &hf, rep);
-    pf_check_cpu(req, &c, &hf, rep);
-    pf_check_memory(hv, req, &c, &hf, rep);
-    pf_check_affinity(&c, &hf, rep);
     pf_check_pool(hv, &c, rep);
     pf_check_disks(hv, req, &c, rep);
     pf_check_nics(hv, &c, rep);

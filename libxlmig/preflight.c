@@ -25,6 +25,7 @@ static const char *const pf_ids[] = {
     "guest-type", "paging", "cpu-features", "memory", "vcpu-affinity",
     "cpupool", "disk-visible", "disk-storage", "disk-backend", "nic-bridge",
     "nic-script", "name-free", "uuid-free", "maintenance", "admission",
+    "host-facts",
 };
 
 const char *xlmig_check_severity_name(enum xlmig_check_severity s)

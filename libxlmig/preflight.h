@@ -90,7 +90,7 @@ MUST_CHECK int pf_report_decode(const char *json, struct pf_report *rep,
  * preflight-checks.c. Source side: the checks of domid (config json,
  * parsed as cfg) on this host, and the request to send. check_busy: also
  * whether another job holds the domain (a migration holds it itself).
- * Adds results to rep; fails only when the facts cannot be read at all.
+ * Adds results to rep (facts it cannot read: an error "host-facts").
  */
 MUST_CHECK int pf_source_checks(struct xlmig_ctx *ctx, struct hv *hv,
                                 uint32_t domid, const char *json,
@@ -98,8 +98,7 @@ MUST_CHECK int pf_source_checks(struct xlmig_ctx *ctx, struct hv *hv,
                                 struct pf_request *req,
                                 struct pf_report *rep);
 /* preflight-dest.c. Destination side: the checks of req on this host;
- * XLMIG_E_PROTO if its config cannot be parsed, XLMIG_E_HV if this
- * host's facts cannot be read. */
+ * XLMIG_E_PROTO if its config cannot be parsed. */
 MUST_CHECK int pf_dest_checks(struct xlmig_ctx *ctx, struct hv *hv,
                               const struct pf_request *req,
                               struct pf_report *rep);

@@ -51,7 +51,8 @@ const struct cmd_entry cmd_check_entry = {
         "guest-suspend name-away destination-checks xen-version\n"
         "stream-version guest-type paging cpu-features memory\n"
         "vcpu-affinity cpupool disk-visible disk-storage disk-backend\n"
-        "nic-bridge nic-script name-free uuid-free maintenance admission,\n"
+        "nic-bridge nic-script name-free uuid-free maintenance admission\n"
+        "host-facts (facts of either host could not be read),\n"
         "and script:NAME for each /etc/xen/xlmig/checks.d/NAME.\n"
         "\nExit status: 0 no error (forced ones aside); 1 an error, or the\n"
         "checks could not run; 2 usage.\n",

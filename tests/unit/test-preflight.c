@@ -22,6 +22,7 @@
 /* ---- a fake backend ---- */
 
 static struct hv_host_facts fake_facts;
+static int fake_facts_rc;
 static uint64_t fake_need_kb;
 static bool fake_bridge, fake_script, fake_pool;
 static const char *fake_domain_name;    /* the one domain it has, or NULL */
@@ -30,7 +31,7 @@ static int fake_host_facts(struct hv *hv, struct hv_host_facts *f)
 {
     (void)hv;
     *f = fake_facts;
-    return XLMIG_OK;
+    return fake_facts_rc;
 }
 
 static int fake_need_memory(struct hv *hv, const char *json, uint64_t *kb)
@@ -129,6 +130,7 @@ static int setup(void **state)
     fake_need_kb = 66 * 1024;
     fake_bridge = fake_script = fake_pool = true;
     fake_domain_name = NULL;
+    fake_facts_rc = XLMIG_OK;
     *state = p;
     return 0;
 }
@@ -473,6 +475,27 @@ static void test_dest_devices(void **state)
     free(cfg);
 }
 
+/* Facts it cannot read: an error the admin may force, and the checks
+ * that do not need them still run. */
+static void test_dest_facts_unreadable(void **state)
+{
+    struct pt *p = *state;
+    struct pf_request req = { 0 };
+    struct pf_report rep;
+
+    fake_facts_rc = XLMIG_E_HV;
+    fake_domain_name = "vm1";
+    dest(p, CFG_PVH, &req, &rep);
+    assert_int_equal(find(&rep, "host-facts", NULL), XLMIG_CHECK_ERROR);
+    assert_int_equal(find(&rep, "memory", NULL), -1);
+    assert_int_equal(find(&rep, "cpu-features", NULL), -1);
+    assert_int_equal(find(&rep, "name-free", NULL), XLMIG_CHECK_ERROR);
+    pf_force(&rep, "host-facts,name-free,uuid-free");
+    assert_int_equal(pf_errors(&rep), 0);
+    pf_report_dispose(&rep);
+    pf_request_dispose(&req);
+}
+
 static void test_dest_bad_config(void **state)
 {
     struct pt *p = *state;
@@ -500,6 +523,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_dest_passes, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dest_failures, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dest_devices, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dest_facts_unreadable, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_dest_bad_config, setup,
                                         teardown),
     };
