@@ -151,6 +151,7 @@ void checkd_run(struct xlmig_ctx *ctx, bool destination, const char *json,
                 struct pf_report *rep)
 {
     const char *dir = getenv("XLMIG_CHECKS_DIR");
+    struct fdio_wait w = fdio_wait_make(CHECKD_TIMEOUT_S, -1);
     char tmpl[] = "/tmp/xlmig-check-XXXXXX", **names, *env[8];
     size_t n, i, e = 0;
     int fd;
@@ -159,7 +160,7 @@ void checkd_run(struct xlmig_ctx *ctx, bool destination, const char *json,
     n = checkd_list(dir, &names);
     if (!n) return;
     fd = mkstemp(tmpl);
-    if (fd < 0 || fdio_write_all(ctx, fd, json, strlen(json), NULL,
+    if (fd < 0 || fdio_write_all(ctx, fd, json, strlen(json), &w,
                                  "domain config for check scripts")) {
         LOGE(ctx, ERROR, "cannot write %s for the check scripts", tmpl);
         for (i = 0; i < n; i++)

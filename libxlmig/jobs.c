@@ -137,7 +137,7 @@ int xlmig_set_maintenance(struct xlmig_ctx *ctx, const char *reason)
     struct coord *c;
     int rc;
 
-    rc = coord_open(ctx, &c);
+    rc = jobs_coord(ctx, &c);
     if (rc) return rc;
     rc = coord_set_maintenance(c, reason);
     coord_close(c);
@@ -150,7 +150,7 @@ int xlmig_get_maintenance(struct xlmig_ctx *ctx, char **reason_r)
     int rc;
 
     *reason_r = NULL;
-    rc = coord_open(ctx, &c);
+    rc = jobs_coord(ctx, &c);
     if (rc) return rc;
     rc = coord_get_maintenance(c, reason_r);
     coord_close(c);

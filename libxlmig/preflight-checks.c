@@ -193,6 +193,14 @@ static void pf_check_paging_source(const struct domcfg *c,
     }
 }
 
+/*
+ * A PV or PVH guest suspends by itself when asked through xenstore; Linux
+ * advertises that with control/feature-suspend at boot. The node does not
+ * survive a migration (it lives in the old host's xenstore and the guest
+ * does not write it again; seen in the lab), so its absence is only a
+ * warning: a guest that cannot suspend makes libxl time out and resume
+ * it, which loses nothing.
+ */
 static void pf_check_suspend(const struct domcfg *c,
                              const struct hv_domain_facts *df,
                              struct pf_report *rep)
@@ -202,12 +210,12 @@ static void pf_check_suspend(const struct domcfg *c,
                "HVM domain %s is suspended by Xen if it has no PV drivers",
                c->name);
     else if (!df->suspend_feature)
-        pf_add(rep, PF_SRC, "guest-suspend", XLMIG_CHECK_ERROR,
-               "load the guest's Xen drivers (xenbus), or --force="
-               "guest-suspend if it suspends without saying so",
+        pf_add(rep, PF_SRC, "guest-suspend", XLMIG_CHECK_WARNING,
+               "make sure its kernel has Xen suspend support; without it "
+               "the final suspend times out and the domain stays here",
                "domain %s does not advertise suspend support "
-               "(control/feature-suspend); the final suspend would time "
-               "out", c->name);
+               "(control/feature-suspend; a domain migrated before no "
+               "longer shows it)", c->name);
     else
         pf_add(rep, PF_SRC, "guest-suspend", XLMIG_CHECK_INFO, NULL,
                "domain %s advertises suspend support", c->name);
