@@ -631,6 +631,32 @@ expect_errors name-away
 expect name-away source error ck-base--migratedaway
 destroy A ck-base--migratedaway
 
+# --- 16b. domain-busy: a migration of the domain holds it ----------------------------------
+case_begin domain-busy
+XLMIG_FAULT=send:connect:hold it_on A xlmig migrate -s "$IT_SSH" ck-base \
+	"$B_IP" >"$IT_DIR/busy.out" 2>&1 &
+busy=$!
+busy_job() {
+	it_on A xlmig jobs --json | python3 -c '
+import json, sys
+for j in json.load(sys.stdin)["jobs"]:
+    if j["domain"] == "ck-base":
+        print(j["id"])'
+}
+it_wait_until 20 "ck-base's migration to hold its lock" eval '[ -n "$(busy_job)" ]'
+id=$(busy_job)
+run_check ck-base
+expect_rc 1
+expect_errors domain-busy
+expect domain-busy source error ck-base "$id"
+it_on A xlmig job-cancel "$id" >/dev/null
+rc=0
+wait "$busy" || rc=$?
+[ "$rc" -eq 1 ] || it_fail "[$CASE] the held migration: exit $rc, not 1"
+run_check ck-base
+expect_rc 0
+expect domain-busy source info
+
 # --- 17. checks.d ---------------------------------------------------------------------------
 case_begin checks.d
 # On both hosts, 05-env checks the scripts' interface and notes where
