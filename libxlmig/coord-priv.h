@@ -95,6 +95,15 @@ MUST_CHECK int coord_rm_valued(struct coord *c, xs_transaction_t t,
  * time match). An invalid id is not alive. */
 MUST_CHECK int coord_alive(struct coord *c, xs_transaction_t t,
                            const char *id, bool *alive_r);
+/*
+ * Walks dir, whose entries name a job by their name (by_name: slots) or
+ * by their value (queue entries, locks): adds the live ones to *alive_r
+ * and the dead ones to *dead_r (either may be NULL), removing the dead
+ * ones if reap.
+ */
+MUST_CHECK int coord_scan_dir(struct coord *c, xs_transaction_t t,
+                              const char *dir, bool by_name, bool reap,
+                              unsigned *alive_r, unsigned *dead_r);
 /* XLMIG_OK if job id (a checked name) has a record, else
  * XLMIG_E_NOTFOUND (not logged). */
 MUST_CHECK int coord_exists(struct coord *c, xs_transaction_t t,

@@ -352,48 +352,18 @@ struct coord_usage {
     unsigned held, queued;
 };
 
-/* Live jobs named by the entries (by_value false) or values of dir. */
-static int coord_usage_count(struct coord *c, xs_transaction_t t,
-                             const char *dir, bool by_value, unsigned *n_r)
-{
-    char path[COORD_PATH_MAX], **ents, *v;
-    unsigned n, i;
-    bool alive;
-    int rc;
-
-    *n_r = 0;
-    rc = coord_dir(c, t, dir, &ents, &n);
-    for (i = 0; !rc && i < n; i++) {
-        if (strlen(ents[i]) > COORD_ENTRY_MAX) continue;
-        if (!by_value) {
-            rc = coord_alive(c, t, ents[i], &alive);
-        } else {
-            coord_path(path, "%s/%s", dir, ents[i]);
-            rc = coord_read(c, t, path, &v);
-            if (rc == XLMIG_E_NOTFOUND) {
-                rc = XLMIG_OK;
-                continue;
-            }
-            if (!rc) rc = coord_alive(c, t, v, &alive);
-            free(v);
-        }
-        if (!rc && alive) (*n_r)++;
-    }
-    free(ents);
-    return rc;
-}
-
 static int coord_usage_tx(struct coord *c, xs_transaction_t t, void *arg)
 {
     struct coord_usage *u = arg;
     char path[COORD_PATH_MAX];
     int rc;
 
+    u->held = u->queued = 0;
     coord_path(path, COORD_ROOT "/host/slots/%s", coord_kind_name(u->k));
-    rc = coord_usage_count(c, t, path, false, &u->held);
+    rc = coord_scan_dir(c, t, path, true, false, &u->held, NULL);
     if (rc) return rc;
     coord_path(path, COORD_ROOT "/host/queue/%s", coord_kind_name(u->k));
-    return coord_usage_count(c, t, path, true, &u->queued);
+    return coord_scan_dir(c, t, path, false, false, &u->queued, NULL);
 }
 
 int coord_slot_usage(struct coord *c, enum coord_kind k, unsigned *held_r,

@@ -815,10 +815,9 @@ struct coord_reap {
     unsigned n, orphans;
 };
 
-/* Removes entries of dir naming a job that is not alive: by their name
- * (slots) or by their value (queue entries, locks). */
-static int coord_reap_dir(struct coord *c, xs_transaction_t t,
-                          const char *dir, bool by_name, unsigned *n_r)
+int coord_scan_dir(struct coord *c, xs_transaction_t t, const char *dir,
+                   bool by_name, bool reap, unsigned *alive_r,
+                   unsigned *dead_r)
 {
     char path[COORD_PATH_MAX], **ents, *v = NULL;
     unsigned n, i;
@@ -837,15 +836,24 @@ static int coord_reap_dir(struct coord *c, xs_transaction_t t,
             }
         }
         if (!rc) rc = coord_alive(c, t, by_name ? ents[i] : v, &alive);
+        if (!rc && alive && alive_r) (*alive_r)++;
         if (!rc && !alive) {
-            rc = coord_rm(c, t, path);
-            (*n_r)++;
+            if (reap) rc = coord_rm(c, t, path);
+            if (dead_r) (*dead_r)++;
         }
         free(v);
         v = NULL;
     }
     free(ents);
     return rc;
+}
+
+/* Removes entries of dir naming a job that is not alive: by their name
+ * (slots) or by their value (queue entries, locks). */
+static int coord_reap_dir(struct coord *c, xs_transaction_t t,
+                          const char *dir, bool by_name, unsigned *n_r)
+{
+    return coord_scan_dir(c, t, dir, by_name, true, NULL, n_r);
 }
 
 static int coord_reap_tx(struct coord *c, xs_transaction_t t, void *arg)
