@@ -738,6 +738,19 @@ expect destination-checks destination warning "not run"
 expect paging-source source info
 expect_untouched
 sim_expect_procs B "sshd xenstored "
+# Without xlmig/1 no destination check runs, but the receiver itself
+# still refuses a domain while its host is in maintenance mode.
+it_on B xlmig maintenance on "disk swap" || it_fail "[$CASE] maintenance on"
+rc=0
+it_on A xlmig migrate -s "$IT_SSH" --receiver "$IT_DIR/bin/xl-migrate-receive-wrapper" \
+	ck-base "$B_IP" >"$IT_DIR/mm.out" 2>&1 || rc=$?
+it_log "[$CASE] migrate to a host in maintenance: exit $rc: $(cat "$IT_DIR/mm.out")"
+[ "$rc" -eq 1 ] || it_fail "[$CASE] migrate to a host in maintenance: exit $rc, not 1"
+grep -q 'maintenance mode (disk swap)' "$IT_DIR/mm.out" ||
+	it_fail "[$CASE] the receiver's refusal does not name maintenance: $(tail -n 3 "$IT_DIR/mm.out")"
+it_on B xlmig maintenance off || it_fail "[$CASE] maintenance off"
+expect_untouched
+sim_expect_procs B "sshd xenstored "
 
 # --- 19. a broken xlmig/1 peer --------------------------------------------------------------
 case_begin broken-peer
