@@ -149,7 +149,8 @@ _lab_free_port() {
 	local port
 	for _ in $(seq 1 50); do
 		port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
-		if ! ss -Htan "( sport = :$port or dport = :$port )" | grep -q .; then
+		# (no "| grep -q": under pipefail an early exit fails ss)
+		if [ -z "$(ss -Htan "( sport = :$port or dport = :$port )")" ]; then
 			echo "$port"
 			return 0
 		fi
@@ -158,7 +159,7 @@ _lab_free_port() {
 }
 
 _lab_port_listening() {
-	ss -Htln "sport = :$1" | grep -q .
+	[ -n "$(ss -Htln "sport = :$1")" ]
 }
 
 # _lab_start_qemu HOST NETDEV_OPTS: start HOST's QEMU, daemonized.

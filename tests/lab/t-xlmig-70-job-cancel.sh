@@ -32,9 +32,9 @@ rc=0
 lab_wait A mig 300 || rc=$?
 out=$(lab_bg_output A mig)
 [ "$rc" -eq 1 ] || lab_fail "xlmig migrate exited with $rc, not 1"
-echo "$out" | grep -q 'lab1 still runs on this host' ||
+grep -q 'lab1 still runs on this host' <<<"$out" ||
 	lab_fail "no 'still runs on this host' in: $(echo "$out" | tail -n 3)"
-echo "$out" | grep -qi 'cancel' || lab_fail "no word of the cancel in: $(echo "$out" | tail -n 3)"
+grep -qi 'cancel' <<<"$out" || lab_fail "no word of the cancel in: $(echo "$out" | tail -n 3)"
 xlmig_expect_running A lab1
 xlmig_expect_only A lab1
 c1=$(xlmig_expect_counting A lab1 "$c0")

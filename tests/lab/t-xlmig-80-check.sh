@@ -70,13 +70,13 @@ rc=0
 out=$(lab_sh A "xlmig check '$PV' $B_IP" 120) || rc=$?
 printf '%s\n' "$out"
 [ "$rc" -eq 1 ] || lab_fail "xlmig check $PV exited with $rc, not 1"
-echo "$out" | grep -q 'paging-source' ||
+grep -q 'paging-source' <<<"$out" ||
 	lab_fail "xlmig check $PV does not mention paging-source: $(echo "$out" | tail -n 3)"
 line=$(echo "$out" | grep -E '^ *error +paging-source: ') ||
 	lab_fail "no 'error paging-source: ...' line from xlmig check $PV"
-echo "$line" | grep -qi 'shadow' ||
+grep -qi 'shadow' <<<"$line" ||
 	lab_fail "the paging-source error does not mention shadow paging: $line"
-echo "$out" | grep -qE '^ +remedy: ' || lab_fail "xlmig check $PV gives no remedy line"
+grep -qE '^ +remedy: ' <<<"$out" || lab_fail "xlmig check $PV gives no remedy line"
 
 # --- xlmig check --json: the same error, and the destination's checks.
 rc=0
@@ -96,8 +96,8 @@ chk_get "$json" 'j["results"]' >/dev/null || lab_fail "xlmig check --json $PV: i
 r=$(chk_get "$json" '[(r["severity"], r["side"], r["forced"]) for r in j["results"] if r["id"] == "paging-source"]')
 [ "$r" = "[('error', 'source', False)]" ] ||
 	lab_fail "paging-source results (severity, side, forced): $r"
-chk_get "$json" '[r for r in j["results"] if r["id"] == "paging-source"][0]["message"]' |
-	grep -qi 'shadow' || lab_fail "the paging-source message does not mention shadow paging"
+msg=$(chk_get "$json" '[r for r in j["results"] if r["id"] == "paging-source"][0]["message"]')
+grep -qi 'shadow' <<<"$msg" || lab_fail "the paging-source message does not mention shadow paging"
 dest=$(chk_get "$json" '" ".join(sorted(set(r["id"] for r in j["results"] if r["side"] == "destination")))')
 [ -n "$dest" ] || lab_fail "no result from the destination side"
 for id in $CHK_DEST_IDS; do
@@ -112,7 +112,7 @@ lab_timed A "xlmig migrate '$PV' $B_IP" 300 >"$LAB_RUN_DIR/chk-migrate.out" || r
 out=$(cat "$LAB_RUN_DIR/chk-migrate.out")
 printf '%s\n' "$out"
 [ "$rc" -eq 1 ] || lab_fail "xlmig migrate $PV exited with $rc, not 1"
-echo "$out" | grep -q 'paging-source' ||
+grep -q 'paging-source' <<<"$out" ||
 	lab_fail "xlmig migrate $PV does not name paging-source: $(echo "$out" | tail -n 3)"
 lab_log "xlmig migrate $PV refused in $(xlmig_secs "$LAB_ELAPSED_MS") s"
 chk_unchanged "xlmig migrate"
@@ -127,7 +127,7 @@ rc=0
 out=$(lab_sh A "xlmig check '$PVH' $B_IP" 120) || rc=$?
 printf '%s\n' "$out"
 [ "$rc" -eq 0 ] || lab_fail "xlmig check $PVH exited with $rc, not 0: $(echo "$out" | grep -E '^ *error ' | head -n 3)"
-if echo "$out" | grep -qE '^ *error +paging-source'; then
+if grep -qE '^ *error +paging-source' <<<"$out"; then
 	lab_fail "xlmig check $PVH reports a paging-source error"
 fi
 
