@@ -509,6 +509,23 @@ int coord_job_set(struct coord *c, const char *id, const char *key,
     return coord_tx(c, path, coord_set_tx, &s);
 }
 
+int coord_job_value(struct coord *c, const char *id, const char *key,
+                    char **v_r)
+{
+    char path[COORD_PATH_MAX];
+    int rc;
+
+    *v_r = NULL;
+    rc = coord_check_id(c, id);
+    if (rc) return rc;
+    if (!coord_name_ok(key)) {
+        LOG(c->ctx, ERROR, "job %s: invalid key '%.40s'", id, key);
+        return XLMIG_E_INVAL;
+    }
+    coord_path(path, COORD_ROOT "/job/%s/%s", id, key);
+    return coord_read(c, XBT_NULL, path, v_r);
+}
+
 int coord_rm_valued(struct coord *c, xs_transaction_t t,
                     const char *dir, const char *id)
 {

@@ -81,6 +81,10 @@ MUST_CHECK int coord_job_set(struct coord *c, const char *id,
 /* Removes the record, its slots, its queue entries and its locks, in one
  * transaction. XLMIG_OK if there was nothing to remove. */
 MUST_CHECK int coord_job_remove(struct coord *c, const char *id);
+/* One value of a job's record (*v_r allocated); XLMIG_E_NOTFOUND, not
+ * logged, if the key is missing. */
+MUST_CHECK int coord_job_value(struct coord *c, const char *id,
+                               const char *key, char **v_r);
 
 /*
  * Takes the lock of the domain uuid for job id (XLMIG_OK if id holds it

@@ -19,6 +19,7 @@
 #include <string.h>
 
 #include "coord.h"
+#include "domcfg.h"
 #include "fdio.h"
 #include "hv.h"
 #include "job.h"
@@ -105,10 +106,19 @@ out:
 static int job_recv_preflight(struct job_recv *jr)
 {
     struct xlmig_ctx *ctx = jr->job.ctx;
+    struct domcfg c;
+    char *why = NULL;
     int rc;
 
     rc = hv_config_name(jr->hv, jr->json, &jr->name);
     if (rc) return rc;
+    /* The guest's size, for progress; the backend validated the config. */
+    memset(&c, 0, sizeof(c));
+    if (!domcfg_parse(jr->json, &c, &why)) {
+        jr->job.total_pages = c.max_memkb / 4;
+        domcfg_dispose(&c);
+    }
+    free(why);
     if (jr->opts->debug)
         LOG(ctx, INFO, "received config of %s:\n%s", jr->name, jr->json);
     jr->in_name = xasprintf("%s--incoming", jr->name);

@@ -87,6 +87,7 @@ static int job_send_admit(struct job_send *js, const char *domain)
     }
     rc = hv_domain_info(js->hv, js->domid, &info);
     if (rc) return rc;
+    js->job.total_pages = info.current_memkb / 4;   /* KiB to pages */
     if (info.shutdown || info.dying) {
         LOG(ctx, ERROR, "domain '%s' is %s, not running", js->name,
             info.dying ? "dying" : "shut down");
@@ -226,14 +227,22 @@ static int job_send_transfer(struct job_send *js)
     struct pump_opts po = {
         .out_fd = js->tr.send_fd, .wait = js->job.wait,
         .in_what = "stream from libxl", .out_what = "stream to receiver",
+        .limit = js->opts->bandwidth,
     };
+    char num[24];
     struct hv_wait w;
     unsigned flags = HV_SAVE_LIVE;
     int lpipe[2] = { -1, -1 };
     int rc, prc;
 
-    job_phase(&js->job, XLMIG_PHASE_TRANSFER, "live memory copy of %s",
-              js->name);
+    job_phase(&js->job, XLMIG_PHASE_TRANSFER, "live memory copy of %s%s",
+              js->name, po.limit ? " (bandwidth limited)" : "");
+    /* The limit in the record is what job-set changes. */
+    js->job.limit = po.limit;
+    snprintf(num, sizeof(num), "%llu", (unsigned long long)po.limit);
+    if (js->job.coord && coord_job_set(js->job.coord, js->job.id,
+                                       "bandwidth", num))
+        LOG(ctx, WARN, "job %s: bandwidth not recorded", js->job.id);
     if (fdio_pipe(ctx, lpipe)) return XLMIG_E_SYSTEM;
     po.in_fd = lpipe[0];
     rc = pump_start(ctx, &po, &js->job.pump);

@@ -48,6 +48,10 @@ double job_elapsed(const struct job *job)
     return ctx_now(job->ctx) - job->t0;
 }
 
+#define JOB_RATE_MIN_S 0.5        /* shortest interval a rate is taken over */
+#define JOB_RATE_WEIGHT 0.5       /* of the newest interval in the average */
+#define JOB_PAGE_WIRE_BYTES 4104  /* a page and its pfn in PAGE_DATA */
+
 static void job_emit(struct job *job, enum xlmig_event_type type,
                      const char *detail, const struct xlmig_progress *prog)
 {
@@ -98,6 +102,58 @@ void job_info(struct job *job, const char *fmt, ...)
     free(detail);
 }
 
+/* Smooths the stream's rate over successive progress samples. */
+static void job_rate(struct job *job, double now, uint64_t bytes)
+{
+    double dt = now - job->rate_t, r;
+
+    if (job->rate_t && dt >= JOB_RATE_MIN_S && bytes >= job->rate_bytes) {
+        r = (double)(bytes - job->rate_bytes) / dt;
+        job->rate = job->rate ? JOB_RATE_WEIGHT * r +
+                                (1 - JOB_RATE_WEIGHT) * job->rate : r;
+    }
+    if (!job->rate_t || dt >= JOB_RATE_MIN_S) {
+        job->rate_t = now;
+        job->rate_bytes = bytes;
+    }
+}
+
+/*
+ * Seconds left in the current round: the first round sends the whole
+ * guest; a later one about what the guest dirtied during the round
+ * before it, which is what that round sent (libxc's pre-copy).
+ */
+static double job_eta(const struct job *job, const struct xlmig_progress *p)
+{
+    uint64_t round_total = p->round <= 1 ? job->total_pages
+                                          : p->last_round_pages;
+
+    if (!job->rate || !p->round || !round_total) return -1;
+    if (p->round_pages >= round_total) return 0;
+    return (double)(round_total - p->round_pages) * JOB_PAGE_WIRE_BYTES /
+           job->rate;
+}
+
+/* Applies a bandwidth written into the job's record (xlmig job-set). */
+static void job_limit(struct job *job)
+{
+    uint64_t limit;
+    char *v = NULL;
+
+    if (!job->coord || coord_job_value(job->coord, job->id, "bandwidth",
+                                       &v))
+        return;
+    if (!xlmig_parse_rate(v, &limit) && limit != job->limit) {
+        job->limit = limit;
+        pump_set_limit(job->pump, limit);
+        if (limit)
+            job_info(job, "bandwidth limit now %.1f MB/s", limit / 1e6);
+        else
+            job_info(job, "bandwidth no longer limited");
+    }
+    free(v);
+}
+
 void job_progress(struct job *job, bool force)
 {
     struct xlmig_progress prog;
@@ -106,16 +162,24 @@ void job_progress(struct job *job, bool force)
     if (!job->pump) return;
     if (!force && now - job->last_progress < 1.0) return;
     job->last_progress = now;
+    job_limit(job);
     pump_progress(job->pump, &prog);
     prog.suspended = job->suspended;
+    job_rate(job, now, prog.bytes);
+    prog.total_pages = job->total_pages;
+    prog.rate = job->rate;
+    prog.eta_s = job_eta(job, &prog);
     job_emit(job, XLMIG_EV_PROGRESS, NULL, &prog);
     if (job->coord) {
-        char text[128];
+        char text[192];
 
-        snprintf(text, sizeof(text), "%llu bytes, %llu pages, round %u%s",
-                 (unsigned long long)prog.bytes,
+        snprintf(text, sizeof(text), "%llu bytes, %llu pages, round %u, "
+                 "%.1f MB/s%s", (unsigned long long)prog.bytes,
                  (unsigned long long)prog.pages, prog.round,
-                 prog.suspended ? ", suspended" : "");
+                 prog.rate / 1e6, prog.suspended ? ", suspended" : "");
+        if (prog.eta_s >= 0 && !prog.suspended)
+            snprintf(text + strlen(text), sizeof(text) - strlen(text),
+                     ", round ends in %.0f s", prog.eta_s);
         if (coord_job_set(job->coord, job->id, "progress", text))
             LOG(job->ctx, WARN, "job %s: progress not recorded", job->id);
     }

@@ -29,6 +29,11 @@ struct job {
     struct fdio_wait wait;      /* timeout and cancel for peer I/O */
     struct pump *pump;          /* while the stream moves, else NULL */
     double last_progress;       /* when the last progress event went out */
+    uint64_t total_pages;       /* the guest's size in pages; 0: unknown */
+    uint64_t rate_bytes;        /* stream bytes at rate_t */
+    double rate_t;              /* when the rate was last measured */
+    double rate;                /* bytes/s, smoothed; 0: not yet known */
+    uint64_t limit;             /* the pump's bandwidth limit; 0: none */
     bool suspended;             /* libxc reported the guest suspended */
     double t_suspended;
 

@@ -156,3 +156,28 @@ int xlmig_get_maintenance(struct xlmig_ctx *ctx, char **reason_r)
     coord_close(c);
     return rc;
 }
+
+int xlmig_job_set(struct xlmig_ctx *ctx, const char *id, const char *key,
+                  const char *value)
+{
+    struct coord *c;
+    uint64_t rate;
+    char num[24];
+    int rc;
+
+    if (strcmp(key, "bandwidth")) {
+        LOG(ctx, ERROR, "job-set: unknown key '%.40s' (bandwidth)", key);
+        return XLMIG_E_INVAL;
+    }
+    if (xlmig_parse_rate(value, &rate)) {
+        LOG(ctx, ERROR, "bandwidth '%.40s': give bytes/s as N, NK, NM or "
+            "NG, or bits as NMbit, NGbit", value);
+        return XLMIG_E_INVAL;
+    }
+    snprintf(num, sizeof(num), "%llu", (unsigned long long)rate);
+    rc = jobs_coord(ctx, &c);
+    if (rc) return rc;
+    rc = coord_job_set(c, id, key, num);
+    coord_close(c);
+    return rc;
+}

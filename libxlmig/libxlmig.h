@@ -96,6 +96,16 @@ struct xlmig_progress {
     unsigned round;             /* pre-copy round, 1-based; 0 before pages */
     uint64_t round_pages;       /* pages in the current round */
     bool suspended;             /* the guest is suspended (final round) */
+    /*
+     * The pages of the round before (what the guest dirtied while that
+     * round before it was sent), the guest's size in pages (0: unknown),
+     * the stream's recent rate in bytes/s, and the seconds left in this
+     * round at that rate (-1: unknown).
+     */
+    uint64_t last_round_pages;
+    uint64_t total_pages;
+    double rate;
+    double eta_s;
 };
 
 /*
@@ -163,6 +173,11 @@ struct xlmig_migrate_opts {
      * The results stay in the report, marked forced.
      */
     const char *force;
+    /*
+     * Bandwidth limit of the stream in bytes per second (0: none); the
+     * job's "bandwidth" (xlmig_job_set) changes it while it runs.
+     */
+    uint64_t bandwidth;
 };
 
 struct xlmig_migrate_result {
@@ -338,6 +353,20 @@ XLMIG_API int xlmig_recover(struct xlmig_ctx *ctx,
  */
 XLMIG_API int xlmig_recover_query(struct xlmig_ctx *ctx, const char *name,
                                   const char **state_r, char uuid_r[37]);
+
+/*
+ * A bandwidth as people write it: N bytes per second with an optional
+ * decimal K, M or G ("100M"), or bits with "bit" ("800Mbit", "1Gbit");
+ * "0" means no limit. XLMIG_E_INVAL if it is not one.
+ */
+XLMIG_API int xlmig_parse_rate(const char *s, uint64_t *bytes_per_s_r);
+/*
+ * Changes a running job: key "bandwidth" (a rate as xlmig_parse_rate
+ * reads it; the sender applies it within a second). XLMIG_E_NOTFOUND if
+ * no such job, XLMIG_E_INVAL for another key or a malformed value.
+ */
+XLMIG_API int xlmig_job_set(struct xlmig_ctx *ctx, const char *id,
+                            const char *key, const char *value);
 
 /* Admission limits of this host, kind "out", "in" or "storage". */
 XLMIG_API int xlmig_set_limit(struct xlmig_ctx *ctx, const char *kind,

@@ -15,6 +15,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -24,6 +26,8 @@
 
 #define PUMP_CHUNK (1u << 20)       /* research/perf.md section 5.2 */
 #define PUMP_SPLICE_MIN (64u << 10) /* smaller bodies are read */
+#define PUMP_BURST_S 0.25           /* what the bucket holds, in seconds */
+#define PUMP_SLICES 10              /* a limited move is limit/10 at most */
 
 struct pump {
     struct xlmig_ctx *ctx;
@@ -37,6 +41,11 @@ struct pump {
     struct stream *parser;
     uint8_t *chunk;
     int rc;
+
+    /* The bandwidth limit: bytes/s (0: none) and the pump thread's
+     * token bucket. */
+    _Atomic uint64_t limit;
+    double tokens, t_tokens;
 
     pthread_mutex_t lock;       /* protects what follows */
     struct xlmig_progress prog;
@@ -64,7 +73,85 @@ static void pump_account(struct pump *p)
     p->prog.pages = st->pages;
     p->prog.round = st->rounds;
     p->prog.round_pages = st->round_pages;
+    p->prog.last_round_pages = st->last_round_pages;
     pthread_mutex_unlock(&p->lock);
+}
+
+void pump_set_limit(struct pump *p, uint64_t limit)
+{
+    atomic_store(&p->limit, limit);
+}
+
+/* How much one move may carry under the limit. */
+static size_t pump_max_move(struct pump *p, size_t n)
+{
+    uint64_t limit = atomic_load(&p->limit), slice;
+
+    if (!limit) return n;
+    slice = limit / PUMP_SLICES;
+    if (slice < PUMP_SPLICE_MIN) slice = PUMP_SPLICE_MIN;
+    return n < slice ? n : (size_t)slice;
+}
+
+/* Sleeps s seconds, or less if the pump is stopped or cancelled. */
+static int pump_sleep(struct pump *p, double s)
+{
+    struct pollfd pfd[FDIO_CANCEL_FDS];
+    struct timespec ts = {
+        .tv_sec = (time_t)s, .tv_nsec = (long)((s - (time_t)s) * 1e9),
+    };
+    nfds_t n = 0;
+    unsigned i;
+    int r;
+
+    for (i = 0; i < FDIO_CANCEL_FDS; i++) {
+        if (p->o.wait.cancel_fds[i] < 0) continue;
+        pfd[n].fd = p->o.wait.cancel_fds[i];
+        pfd[n++].events = POLLIN;
+    }
+    /* ppoll: a token bucket needs better than poll's milliseconds. */
+    r = ppoll(pfd, n, &ts, NULL);
+    if (r > 0) return XLMIG_E_CANCELLED;
+    if (r < 0 && errno != EINTR) {
+        LOGE(p->ctx, ERROR, "poll");
+        return XLMIG_E_SYSTEM;
+    }
+    return XLMIG_OK;
+}
+
+/*
+ * The token bucket: waits until the bytes moved so far are paid for.
+ * Tokens accrue at the limit, up to PUMP_BURST_S worth; a move spends
+ * them after the fact (pump_spend), so the debt is waited off here.
+ */
+static int pump_throttle(struct pump *p)
+{
+    uint64_t limit = atomic_load(&p->limit);
+    double now = ctx_now(p->ctx), burst;
+    int rc;
+
+    for (;;) {
+        if (!limit) {
+            p->tokens = 0;
+            p->t_tokens = now;
+            return XLMIG_OK;
+        }
+        burst = (double)limit * PUMP_BURST_S;
+        if (p->t_tokens) p->tokens += (now - p->t_tokens) * (double)limit;
+        if (p->tokens > burst) p->tokens = burst;
+        p->t_tokens = now;
+        if (p->tokens >= 0) return XLMIG_OK;
+        rc = pump_sleep(p, -p->tokens / (double)limit);
+        if (rc) return rc;
+        /* The limit may have changed meanwhile. */
+        limit = atomic_load(&p->limit);
+        now = ctx_now(p->ctx);
+    }
+}
+
+static void pump_spend(struct pump *p, size_t n)
+{
+    if (atomic_load(&p->limit)) p->tokens -= (double)n;
 }
 
 /*
@@ -114,7 +201,9 @@ static int pump_step_splice(struct pump *p, bool *done_r, bool *eof_r)
 
     *done_r = false;
     if (p->no_splice || body < PUMP_SPLICE_MIN) return XLMIG_OK;
-    rc = pump_splice(p, body < PUMP_CHUNK ? body : PUMP_CHUNK, &moved);
+    rc = pump_splice(p, pump_max_move(p, body < PUMP_CHUNK ? body
+                                                            : PUMP_CHUNK),
+                     &moved);
     if (rc == XLMIG_E_INVAL) {
         LOG(p->ctx, DEBUG, "%s cannot splice; copying", p->o.in_what);
         p->no_splice = true;
@@ -126,6 +215,7 @@ static int pump_step_splice(struct pump *p, bool *done_r, bool *eof_r)
         *eof_r = true;
         return XLMIG_OK;
     }
+    pump_spend(p, moved);
     rc = stream_skip(p->parser, moved);
     if (!rc) pump_account(p);
     return rc;
@@ -139,9 +229,12 @@ static int pump_step(struct pump *p, bool *eof_r)
     int rc;
 
     *eof_r = false;
+    rc = pump_throttle(p);
+    if (rc) return rc;
     rc = pump_step_splice(p, &spliced, eof_r);
     if (rc || spliced) return rc;
     if (want > PUMP_CHUNK) want = PUMP_CHUNK;
+    want = pump_max_move(p, want);
     rc = fdio_read_some(p->ctx, p->o.in_fd, p->chunk, want, &p->o.wait,
                         p->o.in_what, &got);
     if (rc) return rc;
@@ -162,6 +255,7 @@ static int pump_step(struct pump *p, bool *eof_r)
     rc = fdio_write_all(p->ctx, p->o.out_fd, p->chunk, got, &p->o.wait,
                         p->o.out_what);
     if (rc) return rc;
+    pump_spend(p, got);
     pump_account(p);
     return XLMIG_OK;
 }
@@ -196,6 +290,7 @@ int pump_start(struct xlmig_ctx *ctx, const struct pump_opts *o,
     *p_r = NULL;
     p->ctx = ctx;
     p->o = *o;
+    atomic_init(&p->limit, o->limit);
     p->stop_pipe[0] = p->stop_pipe[1] = -1;
     p->fail_pipe[0] = p->fail_pipe[1] = -1;
     p->out_flags = -1;

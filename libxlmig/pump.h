@@ -19,6 +19,7 @@ struct pump_opts {
     struct fdio_wait wait;      /* stall timeout and cancel fd */
     const char *in_what;        /* "stream from libxl", for messages */
     const char *out_what;
+    uint64_t limit;             /* bytes per second; 0: as fast as it goes */
 };
 
 /* Starts the pump thread. */
@@ -30,6 +31,11 @@ int pump_fail_fd(const struct pump *p);
 void pump_stop(struct pump *p);
 /* Waits for the thread; returns its result. Idempotent. */
 MUST_CHECK int pump_join(struct pump *p);
+/*
+ * Changes the bandwidth limit while the pump runs (any thread): bytes per
+ * second, 0 for none. A token bucket with a quarter second of burst.
+ */
+void pump_set_limit(struct pump *p, uint64_t limit);
 /* A snapshot of the progress so far (any thread). */
 void pump_progress(struct pump *p, struct xlmig_progress *prog_r);
 /* Seconds from the first byte to the END record (0 if not there yet). */

@@ -524,6 +524,7 @@ static int stream_page_done(struct stream *s)
                            s->rec_len, s->pg_count, s->pg_data, want);
     if (!s->pg_seen || s->pg_first <= s->pg_last) {
         s->st.rounds++;
+        s->st.last_round_pages = s->st.round_pages;
         s->st.round_pages = 0;
         stream_event(s, STREAM_EV_ROUND);
     }

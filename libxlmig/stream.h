@@ -89,6 +89,7 @@ struct stream_stats {
     uint64_t page_bytes;        /* PAGE_DATA record bytes incl. headers */
     unsigned rounds;            /* heuristic round count (libxl-api.md 3.5) */
     uint64_t round_pages;       /* data pages in the current round */
+    uint64_t last_round_pages;  /* data pages of the round before it */
     uint32_t guest_type;        /* STREAM_DHDR_TYPE_*, 0 before the dhdr */
     uint32_t xen_major, xen_minor;  /* from the libxc domain header */
     bool end_of_memory;         /* a non-PAGE_DATA record followed pages */

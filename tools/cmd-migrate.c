@@ -16,6 +16,8 @@
 #define CMD_MIGRATE_RECEIVER (CMD_OPT_LONG + 3)
 #define CMD_MIGRATE_NO_WAIT (CMD_OPT_LONG + 4)
 #define CMD_MIGRATE_FORCE (CMD_OPT_LONG + 5)
+#define CMD_MIGRATE_PROGRESS (CMD_OPT_LONG + 6)
+#define CMD_MIGRATE_BANDWIDTH (CMD_OPT_LONG + 7)
 #define CMD_MIGRATE_TIMEOUT_DEFAULT 120
 
 static int cmd_migrate_exec(struct cmd_ctx *c, struct cmd_args *args);
@@ -27,6 +29,8 @@ static const struct option cmd_migrate_longopts[] = {
     { "receiver", required_argument, NULL, CMD_MIGRATE_RECEIVER },
     { "no-wait", no_argument, NULL, CMD_MIGRATE_NO_WAIT },
     { "force", required_argument, NULL, CMD_MIGRATE_FORCE },
+    { "progress", required_argument, NULL, CMD_MIGRATE_PROGRESS },
+    { "bandwidth", required_argument, NULL, CMD_MIGRATE_BANDWIDTH },
     { NULL, 0, NULL, 0 },
 };
 
@@ -53,6 +57,13 @@ const struct cmd_entry cmd_migrate_entry = {
         "                  outgoing migrations instead of queueing\n"
         "  --force=ID,...  go on despite these pre-flight errors (ids as\n"
         "                  xlmig check prints them)\n"
+        "  --progress=MODE tty: a live progress line on stderr (the\n"
+        "                  default on a terminal); json: one JSON object\n"
+        "                  per event on stdout (phase, progress, check,\n"
+        "                  info, and the result last); none\n"
+        "  --bandwidth RATE  limit the stream to RATE: bytes/s as N, NK,\n"
+        "                  NM, NG (decimal) or bits as NMbit, NGbit;\n"
+        "                  xlmig job-set ID bandwidth=RATE changes it\n"
         "  --live          accepted and ignored, as xl does\n"
         "\nThe pre-flight checks of xlmig check run first; an error stops\n"
         "the migration before anything changes.\n"
@@ -66,22 +77,82 @@ const struct cmd_entry cmd_migrate_entry = {
     .exec = cmd_migrate_exec,
 };
 
+enum cmd_migrate_progress { CMD_PROGRESS_NONE, CMD_PROGRESS_TTY,
+                             CMD_PROGRESS_JSON };
+
 struct cmd_migrate_out {
-    bool tty;
+    enum cmd_migrate_progress mode;
     bool progress_shown;        /* a \r progress line is on screen */
 };
+
+/* One event as a JSON object on a line of its own (--progress=json). */
+static void cmd_migrate_json(const struct xlmig_event *ev)
+{
+    static const char *const types[] = {
+        [XLMIG_EV_PHASE] = "phase", [XLMIG_EV_PROGRESS] = "progress",
+        [XLMIG_EV_INFO] = "info", [XLMIG_EV_CHECK] = "check",
+    };
+    const struct xlmig_progress *p = ev->progress;
+    const struct xlmig_check_result *r = ev->check;
+
+    printf("{\"event\": \"%s\", \"phase\": \"%s\", \"elapsed\": %.3f",
+           types[ev->type], xlmig_phase_name(ev->phase), ev->elapsed);
+    if (ev->type == XLMIG_EV_PROGRESS) {
+        printf(", \"bytes\": %llu, \"pages\": %llu, \"round\": %u, "
+               "\"round_pages\": %llu, \"last_round_pages\": %llu, "
+               "\"total_pages\": %llu, \"rate\": %.0f, \"eta\": %.1f, "
+               "\"suspended\": %s", (unsigned long long)p->bytes,
+               (unsigned long long)p->pages, p->round,
+               (unsigned long long)p->round_pages,
+               (unsigned long long)p->last_round_pages,
+               (unsigned long long)p->total_pages, p->rate, p->eta_s,
+               p->suspended ? "true" : "false");
+    } else if (ev->type == XLMIG_EV_CHECK) {
+        fputs(", \"id\": ", stdout);
+        cmd_json_str(r->id);
+        printf(", \"severity\": \"%s\", \"side\": \"%s\", \"forced\": %s, "
+               "\"message\": ", xlmig_check_severity_name(r->severity),
+               r->destination ? "destination" : "source",
+               r->forced ? "true" : "false");
+        cmd_json_str(r->message);
+    } else {
+        fputs(", \"detail\": ", stdout);
+        cmd_json_str(ev->detail ? ev->detail : "");
+    }
+    fputs("}\n", stdout);
+    fflush(stdout);
+}
+
+static void cmd_migrate_tty(const struct xlmig_event *ev)
+{
+    const struct xlmig_progress *p = ev->progress;
+
+    fprintf(stderr, "\r[%6.1fs] %s: %.1f MB, round %u", ev->elapsed,
+            xlmig_phase_name(ev->phase), (double)p->bytes / 1e6, p->round);
+    if (p->round == 1 && p->total_pages)
+        fprintf(stderr, ": %llu/%llu pages", (unsigned long long)p->round_pages,
+                (unsigned long long)p->total_pages);
+    else
+        fprintf(stderr, ": %llu pages (round before: %llu)",
+                (unsigned long long)p->round_pages,
+                (unsigned long long)p->last_round_pages);
+    if (p->rate) fprintf(stderr, ", %.1f MB/s", p->rate / 1e6);
+    if (p->suspended) fputs(" (guest suspended)", stderr);
+    else if (p->eta_s >= 0) fprintf(stderr, ", round ends in %.0f s", p->eta_s);
+    fputs("\033[K", stderr);          /* clear what a longer line left */
+}
 
 static void cmd_migrate_event(void *arg, const struct xlmig_event *ev)
 {
     struct cmd_migrate_out *out = arg;
-    const struct xlmig_progress *p = ev->progress;
 
+    if (out->mode == CMD_PROGRESS_JSON) {
+        cmd_migrate_json(ev);
+        return;
+    }
     if (ev->type == XLMIG_EV_PROGRESS) {
-        if (!out->tty) return;
-        fprintf(stderr, "\r[%6.1fs] %s: %.1f MB, %llu pages, round %u%s",
-                ev->elapsed, xlmig_phase_name(ev->phase),
-                (double)p->bytes / 1e6, (unsigned long long)p->pages,
-                p->round, p->suspended ? " (guest suspended)" : "");
+        if (out->mode != CMD_PROGRESS_TTY) return;
+        cmd_migrate_tty(ev);
         out->progress_shown = true;
         return;
     }
@@ -138,11 +209,49 @@ static void cmd_migrate_report(struct cmd_ctx *c, int rc, const char *domain,
     }
 }
 
+/* The outcome as the last JSON event (--progress=json). */
+static void cmd_migrate_json_result(int rc,
+                                    const struct xlmig_migrate_result *res)
+{
+    static const char *const where[] = {
+        [XLMIG_WHERE_SOURCE] = "source", [XLMIG_WHERE_DEST] = "destination",
+        [XLMIG_WHERE_UNKNOWN] = "unknown",
+    };
+
+    printf("{\"event\": \"result\", \"ok\": %s, \"error\": \"%s\", "
+           "\"where\": \"%s\", \"failed_phase\": \"%s\", \"total_s\": %.3f, "
+           "\"transfer_s\": %.3f, \"downtime_ms\": %.0f, \"bytes\": %llu, "
+           "\"pages\": %llu, \"rounds\": %u}\n", rc ? "false" : "true",
+           rc ? xlmig_errname(rc) : "", where[res->where],
+           rc ? xlmig_phase_name(res->failed_phase) : "", res->total_s,
+           res->transfer_s, res->downtime_s * 1000,
+           (unsigned long long)res->progress.bytes,
+           (unsigned long long)res->progress.pages, res->progress.round);
+    fflush(stdout);
+}
+
+static int cmd_migrate_progress_arg(struct cmd_ctx *c, const char *arg,
+                                    enum cmd_migrate_progress *mode_r)
+{
+    *mode_r = isatty(STDERR_FILENO) == 1 ? CMD_PROGRESS_TTY
+                                         : CMD_PROGRESS_NONE;
+    if (!arg) return 0;
+    if (!strcmp(arg, "tty")) *mode_r = CMD_PROGRESS_TTY;
+    else if (!strcmp(arg, "json")) *mode_r = CMD_PROGRESS_JSON;
+    else if (!strcmp(arg, "none")) *mode_r = CMD_PROGRESS_NONE;
+    else {
+        cmd_error(c, "--progress: expected tty, json or none, not '%s'",
+                  arg);
+        return -1;
+    }
+    return 0;
+}
+
 static int cmd_migrate_exec(struct cmd_ctx *c, struct cmd_args *args)
 {
     struct xlmig_migrate_opts o;
     struct xlmig_migrate_result res;
-    struct cmd_migrate_out out = { .tty = isatty(STDERR_FILENO) == 1 };
+    struct cmd_migrate_out out = { .mode = CMD_PROGRESS_NONE };
     struct xlmig_ctx *lib;
     long long timeout = CMD_MIGRATE_TIMEOUT_DEFAULT;
     char *cause = NULL;
@@ -166,6 +275,16 @@ static int cmd_migrate_exec(struct cmd_ctx *c, struct cmd_args *args)
     o.no_wait = cmd_has(args, CMD_MIGRATE_NO_WAIT);
     o.force = cmd_get(args, CMD_MIGRATE_FORCE);
     if (cmd_check_force_arg(c, o.force)) return CMD_EXIT_USAGE;
+    if (cmd_migrate_progress_arg(c, cmd_get(args, CMD_MIGRATE_PROGRESS),
+                                 &out.mode))
+        return CMD_EXIT_USAGE;
+    if (cmd_has(args, CMD_MIGRATE_BANDWIDTH) &&
+        xlmig_parse_rate(cmd_get(args, CMD_MIGRATE_BANDWIDTH),
+                         &o.bandwidth)) {
+        cmd_error(c, "--bandwidth: '%s' is not a rate (100M, 800Mbit, ...)",
+                  cmd_get(args, CMD_MIGRATE_BANDWIDTH));
+        return CMD_EXIT_USAGE;
+    }
     o.timeout_s = (unsigned)timeout;
     o.cancel_fd = sig_cancel_fd();
     o.event_fn = cmd_migrate_event;
@@ -176,6 +295,13 @@ static int cmd_migrate_exec(struct cmd_ctx *c, struct cmd_args *args)
     cmd_hide_progress(c, true);
     rc = xlmig_migrate(lib, args->argv[0], args->argv[1], &o, &res);
     if (out.progress_shown) fputc('\n', stderr);
-    cmd_migrate_report(c, rc, args->argv[0], args->argv[1], &res);
+    if (out.mode == CMD_PROGRESS_JSON) {
+        cmd_migrate_json_result(rc, &res);
+        /* The one-line error still goes to stderr. */
+        if (rc) cmd_migrate_report(c, rc, args->argv[0], args->argv[1],
+                                   &res);
+    } else {
+        cmd_migrate_report(c, rc, args->argv[0], args->argv[1], &res);
+    }
     return cmd_exit_status(rc);
 }

@@ -34,6 +34,7 @@ extern const struct cmd_entry cmd_recover_entry;
 extern const struct cmd_entry cmd_stream_info_entry;
 extern const struct cmd_entry cmd_check_entry;
 extern const struct cmd_entry cmd_maintenance_entry;
+extern const struct cmd_entry cmd_job_set_entry;
 
 const struct cmd_entry *const cmd_table[] = {
     &cmd_help_entry,
@@ -53,6 +54,7 @@ const struct cmd_entry *const cmd_table[] = {
     &cmd_jobs_entry,
     &cmd_job_show_entry,
     &cmd_job_cancel_entry,
+    &cmd_job_set_entry,
     &cmd_set_limit_entry,
     &cmd_maintenance_entry,
     &cmd_recover_entry,

@@ -246,6 +246,69 @@ static void test_stop_cancels(void **state)
     fdio_close_pair(out);
 }
 
+/* A throttled pump sleeps off its debt, yet a stop ends it at once. */
+static void test_limited_pump_stops_while_waiting(void **state)
+{
+    struct buf *b = test_pump_stream();
+    struct pump_opts po = { .in_what = "in", .out_what = "out",
+                            .limit = 1000 };
+    struct xlmig_progress prog;
+    struct pump *p;
+    int in[2], out[2];
+    double t0;
+
+    (void)state;
+    assert_int_equal(fdio_pipe(test_pump_ctx.ctx, in), 0);
+    assert_int_equal(fdio_pipe(test_pump_ctx.ctx, out), 0);
+    assert_int_equal(write(in[1], buf_ptr(b), 4096), 4096);
+    po.in_fd = in[0];
+    po.out_fd = out[1];
+    po.wait = fdio_wait_make(0, -1);
+    assert_int_equal(pump_start(test_pump_ctx.ctx, &po, &p), 0);
+    /* Some bytes move, then the bucket is in debt for seconds. */
+    t0 = ctx_now(test_pump_ctx.ctx);
+    do {
+        pump_progress(p, &prog);
+    } while (!prog.bytes && ctx_now(test_pump_ctx.ctx) - t0 < 5);
+    assert_true(prog.bytes > 0 && prog.bytes < 4096);
+    t0 = ctx_now(test_pump_ctx.ctx);
+    pump_stop(p);
+    assert_int_equal(pump_join(p), XLMIG_E_CANCELLED);
+    assert_true(ctx_now(test_pump_ctx.ctx) - t0 < 1.0);
+    pump_free(p);
+    fdio_close_pair(in);
+    fdio_close_pair(out);
+    buf_free(b);
+}
+
+static void test_parse_rate(void **state)
+{
+    static const struct {
+        const char *s;
+        int rc;
+        uint64_t rate;
+    } cases[] = {
+        { "0", XLMIG_OK, 0 }, { "1500", XLMIG_OK, 1500 },
+        { "100M", XLMIG_OK, 100000000 }, { "100mb", XLMIG_OK, 100000000 },
+        { "800Mbit", XLMIG_OK, 100000000 }, { "1Gbit", XLMIG_OK, 125000000 },
+        { "2G", XLMIG_OK, 2000000000 }, { "64K", XLMIG_OK, 64000 },
+        { "1bit", XLMIG_OK, 1 }, { "", XLMIG_E_INVAL, 0 },
+        { "fast", XLMIG_E_INVAL, 0 }, { "-5M", XLMIG_E_INVAL, 0 },
+        { "10 M", XLMIG_E_INVAL, 0 }, { "10T", XLMIG_E_INVAL, 0 },
+        { "99999999999999999999", XLMIG_E_INVAL, 0 },
+        { "5000G", XLMIG_E_INVAL, 0 }, { "1.5M", XLMIG_E_INVAL, 0 },
+    };
+    uint64_t r;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < ARRAY_SIZE(cases); i++) {
+        if (xlmig_parse_rate(cases[i].s, &r) != cases[i].rc)
+            fail_msg("'%s': not %d", cases[i].s, cases[i].rc);
+        assert_int_equal(r, cases[i].rate);
+    }
+}
+
 static int test_setup(void **state)
 {
     (void)state;
@@ -270,6 +333,8 @@ int main(void)
         cmocka_unit_test(test_malformed_stream_fails),
         cmocka_unit_test(test_stalled_sender_times_out),
         cmocka_unit_test(test_stop_cancels),
+        cmocka_unit_test(test_limited_pump_stops_while_waiting),
+        cmocka_unit_test(test_parse_rate),
     };
 
     return cmocka_run_group_tests(tests, test_setup, test_teardown);

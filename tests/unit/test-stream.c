@@ -340,6 +340,7 @@ static void test_stream_same_stats(const struct stream_stats *a,
     assert_int_equal(a->page_bytes, b->page_bytes);
     assert_int_equal(a->rounds, b->rounds);
     assert_int_equal(a->round_pages, b->round_pages);
+    assert_int_equal(a->last_round_pages, b->last_round_pages);
     assert_int_equal(a->guest_type, b->guest_type);
     assert_int_equal(a->xen_major, b->xen_major);
     assert_int_equal(a->xen_minor, b->xen_minor);
@@ -460,6 +461,7 @@ static void test_hvm_stream_stats(void **state)
     assert_int_equal(run.st.guest_type, STREAM_DHDR_TYPE_X86_HVM);
     assert_int_equal(run.st.rounds, 3);
     assert_int_equal(run.st.round_pages, 1);
+    assert_int_equal(run.st.last_round_pages, 4);   /* round 2: 1 4 9 10 */
     assert_int_equal(run.st.pfns, 18);
     assert_int_equal(run.st.pages, 15);
     assert_int_equal(run.st.libxc_recs[STREAM_LIBXC_PAGE_DATA], 6);
@@ -492,6 +494,7 @@ static void test_events_in_stream_order(void **state)
         STREAM_EV_END_OF_MEMORY, STREAM_EV_LIBXC_END, STREAM_EV_END,
     };
     static const uint64_t pages_before[] = { 0, 10, 14 };
+    static const uint64_t last_round[] = { 0, 10, 4 };
     struct test_stream_run run;
     struct test_stream ts;
     unsigned i;
@@ -507,6 +510,7 @@ static void test_events_in_stream_order(void **state)
         assert_int_equal(run.ev_st[i].rounds, i + 1);
         assert_int_equal(run.ev_st[i].round_pages, 0);
         assert_int_equal(run.ev_st[i].pages, pages_before[i]);
+        assert_int_equal(run.ev_st[i].last_round_pages, last_round[i]);
     }
     assert_false(run.ev_st[2].end_of_memory);
     assert_true(run.ev_st[3].end_of_memory);
