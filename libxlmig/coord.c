@@ -487,11 +487,10 @@ static int coord_set_tx(struct coord *c, xs_transaction_t t, void *arg)
     return coord_put(c, t, path, s->value);
 }
 
-int coord_job_set(struct coord *c, const char *id, const char *key,
-                  const char *value)
+/* Checks a job id and key and makes the key's path in the job's record. */
+static int coord_job_key_path(struct coord *c, const char *id,
+                              const char *key, char path[COORD_PATH_MAX])
 {
-    struct coord_set s = { .id = id, .key = key, .value = value };
-    char path[COORD_PATH_MAX];
     int rc;
 
     rc = coord_check_id(c, id);
@@ -500,12 +499,24 @@ int coord_job_set(struct coord *c, const char *id, const char *key,
         LOG(c->ctx, ERROR, "job %s: invalid key '%.40s'", id, key);
         return XLMIG_E_INVAL;
     }
+    coord_path(path, COORD_ROOT "/job/%s/%s", id, key);
+    return XLMIG_OK;
+}
+
+int coord_job_set(struct coord *c, const char *id, const char *key,
+                  const char *value)
+{
+    struct coord_set s = { .id = id, .key = key, .value = value };
+    char path[COORD_PATH_MAX];
+    int rc;
+
+    rc = coord_job_key_path(c, id, key, path);
+    if (rc) return rc;
     if (strlen(value) >= COORD_VALUE_MAX) {
         LOG(c->ctx, ERROR, "job %s: %s over %d bytes", id, key,
             COORD_VALUE_MAX - 1);
         return XLMIG_E_TOOBIG;
     }
-    coord_path(path, COORD_ROOT "/job/%s/%s", id, key);
     return coord_tx(c, path, coord_set_tx, &s);
 }
 
@@ -516,13 +527,8 @@ int coord_job_value(struct coord *c, const char *id, const char *key,
     int rc;
 
     *v_r = NULL;
-    rc = coord_check_id(c, id);
+    rc = coord_job_key_path(c, id, key, path);
     if (rc) return rc;
-    if (!coord_name_ok(key)) {
-        LOG(c->ctx, ERROR, "job %s: invalid key '%.40s'", id, key);
-        return XLMIG_E_INVAL;
-    }
-    coord_path(path, COORD_ROOT "/job/%s/%s", id, key);
     return coord_read(c, XBT_NULL, path, v_r);
 }
 
