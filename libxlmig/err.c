@@ -29,6 +29,7 @@ const char *xlmig_strerror(int rc)
     case XLMIG_E_UNSAFE: return "domain ownership unknown";
     case XLMIG_E_EXISTS: return "already exists";
     case XLMIG_E_NOSPACE: return "no space left";
+    case XLMIG_E_AUTH: return "authentication failed";
     }
     return "unknown error";
 }
@@ -55,6 +56,7 @@ const char *xlmig_errname(int rc)
     case XLMIG_E_UNSAFE: return "E_UNSAFE";
     case XLMIG_E_EXISTS: return "E_EXISTS";
     case XLMIG_E_NOSPACE: return "E_NOSPACE";
+    case XLMIG_E_AUTH: return "E_AUTH";
     }
     return "E_UNKNOWN";
 }

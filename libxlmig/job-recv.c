@@ -35,6 +35,9 @@ struct job_recv {
     char *in_name;              /* NAME--incoming */
     char *force;                /* what an xlmig/1 sender forced */
     uint32_t domid;             /* our copy, HV_INVALID_DOMID if none */
+    struct job_xs xs;           /* how the stream comes (xlmig/1) */
+    double restore_s;           /* first frame to the restore's end */
+    double t_unpaused;          /* when the domain was unpaused */
 };
 
 /* Whether the sender forced check id (it names them in PROCEED). */
@@ -142,7 +145,7 @@ static int job_recv_x(struct job_recv *jr, bool *proceed_r)
                           &chosen);
     if (rc) return rc;
     return job_x_serve(&jr->job, jr->hv, jr->opts->recv_fd,
-                       jr->opts->send_fd, proceed_r, &jr->force);
+                       jr->opts->send_fd, &jr->xs, proceed_r, &jr->force);
 }
 
 /*
@@ -172,12 +175,23 @@ static int job_recv_transfer(struct job_recv *jr)
         .in_fd = jr->opts->recv_fd, .wait = jr->job.wait,
         .in_what = "stream from sender", .out_what = "stream to libxl",
     };
+    struct xlmig_progress prog;
     struct hv_wait w;
     int lpipe[2] = { -1, -1 };
+    double t0;
     int rc, prc;
 
     job_phase(&jr->job, XLMIG_PHASE_TRANSFER, "restoring %s as %s",
               jr->name, jr->in_name);
+    t0 = ctx_now(ctx);
+    if (jr->xs.framed) {
+        rc = job_xs_recv_open(&jr->job, &jr->xs, jr->opts->recv_fd,
+                              &po.in_fd);
+        if (rc) return rc;
+        po.dec = jr->xs.dec;
+        po.in_what = jr->xs.tcp ? "data connection" : po.in_what;
+        jr->job.x_progress_fd = jr->opts->send_fd;
+    }
     if (fdio_pipe(ctx, lpipe)) return XLMIG_E_SYSTEM;
     po.out_fd = lpipe[1];
     rc = pump_start(ctx, &po, &jr->job.pump);
@@ -191,6 +205,15 @@ static int job_recv_transfer(struct job_recv *jr)
     if (prc && prc != XLMIG_E_CANCELLED) rc = prc;
     else if (!rc) rc = prc;
     job_progress(&jr->job, true);
+    jr->restore_s = ctx_now(ctx) - t0;
+    /* The last PROGRESS: all frames are in (before "ready"). */
+    if (!rc && jr->xs.framed) {
+        pump_progress(jr->job.pump, &prog);
+        rc = job_xs_progress_send(&jr->job, &prog, true);
+    }
+    /* The data connection stays open to the end of the session: the
+     * sender takes its closing as our refusal of the stream. */
+    jr->job.x_progress_fd = -1;
 out:
     pump_free(jr->job.pump);
     jr->job.pump = NULL;
@@ -225,7 +248,9 @@ static int job_recv_start(struct job_recv *jr)
         job_info(&jr->job, "leaving %s paused (-p)", jr->name);
         return XLMIG_OK;
     }
-    return hv_unpause(jr->hv, jr->domid);
+    rc = hv_unpause(jr->hv, jr->domid);
+    if (!rc) jr->t_unpaused = ctx_now(jr->job.ctx);
+    return rc;
 }
 
 /*
@@ -265,6 +290,7 @@ int xlmig_migrate_receive(struct xlmig_ctx *ctx,
              opts->timeout_s, opts->cancel_fd);
     jr.opts = opts;
     jr.domid = HV_INVALID_DOMID;
+    job_xs_init(&jr.xs);
 
     rc = ctx_hv(ctx, &jr.hv);
     if (rc) goto out;
@@ -306,7 +332,17 @@ int xlmig_migrate_receive(struct xlmig_ctx *ctx,
                            "over (GO received)"))
         LOG(ctx, INFO, "ignoring a cancel that came with GO");
     rc = job_recv_start(&jr);
-    rrc = job_recv_report(&jr, rc);
+    /* The sender learns when the guest ran again, for its downtime. */
+    if (jr.xs.framed)
+        rrc = job_xs_result_send(&jr.job, opts->send_fd, !rc,
+                                 jr.t_unpaused ? ctx_now(ctx) -
+                                 jr.t_unpaused : 0, jr.restore_s);
+    /* A failed start still destroys our copy and hands the domain back. */
+    if (!rrc || rc) {
+        int rep_rc = job_recv_report(&jr, rc);
+
+        if (!rrc) rrc = rep_rc;
+    }
     if (!rc && rrc) {
         /* We run it, the sender may not know: it keeps its copy suspended
          * and renamed, so the guest still runs exactly once. */
@@ -329,5 +365,6 @@ out:
     free(jr.name);
     free(jr.in_name);
     free(jr.force);
+    job_xs_dispose(&jr.xs);
     return rc;
 }

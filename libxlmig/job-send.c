@@ -45,6 +45,8 @@ struct job_send {
     bool tr_open;
     bool handed_back;           /* receiver failed after GO, we resumed */
     unsigned peer_version;      /* xlmig/1 version negotiated; 0: xl's */
+    bool peer_stream;           /* it speaks the stream session */
+    struct job_xs xs;           /* how the stream goes */
     char why_no_peer[160];      /* why xlmig/1 was not offered */
     struct pf_report checks;
     struct xlmig_migrate_result *res;
@@ -169,7 +171,8 @@ static int job_send_connect(struct job_send *js)
         return rc;
     }
     if (to.xlmig_proto)
-        rc = job_x_hello_read(&js->job, js->tr.recv_fd, &js->peer_version);
+        rc = job_x_hello_read(&js->job, js->tr.recv_fd, &js->peer_version,
+                              &js->peer_stream);
     return rc;
 }
 
@@ -192,6 +195,29 @@ static int job_send_preflight(struct job_send *js, bool check_only)
         if (!rc) rc = brc;
     }
     return rc;
+}
+
+/*
+ * The stream in frames whenever the receiver can take them (zero pages
+ * left out, research/perf.md 5.3); a data connection, compression or
+ * encryption asked for where it cannot is an error, not a quiet downgrade.
+ */
+static int job_send_stream(struct job_send *js)
+{
+    bool asked = js->xs.tcp || js->xs.encrypt ||
+                 js->xs.codec != FRAME_CODEC_NONE;
+
+    if (!js->peer_stream) {
+        if (!asked) return XLMIG_OK;
+        LOG(js->job.ctx, ERROR, "%s needs an xlmig receiver that speaks "
+            "the xlmig/1 stream session (%s)", js->xs.tcp ? "--data tcp" :
+            js->xs.encrypt ? "--encrypt" : "--compress",
+            js->peer_version ? "the receiver's xlmig is older" :
+            js->why_no_peer[0] ? js->why_no_peer :
+            "it speaks only xl's protocol");
+        return XLMIG_E_INVAL;
+    }
+    return job_xs_offer(&js->job, js->tr.send_fd, js->tr.recv_fd, &js->xs);
 }
 
 /* xl's protocol from here: the saved-config header and the config. */
@@ -230,6 +256,7 @@ static int job_send_transfer(struct job_send *js)
         .limit = js->opts->bandwidth,
     };
     char num[24];
+    const char *fault;
     struct hv_wait w;
     unsigned flags = HV_SAVE_LIVE;
     int lpipe[2] = { -1, -1 };
@@ -243,6 +270,19 @@ static int job_send_transfer(struct job_send *js)
     if (js->job.coord && coord_job_set(js->job.coord, js->job.id,
                                        "bandwidth", num))
         LOG(ctx, WARN, "job %s: bandwidth not recorded", js->job.id);
+    if (js->xs.framed) {
+        rc = job_xs_send_open(&js->job, &js->xs, js->tr.send_fd,
+                              &po.out_fd);
+        if (rc) return rc;
+        po.enc = js->xs.enc;
+        po.codec = js->xs.codec;
+        fault = getenv("XLMIG_FAULT_STREAM");
+        if (fault && !strncmp(fault, "corrupt:", 8))
+            po.fault_frame = strtoul(fault + 8, NULL, 10);
+        po.out_what = js->xs.tcp ? "data connection" : po.out_what;
+        /* The receiver's PROGRESS comes on the control channel. */
+        js->job.x_ctl_fd = js->tr.recv_fd;
+    }
     if (fdio_pipe(ctx, lpipe)) return XLMIG_E_SYSTEM;
     po.in_fd = lpipe[0];
     rc = pump_start(ctx, &po, &js->job.pump);
@@ -256,6 +296,9 @@ static int job_send_transfer(struct job_send *js)
     /* A pump failure is what made libxl stop: it is the cause. */
     if (prc && prc != XLMIG_E_CANCELLED) rc = prc;
     else if (!rc) rc = prc;
+    /* The receiver's last PROGRESS: it has every frame. */
+    if (!rc && js->xs.framed) rc = job_xs_drain(&js->job, js->xs.data_fd);
+    js->job.x_ctl_fd = -1;
     job_progress(&js->job, true);
     pump_progress(js->job.pump, &js->res->progress);
     js->res->progress.suspended = js->job.suspended;
@@ -264,6 +307,7 @@ out:
     pump_free(js->job.pump);
     js->job.pump = NULL;
     fdio_close_pair(lpipe);
+    fdio_close(&js->xs.data_fd);
     return rc;
 }
 
@@ -308,14 +352,19 @@ static int job_send_switchover(struct job_send *js, bool *go_sent_r)
 static int job_send_commit(struct job_send *js)
 {
     struct xlmig_ctx *ctx = js->job.ctx;
+    double since_unpause = 0, restore_s = 0, t_result = 0;
     uint8_t status;
-    bool resumed;
-    int rc;
+    bool resumed, ok = false;
+    int rc = XLMIG_OK;
 
-    rc = job_read_msg(&js->job, js->tr.recv_fd, &proto_report);
+    if (js->xs.framed) {
+        rc = job_xs_result_read(&js->job, js->tr.recv_fd, &ok,
+                                &since_unpause, &restore_s);
+        t_result = ctx_now(ctx);
+    }
+    if (!rc) rc = job_read_msg(&js->job, js->tr.recv_fd, &proto_report);
     if (!rc)
-        rc = fdio_read_exact(ctx, js->tr.recv_fd, &status, 1, &js->job.wait,
-                             "report status");
+        rc = job_read(&js->job, js->tr.recv_fd, &status, 1, "report status");
     if (rc) return XLMIG_E_UNSAFE;
     if (status) {
         LOG(ctx, ERROR, "receiver failed to start the domain (status %u)",
@@ -337,8 +386,19 @@ static int job_send_commit(struct job_send *js)
         return XLMIG_E_PEER;
     }
     js->res->where = XLMIG_WHERE_DEST;
-    js->res->downtime_s =
-        js->job.suspended ? ctx_now(ctx) - js->job.t_suspended : 0;
+    /*
+     * Downtime: from the suspend here to the unpause there. An xlmig
+     * receiver says how long before its RESULT it unpaused; what is left
+     * is the RESULT's way here. Otherwise: up to the report.
+     */
+    if (ok && t_result && js->job.suspended) {
+        js->res->downtime_s = t_result - js->job.t_suspended - since_unpause;
+        js->res->restore_s = restore_s;
+        js->res->downtime_measured = true;
+    } else {
+        js->res->downtime_s =
+            js->job.suspended ? ctx_now(ctx) - js->job.t_suspended : 0;
+    }
     job_phase(&js->job, XLMIG_PHASE_COMMIT,
               "receiver runs %s; destroying the copy here", js->name);
     rc = hv_destroy(js->hv, js->domid);
@@ -413,11 +473,14 @@ int xlmig_migrate(struct xlmig_ctx *ctx, const char *domain,
     transport_init(&js.tr);
 
     job_phase(&js.job, XLMIG_PHASE_ADMIT, "%s to %s", domain, host);
-    rc = job_send_admit(&js, domain);
+    rc = job_xs_parse(ctx, opts->data, opts->compress, opts->encrypt,
+                      &js.xs);
+    if (!rc) rc = job_send_admit(&js, domain);
     if (!rc) rc = job_send_register(&js);
     if (rc) goto fail;
     rc = job_send_connect(&js);
     if (!rc) rc = job_send_preflight(&js, false);
+    if (!rc) rc = job_send_stream(&js);
     if (!rc) rc = job_send_header(&js);
     if (rc) goto fail;
     rc = job_send_transfer(&js);
@@ -447,6 +510,7 @@ out:
     free(js.away_name);
     free(js.json);
     pf_report_dispose(&js.checks);
+    job_xs_dispose(&js.xs);
     return rc;
 }
 
@@ -469,6 +533,7 @@ int xlmig_check(struct xlmig_ctx *ctx, const char *domain, const char *host,
     js.res = &res;
     js.domid = HV_INVALID_DOMID;
     transport_init(&js.tr);
+    job_xs_init(&js.xs);
 
     rc = job_send_admit(&js, domain);
     if (!rc) rc = job_send_connect(&js);

@@ -43,14 +43,12 @@ int job_x_read(struct job *job, int fd, uint32_t *type_r, char **body_r)
     int rc;
 
     *body_r = NULL;
-    rc = fdio_read_exact(job->ctx, fd, hdr, sizeof(hdr), &job->wait,
-                         "xlmig/1 message");
+    rc = job_read(job, fd, hdr, sizeof(hdr), "xlmig/1 message");
     if (rc) return rc;
     rc = proto_x_parse_hdr(hdr, sizeof(hdr), type_r, &len, &why);
     if (rc) goto out;
     body = xmalloc(len ? len : 1);
-    rc = fdio_read_exact(job->ctx, fd, body, len, &job->wait,
-                         proto_x_type_name(*type_r));
+    rc = job_read(job, fd, body, len, proto_x_type_name(*type_r));
     if (!rc) rc = proto_x_body(body, len, body_r, &why);
 out:
     if (why) LOG(job->ctx, ERROR, "%s", why);
@@ -85,14 +83,32 @@ int job_x_hello_send(struct job *job, int fd, unsigned offered,
     int rc;
 
     *chosen_r = offered < PROTO_X_VERSION ? offered : PROTO_X_VERSION;
-    body = xasprintf("{\"xlmig\":%u,\"version\":\"%s\"}", *chosen_r,
-                     xlmig_version());
+    /* Test hook: an xlmig of before the stream session. */
+    body = xasprintf("{\"xlmig\":%u,\"version\":\"%s\",\"caps\":[%s]}",
+                     *chosen_r, xlmig_version(),
+                     getenv("XLMIG_FAULT_NOSTREAM") ? "" : "\"stream\"");
     rc = job_x_write(job, fd, PROTO_X_HELLO, body);
     free(body);
     return rc;
 }
 
-int job_x_hello_read(struct job *job, int fd, unsigned *version_r)
+/* Whether the array caps of HELLO names cap. */
+static bool job_x_has_cap(yajl_val root, const char *cap)
+{
+    const char *path[] = { "caps", NULL };
+    yajl_val v = yajl_tree_get(root, path, yajl_t_array);
+    size_t i;
+
+    for (i = 0; v && i < YAJL_GET_ARRAY(v)->len; i++) {
+        const char *s = YAJL_GET_STRING(YAJL_GET_ARRAY(v)->values[i]);
+
+        if (s && !strcmp(s, cap)) return true;
+    }
+    return false;
+}
+
+int job_x_hello_read(struct job *job, int fd, unsigned *version_r,
+                     bool *stream_r)
 {
     const char *path[] = { "xlmig", NULL };
     char *body = NULL, err[128] = "";
@@ -100,6 +116,7 @@ int job_x_hello_read(struct job *job, int fd, unsigned *version_r)
     int rc;
 
     *version_r = 0;
+    *stream_r = false;
     rc = job_x_expect(job, fd, PROTO_X_HELLO, &body);
     if (rc) return rc;
     root = yajl_tree_parse(body, err, sizeof(err));
@@ -111,6 +128,7 @@ int job_x_hello_read(struct job *job, int fd, unsigned *version_r)
         rc = XLMIG_E_PROTO;
     } else {
         *version_r = (unsigned)YAJL_GET_INTEGER(v);
+        *stream_r = job_x_has_cap(root, "stream");
     }
     yajl_tree_free(root);
     free(body);
@@ -256,7 +274,7 @@ out:
 }
 
 int job_x_serve(struct job *job, struct hv *hv, int recv_fd, int send_fd,
-                bool *proceed_r, char **force_r)
+                struct job_xs *xs, bool *proceed_r, char **force_r)
 {
     uint32_t type;
     char *body;
@@ -270,6 +288,9 @@ int job_x_serve(struct job *job, struct hv *hv, int recv_fd, int send_fd,
         switch (type) {
         case PROTO_X_PREFLIGHT:
             rc = job_x_answer(job, hv, send_fd, body);
+            break;
+        case PROTO_X_STREAM:
+            rc = job_xs_answer(job, send_fd, body, xs);
             break;
         case PROTO_X_PROCEED:
             *proceed_r = true;

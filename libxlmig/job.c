@@ -41,6 +41,7 @@ void job_init(struct job *job, struct xlmig_ctx *ctx, xlmig_event_fn *fn,
     job->event_fn = fn;
     job->event_arg = arg;
     job->wait = fdio_wait_make(timeout_s, cancel_fd);
+    job->x_progress_fd = job->x_ctl_fd = -1;
 }
 
 double job_elapsed(const struct job *job)
@@ -169,6 +170,10 @@ void job_progress(struct job *job, bool force)
     prog.total_pages = job->total_pages;
     prog.rate = job->rate;
     prog.eta_s = job_eta(job, &prog);
+    if (job->x_ctl_fd >= 0) job_xs_poll(job);
+    prog.peer_bytes = job->peer_bytes;
+    if (job->x_progress_fd >= 0 && job_xs_progress_send(job, &prog, false))
+        LOG(job->ctx, DEBUG, "progress not sent to the sender");
     job_emit(job, XLMIG_EV_PROGRESS, NULL, &prog);
     if (job->coord) {
         char text[192];
@@ -365,13 +370,28 @@ void job_hv_wait(struct job *job, struct hv_wait *w)
     w->arg = job;
 }
 
+int job_read(struct job *job, int fd, void *buf, size_t len,
+             const char *what)
+{
+    size_t n = job->x_back_len < len ? job->x_back_len : len;
+
+    if (n) {
+        memcpy(buf, job->x_back, n);
+        memmove(job->x_back, job->x_back + n, job->x_back_len - n);
+        job->x_back_len -= n;
+    }
+    if (n == len) return XLMIG_OK;
+    return fdio_read_exact(job->ctx, fd, (uint8_t *)buf + n, len - n,
+                           &job->wait, what);
+}
+
 int job_read_msg(struct job *job, int fd, const struct proto_msg *msg)
 {
     uint8_t got[PROTO_MSG_MAX];
     char *why = NULL;
     int rc;
 
-    rc = fdio_read_exact(job->ctx, fd, got, msg->len, &job->wait, msg->what);
+    rc = job_read(job, fd, got, msg->len, msg->what);
     if (rc) return rc;
     rc = proto_check_msg(msg, got, &why);
     if (rc) LOG(job->ctx, ERROR, "%s", why);

@@ -9,12 +9,17 @@
 
 #include "coord.h"
 #include "fdio.h"
+#include "frame.h"
 #include "hv.h"
 #include "internal.h"
 #include "journal.h"
 
 struct proto_msg;
 struct pump;
+
+#ifndef PROTO_X_HDR_LEN
+#define PROTO_X_HDR_LEN 12          /* proto.h */
+#endif
 
 /* job->wait.cancel_fds: the caller's, the pump's stop (its copy), ours. */
 #define JOB_CANCEL_FD_CALLER 0
@@ -36,6 +41,14 @@ struct job {
     uint64_t limit;             /* the pump's bandwidth limit; 0: none */
     bool suspended;             /* libxc reported the guest suspended */
     double t_suspended;
+
+    /* xlmig/1 messages beside xl's while the stream moves (job-xs.c). */
+    int x_progress_fd;          /* receiver: PROGRESS goes here; -1 */
+    int x_ctl_fd;               /* sender: PROGRESS comes from here; -1 */
+    bool x_peer_done;           /* the receiver's last PROGRESS came */
+    uint8_t x_back[PROTO_X_HDR_LEN];    /* read ahead: xl's, not ours */
+    size_t x_back_len;
+    uint64_t peer_bytes;        /* stream bytes the receiver has taken */
 
     /* The job's record in xenstore and its journal (job_register()). */
     struct coord *coord;        /* NULL until registered */
@@ -91,6 +104,12 @@ MUST_CHECK int job_no_more_cancel(struct job *job, const char *why);
 /* Releases slot, lock and record; removes the journal unless keep. */
 void job_unregister(struct job *job, bool keep_journal);
 
+/*
+ * Reads exactly len bytes from the peer on fd, first any that were read
+ * ahead (x_back), with the job's deadline and cancel.
+ */
+MUST_CHECK int job_read(struct job *job, int fd, void *buf, size_t len,
+                        const char *what);
 /* Reads a fixed protocol message and checks it (logs on mismatch). */
 MUST_CHECK int job_read_msg(struct job *job, int fd,
                             const struct proto_msg *msg);
@@ -118,12 +137,18 @@ MUST_CHECK int job_x_write(struct job *job, int fd, uint32_t type,
                            const char *body);
 MUST_CHECK int job_x_read(struct job *job, int fd, uint32_t *type_r,
                           char **body_r);
-/* Receiver: HELLO with the version chosen for the sender's offer. */
+/*
+ * Receiver: HELLO with the version chosen for the sender's offer and
+ * what we can do ("caps": ["stream"]).
+ */
 MUST_CHECK int job_x_hello_send(struct job *job, int fd, unsigned offered,
                                 unsigned *chosen_r);
-/* Sender: reads HELLO; XLMIG_E_PROTO unless it names a version we speak. */
+/*
+ * Sender: reads HELLO; XLMIG_E_PROTO unless it names a version we speak.
+ * *stream_r: the receiver speaks the stream session (job-xs.c).
+ */
 MUST_CHECK int job_x_hello_read(struct job *job, int fd,
-                                unsigned *version_r);
+                                unsigned *version_r, bool *stream_r);
 /*
  * Sender: the pre-flight phase. Source checks and check scripts here, the
  * destination's through the peer (or a warning that they did not run),
@@ -132,12 +157,81 @@ MUST_CHECK int job_x_hello_read(struct job *job, int fd,
  */
 MUST_CHECK int job_x_preflight(struct job *job, const struct job_x_pf *p,
                                struct pf_report *rep);
+struct job_xs;
 /*
- * Receiver: answers PREFLIGHT requests until PROCEED (*proceed_r: xl's
- * protocol follows; *force_r, allocated, the ids the sender forced) or
- * BYE (the sender only checked).
+ * Receiver: answers PREFLIGHT and STREAM requests until PROCEED
+ * (*proceed_r: xl's protocol follows; *force_r, allocated, the ids the
+ * sender forced) or BYE (the sender only checked). xs: what a STREAM
+ * request agreed.
  */
 MUST_CHECK int job_x_serve(struct job *job, struct hv *hv, int recv_fd,
-                           int send_fd, bool *proceed_r, char **force_r);
+                           int send_fd, struct job_xs *xs, bool *proceed_r,
+                           char **force_r);
+
+/* ---- job-xs.c: the stream session of xlmig/1 (proto.h) ---- */
+
+/* How the stream goes, as the sender asks and the receiver agrees. */
+struct job_xs {
+    bool framed;                /* frames (frame.h), not xl's raw stream */
+    bool tcp;                   /* over a data connection, else over ssh */
+    unsigned port;              /* sender: asked for (0: any); bound */
+    char addr[64];              /* where the receiver listens */
+    int codec;                  /* FRAME_CODEC_* or PUMP_CODEC_AUTO */
+    bool encrypt;
+    struct frame_keys keys;
+    int listen_fd;              /* receiver's, -1 */
+    int data_fd;                /* the data connection, -1 */
+    struct frame_enc *enc;      /* sender */
+    struct frame_dec *dec;      /* receiver */
+};
+
+void job_xs_init(struct job_xs *xs);
+void job_xs_dispose(struct job_xs *xs);
+/*
+ * Parses --data ("ssh", "tcp", "tcp:PORT") and --compress ("none",
+ * "lz4", "zstd", "auto") into xs (NULL: the defaults, ssh and none).
+ * XLMIG_E_INVAL (logged) for anything else.
+ */
+MUST_CHECK int job_xs_parse(struct xlmig_ctx *ctx, const char *data,
+                            const char *compress, bool encrypt,
+                            struct job_xs *xs);
+/* Sender: STREAM, then the receiver's STREAM_OK; xs->framed after. */
+MUST_CHECK int job_xs_offer(struct job *job, int send_fd, int recv_fd,
+                            struct job_xs *xs);
+/* Receiver: answers one STREAM request (listens for tcp). */
+MUST_CHECK int job_xs_answer(struct job *job, int send_fd, const char *body,
+                             struct job_xs *xs);
+/*
+ * Sender: opens the framed stream: connects (tcp) or uses ssh_fd; sends
+ * AUTH. *out_fd_r: where the frames go.
+ */
+MUST_CHECK int job_xs_send_open(struct job *job, struct job_xs *xs,
+                                int ssh_fd, int *out_fd_r);
+/*
+ * Receiver: accepts the data connection (tcp; ctl_fd is the control
+ * channel, which must stay quiet) or reads AUTH on ssh_fd. *in_fd_r:
+ * where the frames come from.
+ */
+MUST_CHECK int job_xs_recv_open(struct job *job, struct job_xs *xs,
+                                int ssh_fd, int *in_fd_r);
+/* Receiver: one PROGRESS message (done: the last one). */
+MUST_CHECK int job_xs_progress_send(struct job *job,
+                                    const struct xlmig_progress *prog,
+                                    bool done);
+/* Sender: reads the PROGRESS messages that are there now (no waiting). */
+void job_xs_poll(struct job *job);
+/*
+ * Sender: after the stream, reads PROGRESS up to the last one. data_fd
+ * (-1: none), the data connection, must stay quiet meanwhile: the
+ * receiver closing it means it refused or lost the stream.
+ */
+MUST_CHECK int job_xs_drain(struct job *job, int data_fd);
+/* Receiver: RESULT (seconds since the unpause, restore time). */
+MUST_CHECK int job_xs_result_send(struct job *job, int fd, bool ok,
+                                  double since_unpause_s, double restore_s);
+/* Sender: reads RESULT. */
+MUST_CHECK int job_xs_result_read(struct job *job, int fd, bool *ok_r,
+                                  double *since_unpause_s_r,
+                                  double *restore_s_r);
 
 #endif /* XLMIG_JOB_H */

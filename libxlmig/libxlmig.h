@@ -44,6 +44,7 @@ enum xlmig_err {
     XLMIG_E_UNSAFE = -16,       /* ownership of the domain is unknown */
     XLMIG_E_EXISTS = -17,       /* it already exists (name, host, daemon) */
     XLMIG_E_NOSPACE = -18,      /* no space left (disk, memory image) */
+    XLMIG_E_AUTH = -19,         /* peer data failed authentication */
 };
 
 /* Lower-case phrase for rc; never NULL. */
@@ -106,6 +107,14 @@ struct xlmig_progress {
     uint64_t total_pages;
     double rate;
     double eta_s;
+    /*
+     * Bytes on the wire (after zero-page elision and compression; equal
+     * to bytes for xl's raw stream), and the all-zero pages left out.
+     */
+    uint64_t wire_bytes;
+    uint64_t zero_pages;
+    /* Stream bytes the destination has taken (xlmig/1 peers; else 0). */
+    uint64_t peer_bytes;
 };
 
 /*
@@ -178,6 +187,19 @@ struct xlmig_migrate_opts {
      * job's "bandwidth" (xlmig_job_set) changes it while it runs.
      */
     uint64_t bandwidth;
+    /*
+     * How the stream goes to an xlmig receiver (xlmig/1), which always
+     * gets it in frames with all-zero pages left out and each frame
+     * authenticated: data NULL or "ssh" (inside the ssh connection),
+     * "tcp" or "tcp:PORT" (a direct TCP connection from the receiver's
+     * ssh address, keyed over ssh); compress NULL or "none", "lz4",
+     * "zstd", "auto" (per frame, by measured link and codec speed);
+     * encrypt: AES-256-GCM on the data connection. Asking for any of
+     * them of a receiver that cannot do it fails the migration.
+     */
+    const char *data;
+    const char *compress;
+    bool encrypt;
 };
 
 struct xlmig_migrate_result {
@@ -187,7 +209,13 @@ struct xlmig_migrate_result {
     char name[128];             /* domain name */
     double total_s;             /* wall time of the whole operation */
     double transfer_s;          /* from first stream byte to stream end */
-    double downtime_s;          /* sender view: suspend to target report */
+    /*
+     * Suspend here to unpause there (downtime_measured: an xlmig
+     * receiver said when it unpaused; otherwise up to its report).
+     */
+    double downtime_s;
+    bool downtime_measured;
+    double restore_s;           /* receiver: first frame to ready */
     struct xlmig_progress progress;
 };
 
@@ -394,6 +422,11 @@ struct xlmig_sim_domain_opts {
     uint64_t wss_mb;            /* working set; default memory / 4 */
     const char *shape;          /* "uniform" (default), "hot", "sweep" */
     bool paused;                /* leave it paused (not started) */
+    /*
+     * What the memory holds at start: "zero" (default), "random", or
+     * "mixed": 40 % zero pages, 30 % text-like, 30 % random, shuffled.
+     */
+    const char *fill;
     /*
      * A libxl JSON config file to use (disks, nics, ... as given; type,
      * memory, vcpus and uuid from the file; its name is replaced by name).

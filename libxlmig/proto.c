@@ -186,7 +186,9 @@ out:
 static const char *const proto_x_names[] = {
     [PROTO_X_HELLO] = "hello", [PROTO_X_PREFLIGHT] = "pre-flight request",
     [PROTO_X_RESULTS] = "pre-flight results", [PROTO_X_PROCEED] = "proceed",
-    [PROTO_X_BYE] = "bye",
+    [PROTO_X_BYE] = "bye", [PROTO_X_STREAM] = "stream request",
+    [PROTO_X_STREAM_OK] = "stream answer", [PROTO_X_PROGRESS] = "progress",
+    [PROTO_X_RESULT] = "result",
 };
 
 const char *proto_x_type_name(uint32_t type)
@@ -231,7 +233,7 @@ int proto_x_parse_hdr(const uint8_t *hdr, size_t len, uint32_t *type_r,
               (uint32_t)hdr[6] << 16 | (uint32_t)hdr[7] << 24;
     *len_r = (uint32_t)hdr[8] | (uint32_t)hdr[9] << 8 |
              (uint32_t)hdr[10] << 16 | (uint32_t)hdr[11] << 24;
-    if (*type_r < PROTO_X_HELLO || *type_r > PROTO_X_BYE) {
+    if (*type_r < PROTO_X_HELLO || *type_r > PROTO_X_RESULT) {
         *why_r = xasprintf("xlmig/1: unknown message type %u", *type_r);
         return XLMIG_E_PROTO;
     }

@@ -100,6 +100,20 @@ enum proto_x_type {
     PROTO_X_RESULTS = 3,        /* receiver: struct pf_report */
     PROTO_X_PROCEED = 4,        /* sender: xl's protocol follows */
     PROTO_X_BYE = 5,            /* sender: nothing follows */
+    /*
+     * The stream session (job-xs.c), when HELLO's caps name "stream":
+     * STREAM (sender, before PROCEED): {"data": "ssh"|"tcp", "port": N,
+     * "codec": NAME, "encrypt": B}; STREAM_OK (receiver): {"keys": HEX,
+     * "addr": A, "port": N} or {"error": TEXT}. While the stream moves
+     * the receiver sends PROGRESS {"bytes", "wire_bytes", "pages",
+     * "done"} about once a second and once with "done": true after its
+     * last frame, before any xl message; after GO, RESULT {"ok": B,
+     * "since_unpause_s": S, "restore_s": S} before xl's report.
+     */
+    PROTO_X_STREAM = 6,
+    PROTO_X_STREAM_OK = 7,
+    PROTO_X_PROGRESS = 8,
+    PROTO_X_RESULT = 9,
 };
 
 const char *proto_x_type_name(uint32_t type);

@@ -21,36 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "pump.h"
-#include "stream.h"
-
-#define PUMP_CHUNK (1u << 20)       /* research/perf.md section 5.2 */
-#define PUMP_SPLICE_MIN (64u << 10) /* smaller bodies are read */
-#define PUMP_BURST_S 0.25           /* what the bucket holds, in seconds */
-#define PUMP_SLICES 10              /* a limited move is limit/10 at most */
-
-struct pump {
-    struct xlmig_ctx *ctx;
-    struct pump_opts o;
-    pthread_t thread;
-    bool started, joined;
-    bool no_splice;             /* the fds refused splice(2) */
-    int stop_pipe[2];
-    int fail_pipe[2];
-    int out_flags;              /* to restore, -1 if unchanged */
-    struct stream *parser;
-    uint8_t *chunk;
-    int rc;
-
-    /* The bandwidth limit: bytes/s (0: none) and the pump thread's
-     * token bucket. */
-    _Atomic uint64_t limit;
-    double tokens, t_tokens;
-
-    pthread_mutex_t lock;       /* protects what follows */
-    struct xlmig_progress prog;
-    double t_first, t_end;
-};
+#include "pump-priv.h"
 
 static void pump_event(void *arg, enum stream_event ev,
                        const struct stream_stats *st)
@@ -63,7 +34,7 @@ static void pump_event(void *arg, enum stream_event ev,
     pthread_mutex_unlock(&p->lock);
 }
 
-static void pump_account(struct pump *p)
+void pump_account(struct pump *p)
 {
     const struct stream_stats *st = stream_get_stats(p->parser);
 
@@ -74,6 +45,8 @@ static void pump_account(struct pump *p)
     p->prog.round = st->rounds;
     p->prog.round_pages = st->round_pages;
     p->prog.last_round_pages = st->last_round_pages;
+    p->prog.wire_bytes = p->wire_bytes ? p->wire_bytes : st->bytes;
+    p->prog.zero_pages = p->zero_pages;
     pthread_mutex_unlock(&p->lock);
 }
 
@@ -124,7 +97,7 @@ static int pump_sleep(struct pump *p, double s)
  * Tokens accrue at the limit, up to PUMP_BURST_S worth; a move spends
  * them after the fact (pump_spend), so the debt is waited off here.
  */
-static int pump_throttle(struct pump *p)
+int pump_throttle(struct pump *p)
 {
     uint64_t limit = atomic_load(&p->limit);
     double now = ctx_now(p->ctx), burst;
@@ -149,7 +122,7 @@ static int pump_throttle(struct pump *p)
     }
 }
 
-static void pump_spend(struct pump *p, size_t n)
+void pump_spend(struct pump *p, size_t n)
 {
     if (atomic_load(&p->limit)) p->tokens -= (double)n;
 }
@@ -267,14 +240,19 @@ static void *pump_main(void *arg)
     char c = 1;
     int rc = XLMIG_OK;
 
-    while (!rc && !eof && !stream_done(p->parser))
-        rc = pump_step(p, &eof);
+    while (!rc && !eof && !stream_done(p->parser)) {
+        if (p->o.enc) rc = pump_enc_step(p, &eof);
+        else if (p->o.dec) rc = pump_dec_step(p, &eof);
+        else rc = pump_step(p, &eof);
+    }
     if (!rc && eof) {
         rc = stream_finish(p->parser);
         if (rc)
             LOG(p->ctx, ERROR, "%s ended early: %s", p->o.in_what,
                 stream_error(p->parser));
     }
+    if (!rc && p->o.enc) rc = pump_enc_finish(p);
+    if (!rc && p->o.dec) rc = pump_dec_finish(p);
     p->rc = rc;
     if (rc && write(p->fail_pipe[1], &c, 1) != 1)
         LOGE(p->ctx, WARN, "cannot signal the pump failure");
@@ -308,6 +286,7 @@ int pump_start(struct xlmig_ctx *ctx, const struct pump_opts *o,
     }
     p->parser = stream_new(pump_event, p);
     p->chunk = xmalloc(PUMP_CHUNK);
+    pump_frame_setup(p);
     r = pthread_create(&p->thread, NULL, pump_main, p);
     if (r) {
         LOGEV(ctx, ERROR, r, "cannot start the pump thread");
@@ -382,6 +361,7 @@ void pump_free(struct pump *p)
     fdio_close_pair(p->fail_pipe);
     stream_free(p->parser);
     free(p->chunk);
+    pump_frame_free(p);
     pthread_mutex_destroy(&p->lock);
     free(p);
 }

@@ -9,9 +9,13 @@
 #define XLMIG_PUMP_H
 
 #include "fdio.h"
+#include "frame.h"
 #include "internal.h"
 
 struct pump;
+
+/* pump_opts.codec: pick per frame by measured link and codec speed. */
+#define PUMP_CODEC_AUTO (-1)
 
 struct pump_opts {
     int in_fd;
@@ -20,6 +24,23 @@ struct pump_opts {
     const char *in_what;        /* "stream from libxl", for messages */
     const char *out_what;
     uint64_t limit;             /* bytes per second; 0: as fast as it goes */
+
+    /*
+     * A framed stream (frame.h), xlmig/1 only. Sender: enc set, the pump
+     * reads the raw stream from in_fd and writes frames (zero pages left
+     * out, compressed with codec: FRAME_CODEC_* or PUMP_CODEC_AUTO), then
+     * the END frame. Receiver: dec set, the pump reads frames from in_fd
+     * up to the END frame and writes the stream they stand for. The
+     * AUTH frame is the caller's (before the pump starts). Both NULL: the
+     * raw stream, as xl sends it. The caller keeps ownership of enc/dec.
+     * The limit counts wire bytes.
+     */
+    struct frame_enc *enc;
+    struct frame_dec *dec;
+    int codec;
+    /* Test hook: the sender flips a bit of its frame number N (1-based:
+     * the AUTH frame is not counted); 0: none. */
+    unsigned long fault_frame;
 };
 
 /* Starts the pump thread. */

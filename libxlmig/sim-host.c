@@ -104,6 +104,72 @@ static int sim_write_header(struct hv_sim *s, uint32_t domid,
     return rc;
 }
 
+/* xorshift64: fast, and good enough to defeat a compressor. */
+static uint64_t sim_rand(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+/* One page of fill: 0 zero, 1 text-like, 2 random. */
+static void sim_fill_page(uint8_t *pg, int kind, uint64_t *x)
+{
+    static const char *const words[] = {
+        "the ", "domain ", "migrates ", "to ", "a ", "host ", "page ",
+        "memory ", "stream ", "xen ", "of ", "and ", "guest ", "dirty ",
+        "round ", "\n",
+    };
+    size_t i = 0, n;
+    const char *w;
+
+    if (kind == 0) {
+        memset(pg, 0, SIM_PAGE_SIZE);
+    } else if (kind == 2) {
+        for (i = 0; i < SIM_PAGE_SIZE; i += 8) {
+            uint64_t v = sim_rand(x);
+
+            memcpy(pg + i, &v, 8);
+        }
+    } else {
+        while (i < SIM_PAGE_SIZE) {
+            w = words[sim_rand(x) % (sizeof(words) / sizeof(words[0]))];
+            n = strlen(w);
+            if (n > SIM_PAGE_SIZE - i) n = SIM_PAGE_SIZE - i;
+            memcpy(pg + i, w, n);
+            i += n;
+        }
+    }
+}
+
+/* Fills the image's pages after the header (o->fill). */
+static int sim_fill(struct hv_sim *s, uint32_t domid, const char *fill,
+                    const struct sim_hdr *h)
+{
+    char *path = hv_sim_path(s, domid, "mem");
+    uint8_t *pg = xmalloc(SIM_PAGE_SIZE);
+    uint64_t x = h->seed | 1, i, r;
+    int fd, kind, rc = XLMIG_OK;
+
+    fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) rc = XLMIG_E_SYSTEM;
+    for (i = 1; !rc && i < h->pages; i++) {
+        r = sim_rand(&x) % 10;
+        kind = !strcmp(fill, "random") ? 2 : r < 4 ? 0 : r < 7 ? 1 : 2;
+        if (!kind) continue;        /* the file is sparse: zero already */
+        sim_fill_page(pg, kind, &x);
+        if (pwrite(fd, pg, SIM_PAGE_SIZE, (off_t)(i * SIM_PAGE_SIZE)) !=
+            SIM_PAGE_SIZE)
+            rc = XLMIG_E_SYSTEM;
+    }
+    if (rc) LOGE(s->base.ctx, ERROR, "fill the memory image %s", path);
+    if (fd >= 0) close(fd);
+    free(pg);
+    free(path);
+    return rc;
+}
+
 /* A config file's JSON under a new name, and its memory in MiB. */
 static int sim_config_file(struct hv_sim *s, const char *path,
                            const char *name, char **json_r, uint64_t *mb_r)
@@ -174,6 +240,12 @@ int xlmig_sim_domain_create(struct xlmig_ctx *ctx,
             return XLMIG_E_INVAL;
         }
     }
+    if (o->fill && strcmp(o->fill, "zero") && strcmp(o->fill, "random") &&
+        strcmp(o->fill, "mixed")) {
+        LOG(ctx, ERROR, "unknown fill '%s' (zero, random or mixed)",
+            o->fill);
+        return XLMIG_E_INVAL;
+    }
     if (o->config) {
         rc = sim_config_file(s, o->config, o->name, &json, &mb);
         if (rc) goto out;
@@ -197,6 +269,8 @@ int xlmig_sim_domain_create(struct xlmig_ctx *ctx,
     if (getrandom(&h.seed, sizeof(h.seed), 0) != (ssize_t)sizeof(h.seed))
         abort();
     rc = sim_write_header(s, domid, &h);
+    if (!rc && o->fill && strcmp(o->fill, "zero"))
+        rc = sim_fill(s, domid, o->fill, &h);
     if (!rc && !o->paused) rc = hv_unpause(&s->base, domid);
     if (rc) {
         if (hv_destroy(&s->base, domid))

@@ -613,6 +613,11 @@ static void stream_body_skip(struct stream *s, size_t n)
     if (!s->left) stream_enter_pad(s);
 }
 
+size_t stream_page_body_left(const struct stream *s)
+{
+    return s->in_page ? stream_body_left(s) : 0;
+}
+
 size_t stream_body_left(const struct stream *s)
 {
     if (s->rc || s->state != STREAM_ST_BODY) return 0;

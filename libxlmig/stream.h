@@ -152,6 +152,11 @@ size_t stream_want(const struct stream *s);
  */
 size_t stream_body_left(const struct stream *s);
 MUST_CHECK int stream_skip(struct stream *s, size_t n);
+/*
+ * stream_body_left() when that body is PAGE_DATA page data (a multiple of
+ * STREAM_PAGE_SIZE while it is skipped in such multiples), else 0.
+ */
+size_t stream_page_body_left(const struct stream *s);
 
 bool stream_done(const struct stream *s);
 const struct stream_stats *stream_get_stats(const struct stream *s);

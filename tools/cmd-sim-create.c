@@ -14,6 +14,7 @@
 #define CMD_SIM_CREATE_RATE (CMD_OPT_LONG + 3)
 #define CMD_SIM_CREATE_WSS (CMD_OPT_LONG + 4)
 #define CMD_SIM_CREATE_SHAPE (CMD_OPT_LONG + 5)
+#define CMD_SIM_CREATE_FILL (CMD_OPT_LONG + 8)
 #define CMD_SIM_CREATE_PAUSED (CMD_OPT_LONG + 6)
 #define CMD_SIM_CREATE_CONFIG (CMD_OPT_LONG + 7)
 
@@ -26,6 +27,7 @@ static const struct option cmd_sim_create_longopts[] = {
     { "rate", required_argument, NULL, CMD_SIM_CREATE_RATE },
     { "wss", required_argument, NULL, CMD_SIM_CREATE_WSS },
     { "shape", required_argument, NULL, CMD_SIM_CREATE_SHAPE },
+    { "fill", required_argument, NULL, CMD_SIM_CREATE_FILL },
     { "paused", no_argument, NULL, CMD_SIM_CREATE_PAUSED },
     { "config", required_argument, NULL, CMD_SIM_CREATE_CONFIG },
     { NULL, 0, NULL, 0 },
@@ -34,7 +36,8 @@ static const struct option cmd_sim_create_longopts[] = {
 const struct cmd_entry cmd_sim_create_entry = {
     .name = "sim-create",
     .usage = "[--memory MB] [--type pvh|pv|hvm] [--vcpus N] [--rate PAGES] "
-             "[--wss MB] [--shape uniform|hot|sweep] [--paused] [--config FILE] NAME",
+             "[--wss MB] [--shape uniform|hot|sweep] [--fill zero|random|mixed] "
+             "[--paused] [--config FILE] NAME",
     .help = "Create a simulated domain on the sim host (XLMIG_SIM_HOST)",
     .details =
         "Options:\n"
@@ -45,6 +48,8 @@ const struct cmd_entry cmd_sim_create_entry = {
         "  --wss MB        its working set (default a quarter of memory)\n"
         "  --shape S       uniform (default), hot (80 % of writes in a\n"
         "                  fifth of the working set) or sweep (in order)\n"
+        "  --fill F        memory at start: zero (default), random, or\n"
+        "                  mixed (40 % zero, 30 % text-like, 30 % random)\n"
         "  --paused        do not start the guest\n"
         "  --config FILE   a libxl JSON config (disks, nics, ...); type,\n"
         "                  memory, vcpus and uuid come from it\n",
@@ -80,6 +85,7 @@ static int cmd_sim_create_exec(struct cmd_ctx *c, struct cmd_args *args)
 
     o.type = cmd_get(args, CMD_SIM_CREATE_TYPE);
     o.shape = cmd_get(args, CMD_SIM_CREATE_SHAPE);
+    o.fill = cmd_get(args, CMD_SIM_CREATE_FILL);
     o.paused = cmd_has(args, CMD_SIM_CREATE_PAUSED);
     o.config = cmd_get(args, CMD_SIM_CREATE_CONFIG);
     if (cmd_sim_create_num(c, args, CMD_SIM_CREATE_MEMORY, 65536,

@@ -12,7 +12,7 @@ src=${top_srcdir:-.}
 build=${top_builddir:-.}
 seconds=${FUZZ_SECONDS:-20}
 clang=${CLANG:-clang}
-targets="stream proto domcfg preflight"
+targets="stream proto domcfg preflight frame"
 
 if ! command -v "$clang" >/dev/null 2>&1; then
     echo "run-libfuzzer: FAIL: $clang not found; run scripts/install-deps" \
@@ -38,6 +38,8 @@ sources() {
         "$lib/xmalloc.c" ;;
     preflight) echo "$src/tests/fuzz/fuzz-preflight.c $lib/preflight.c" \
         "$lib/cpufeat.c $lib/proto.c $lib/buf.c $lib/xmalloc.c" ;;
+    frame) echo "$src/tests/fuzz/fuzz-frame.c $lib/frame.c $lib/buf.c" \
+        "$lib/xmalloc.c" ;;
     esac
 }
 
@@ -45,6 +47,7 @@ sources() {
 libs() {
     case $1 in
     domcfg|preflight) pkg-config --libs yajl ;;
+    frame) pkg-config --libs libcrypto libzstd liblz4 ;;
     esac
 }
 

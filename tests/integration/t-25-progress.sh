@@ -14,7 +14,7 @@ it_setup 2
 # 256 MiB over a 200 Mbit/s link: about 12 s of transfer; the guest
 # dirties pages, so there are several rounds.
 sim_shape A 200mbit
-it_on A xlmig sim-create --memory 256 --rate 3000 --shape hot vm1 >/dev/null
+it_on A xlmig sim-create --memory 256 --rate 3000 --shape hot --fill random vm1 >/dev/null
 sim_wait_counter A vm1 3 10 >/dev/null
 it_on A xlmig migrate --progress=json -s "$IT_SSH" vm1 "$(it_ip B)" \
 	>"$IT_DIR/events" 2>"$IT_DIR/m.err" &

@@ -18,7 +18,7 @@ print("%.2f %.2f" % (r["bytes"] / r["transfer_s"] / 1e6, r["transfer_s"]))' "$1"
 }
 
 # 1. A fixed limit: 128 MiB of a quiet guest at 20 MB/s, about 7 s.
-it_on A xlmig sim-create --memory 128 vm1 >/dev/null
+it_on A xlmig sim-create --memory 128 --fill random vm1 >/dev/null
 it_on A xlmig migrate --progress=json --bandwidth 20M -s "$IT_SSH" vm1 \
 	"$(it_ip B)" >"$IT_DIR/e1" 2>"$IT_DIR/m1.err" ||
 	it_fail "migrate with --bandwidth 20M: $(tail -n 3 "$IT_DIR/m1.err")"

@@ -12,7 +12,7 @@
 it_begin t-30-receiver-killed 120
 it_setup 2
 
-it_on A xlmig sim-create --memory 256 --rate 2000 vm1 >/dev/null
+it_on A xlmig sim-create --memory 256 --rate 2000 --fill random vm1 >/dev/null
 sim_wait_counter A vm1 5 10 >/dev/null
 sim_shape A 200mbit
 it_on A xlmig -v -T migrate -s "$IT_SSH" vm1 "$(it_ip B)" >"$IT_DIR/m.out" 2>&1 &

@@ -23,7 +23,7 @@ print(l["out"], l["in"], l["storage"])')
 [ "$lim" = "2 3 1" ] || it_fail "limits from xlmig.conf: $lim, not 2 3 1"
 it_on B xlmig set-limit in 2
 for i in 1 2 3 4 5 6; do
-	it_on A xlmig sim-create --memory 128 --rate 1000 "vm$i" >/dev/null
+	it_on A xlmig sim-create --memory 128 --rate 1000 --fill random "vm$i" >/dev/null
 done
 sim_shape A 300mbit
 pids=()
@@ -58,11 +58,11 @@ while :; do
 import json, sys
 j = json.load(sys.stdin)["jobs"]
 print(sum(1 for x in j if x["slot"] == "out"),
-      ",".join(str(x["queue_position"]) for x in j if x["queue_position"]),
+      ",".join(str(x["queue_position"]) for x in j if x["queue_position"]) or "-",
       len(j))' <<<"$js")"
 	[ "$held" -le "$max_held" ] || max_held=$held
 	[ "$held" -le 2 ] || it_fail "$held outgoing slots held with a limit of 2"
-	[ "$queued" = "" ] || seen_queue=1
+	[ "$queued" = "-" ] || seen_queue=1
 	[ "$n" -gt 0 ] || break
 	sleep 0.2
 done

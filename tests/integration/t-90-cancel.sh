@@ -27,7 +27,7 @@ j = json.load(sys.stdin)
 print("queued" if j["queue_position"] else j["phase"])'
 }
 
-it_on A xlmig sim-create --memory 256 --rate 1000 vm1 >/dev/null
+it_on A xlmig sim-create --memory 256 --rate 1000 --fill random vm1 >/dev/null
 it_on A xlmig sim-create --memory 64 --rate 1000 vm2 >/dev/null
 rc=0
 it_on A xlmig job-cancel nosuchjob >"$IT_DIR/c0.out" 2>&1 || rc=$?

@@ -274,7 +274,7 @@ static void test_x_bad_headers(void **state)
         { "xmg1\x01\0\0\0\0\0\0", XLMIG_E_TRUNC, "11 of 12" },
         { "Xen \x01\0\0\0\0\0\0\0", XLMIG_E_PROTO, "\"Xen \"" },
         { "xmg1\0\0\0\0\0\0\0\0", XLMIG_E_PROTO, "type 0" },
-        { "xmg1\x06\0\0\0\0\0\0\0", XLMIG_E_PROTO, "type 6" },
+        { "xmg1\x0a\0\0\0\0\0\0\0", XLMIG_E_PROTO, "type 10" },
         { "xmg1\x02\0\0\0\x01\0\x40\0", XLMIG_E_TOOBIG, "over" },
         { "xmg1\x02\0\0\0\xff\xff\xff\xff", XLMIG_E_TOOBIG, "over" },
     };

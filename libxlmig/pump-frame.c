@@ -1,0 +1,357 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * pump-frame.c - the pump's framed streams (frame.h), between two xlmig
+ * ends that negotiated them over xlmig/1.
+ *
+ * Sender: page data of PAGE_DATA records is read in whole pages and sent
+ * as PAGES frames (zero pages left out, compressed); every other byte of
+ * the stream (record headers, pfn lists, other records) collects in a
+ * pending buffer that goes out as one DATA frame before the next PAGES
+ * frame, when it is full, or when libxl has nothing more to give right
+ * now (so a record never waits for the next one). After the libxl END
+ * record: the END frame.
+ *
+ * Receiver: each frame is read whole, checked and opened (frame.c), its
+ * stream bytes parsed (stream.c: progress, and the stream must end
+ * exactly where the END frame comes) and written to libxl.
+ *
+ * PUMP_CODEC_AUTO picks the codec of each PAGES frame that minimises the
+ * time per stream byte, max(1 / codec rate, 1 / (ratio * link rate)),
+ * from moving averages of what the frames so far measured; every
+ * PUMP_AUTO_PROBE-th frame tries the next codec in turn so that the
+ * estimates follow the data and the link.
+ */
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pump-priv.h"
+
+#define PUMP_AUTO_PROBE 8
+#define PUMP_AUTO_ALPHA 0.25        /* weight of a new measurement */
+
+struct pump_auto {
+    double rate[FRAME_CODEC_NR];    /* stream bytes/s the codec encodes */
+    double ratio[FRAME_CODEC_NR];   /* stream bytes per wire byte */
+    bool seen[FRAME_CODEC_NR];
+    double link;                    /* wire bytes/s the output takes */
+    uint64_t frames;
+    int probe;                      /* next codec to try */
+};
+
+static double pump_ewma(double old, double v, bool seen)
+{
+    return seen ? old + PUMP_AUTO_ALPHA * (v - old) : v;
+}
+
+/* The codec for the next PAGES frame. */
+static enum frame_codec pump_auto_pick(struct pump *p)
+{
+    struct pump_auto *a = p->autoc;
+    enum frame_codec best = FRAME_CODEC_NONE;
+    double t, best_t = 0;
+    int c;
+
+    if (a->frames++ % PUMP_AUTO_PROBE == 0 || !a->link) {
+        /* Probe the next available codec (NONE measures the link). */
+        do {
+            c = a->probe;
+            a->probe = (a->probe + 1) % FRAME_CODEC_NR;
+        } while (!frame_codec_available(c));
+        return c;
+    }
+    for (c = 0; c < FRAME_CODEC_NR; c++) {
+        if (!a->seen[c]) continue;
+        t = 1.0 / (a->ratio[c] * a->link);
+        if (c != FRAME_CODEC_NONE && 1.0 / a->rate[c] > t)
+            t = 1.0 / a->rate[c];
+        if (!best_t || t < best_t) {
+            best = c;
+            best_t = t;
+        }
+    }
+    return best;
+}
+
+static void pump_auto_learn(struct pump *p, enum frame_codec c, size_t raw,
+                            size_t wire, double t_enc, double t_out)
+{
+    struct pump_auto *a = p->autoc;
+
+    if (!a || !raw || !wire) return;
+    if (t_enc > 0)
+        a->rate[c] = pump_ewma(a->rate[c], (double)raw / t_enc, a->seen[c]);
+    a->ratio[c] = pump_ewma(a->ratio[c], (double)raw / (double)wire,
+                            a->seen[c]);
+    a->seen[c] = true;
+    /* Writes that took no measurable time say nothing of the link. */
+    if (t_out > 1e-5)
+        a->link = pump_ewma(a->link, (double)wire / t_out, a->link > 0);
+}
+
+void pump_frame_setup(struct pump *p)
+{
+    if (p->o.enc) {
+        p->pend = xmalloc(FRAME_RAW_MAX);
+        p->frame = xmalloc(frame_enc_bound(FRAME_RAW_MAX));
+        if (p->o.codec == PUMP_CODEC_AUTO)
+            p->autoc = xcalloc(1, sizeof(*p->autoc));
+    }
+    if (p->o.dec) {
+        p->frame = xmalloc(FRAME_HDR_LEN + FRAME_WIRE_MAX + FRAME_TAG_LEN);
+        p->raw = xmalloc(FRAME_RAW_MAX);
+    }
+}
+
+void pump_frame_free(struct pump *p)
+{
+    free(p->pend);
+    free(p->frame);
+    free(p->raw);
+    free(p->autoc);
+}
+
+/* Sends the frame in p->frame; spends its bytes from the bucket. */
+static int pump_put_frame(struct pump *p, size_t len, double *t_out_r)
+{
+    double t0 = ctx_now(p->ctx);
+    int rc;
+
+    if (++p->frames_out == p->o.fault_frame) {
+        LOG(p->ctx, WARN, "test hook: corrupting frame %lu", p->frames_out);
+        p->frame[len / 2] ^= 0x40;
+    }
+    rc = fdio_write_all(p->ctx, p->o.out_fd, p->frame, len, &p->o.wait,
+                        p->o.out_what);
+    if (t_out_r) *t_out_r = ctx_now(p->ctx) - t0;
+    if (rc) return rc;
+    p->wire_bytes += len;
+    pump_spend(p, len);
+    return XLMIG_OK;
+}
+
+static int pump_enc_failed(struct pump *p, int rc, const char *what)
+{
+    LOGR(p->ctx, ERROR, rc, "cannot encode the %s frame of %s", what,
+         p->o.in_what);
+    return rc;
+}
+
+/* The pending stream bytes as one DATA frame. */
+static int pump_flush(struct pump *p)
+{
+    enum frame_codec c;
+    size_t len;
+    int rc;
+
+    if (!p->pend_len) return XLMIG_OK;
+    /* Headers and pfn lists: small, and lz4 costs little on them. */
+    c = p->o.codec == PUMP_CODEC_AUTO ? FRAME_CODEC_NONE : p->o.codec;
+    rc = frame_enc_data(p->o.enc, c, p->pend, p->pend_len, p->frame, &len);
+    if (rc) return pump_enc_failed(p, rc, "data");
+    p->pend_len = 0;
+    rc = pump_put_frame(p, len, NULL);
+    if (!rc) pump_account(p);
+    return rc;
+}
+
+/* Reads exactly n bytes of page data; *eof_r if the input ends first. */
+static int pump_read_pages(struct pump *p, size_t n, bool *eof_r)
+{
+    size_t have = 0, got;
+    int rc;
+
+    while (have < n) {
+        rc = fdio_read_some(p->ctx, p->o.in_fd, p->chunk + have, n - have,
+                            &p->o.wait, p->o.in_what, &got);
+        if (rc) return rc;
+        if (!got) {
+            /* What came is fed, so that the parser names the cut. */
+            *eof_r = true;
+            return have ? stream_skip(p->parser, have) : XLMIG_OK;
+        }
+        have += got;
+    }
+    return XLMIG_OK;
+}
+
+static int pump_enc_pages(struct pump *p, size_t body, bool *eof_r)
+{
+    struct frame_enc_stats st;
+    enum frame_codec c;
+    size_t n = body < FRAME_RAW_MAX ? body : FRAME_RAW_MAX, len;
+    double t0, t_out;
+    int rc;
+
+    n -= n % FRAME_PAGE_SIZE;
+    rc = pump_flush(p);
+    if (!rc) rc = pump_read_pages(p, n, eof_r);
+    if (rc || *eof_r) return rc;
+    rc = stream_skip(p->parser, n);
+    if (rc) return rc;
+    c = p->autoc ? pump_auto_pick(p) : (enum frame_codec)p->o.codec;
+    t0 = ctx_now(p->ctx);
+    rc = frame_enc_pages(p->o.enc, c, p->chunk, n, p->frame, &len);
+    if (rc) return pump_enc_failed(p, rc, "pages");
+    t0 = ctx_now(p->ctx) - t0;
+    rc = pump_put_frame(p, len, &t_out);
+    if (rc) return rc;
+    pump_auto_learn(p, c, n, len, t0, t_out);
+    frame_enc_get_stats(p->o.enc, &st);
+    p->zero_pages = st.zero_pages;
+    pump_account(p);
+    return XLMIG_OK;
+}
+
+/* Whether libxl has more for us right now. */
+static bool pump_in_ready(struct pump *p)
+{
+    struct pollfd pfd = { .fd = p->o.in_fd, .events = POLLIN };
+
+    return poll(&pfd, 1, 0) != 0;
+}
+
+/* Stream bytes that are not page data: into the pending DATA frame. */
+static int pump_enc_other(struct pump *p, bool *eof_r)
+{
+    size_t want = stream_want(p->parser), got, used;
+    int rc;
+
+    if (p->pend_len == FRAME_RAW_MAX ||
+        (p->pend_len && !pump_in_ready(p))) {
+        rc = pump_flush(p);
+        if (rc) return rc;
+    }
+    if (want > FRAME_RAW_MAX - p->pend_len)
+        want = FRAME_RAW_MAX - p->pend_len;
+    rc = fdio_read_some(p->ctx, p->o.in_fd, p->pend + p->pend_len, want,
+                        &p->o.wait, p->o.in_what, &got);
+    if (rc) return rc;
+    if (!got) {
+        *eof_r = true;
+        return XLMIG_OK;
+    }
+    rc = stream_feed(p->parser, p->pend + p->pend_len, got, &used);
+    if (rc) {
+        LOG(p->ctx, ERROR, "malformed %s: %s", p->o.in_what,
+            stream_error(p->parser));
+        return rc;
+    }
+    if (used != got) {
+        LOG(p->ctx, ERROR, "%s: read past the end record", p->o.in_what);
+        return XLMIG_E_INTERNAL;
+    }
+    p->pend_len += got;
+    return XLMIG_OK;
+}
+
+int pump_enc_step(struct pump *p, bool *eof_r)
+{
+    size_t body = stream_page_body_left(p->parser);
+    int rc;
+
+    *eof_r = false;
+    rc = pump_throttle(p);
+    if (rc) return rc;
+    if (body >= FRAME_PAGE_SIZE) return pump_enc_pages(p, body, eof_r);
+    return pump_enc_other(p, eof_r);
+}
+
+int pump_enc_finish(struct pump *p)
+{
+    size_t len;
+    int rc;
+
+    rc = pump_flush(p);
+    if (rc) return rc;
+    rc = frame_enc_end(p->o.enc, p->frame, &len);
+    if (rc) return pump_enc_failed(p, rc, "end");
+    rc = pump_put_frame(p, len, NULL);
+    if (rc) return rc;
+    p->end_sent = true;
+    pump_account(p);
+    return XLMIG_OK;
+}
+
+/* Reads, checks and opens the next frame into p->raw. */
+static int pump_dec_frame(struct pump *p, struct frame_hdr *h)
+{
+    char *why = NULL;
+    int rc;
+
+    rc = fdio_read_exact(p->ctx, p->o.in_fd, p->frame, FRAME_HDR_LEN,
+                         &p->o.wait, p->o.in_what);
+    if (rc) return rc;
+    rc = frame_dec_hdr(p->o.dec, p->frame, h, &why);
+    if (!rc)
+        rc = fdio_read_exact(p->ctx, p->o.in_fd, p->frame + FRAME_HDR_LEN,
+                             h->wire_len + FRAME_TAG_LEN, &p->o.wait,
+                             p->o.in_what);
+    if (!rc && !why)
+        rc = frame_dec_open(p->o.dec, h, p->frame, p->frame + FRAME_HDR_LEN,
+                            p->raw, &why);
+    if (why) LOG(p->ctx, ERROR, "%s: %s", p->o.in_what, why);
+    free(why);
+    if (!rc) p->wire_bytes += FRAME_HDR_LEN + h->wire_len + FRAME_TAG_LEN;
+    return rc;
+}
+
+int pump_dec_step(struct pump *p, bool *eof_r)
+{
+    struct frame_hdr h;
+    size_t used;
+    int rc;
+
+    *eof_r = false;
+    rc = pump_dec_frame(p, &h);
+    if (rc) return rc;
+    if (h.type == FRAME_END) {
+        LOG(p->ctx, ERROR, "%s: END frame before the end of the stream "
+            "(%s)", p->o.in_what, "cut short by the sender");
+        return XLMIG_E_PROTO;
+    }
+    if (h.type != FRAME_DATA && h.type != FRAME_PAGES) {
+        LOG(p->ctx, ERROR, "%s: unexpected frame type %u", p->o.in_what,
+            h.type);
+        return XLMIG_E_PROTO;
+    }
+    if (h.type == FRAME_PAGES &&
+        stream_page_body_left(p->parser) < h.raw_len) {
+        LOG(p->ctx, ERROR, "%s: page frame of %u bytes where the stream "
+            "holds no such page data", p->o.in_what, h.raw_len);
+        return XLMIG_E_PROTO;
+    }
+    rc = stream_feed(p->parser, p->raw, h.raw_len, &used);
+    if (rc) {
+        LOG(p->ctx, ERROR, "malformed %s: %s", p->o.in_what,
+            stream_error(p->parser));
+        return rc;
+    }
+    if (used != h.raw_len) {
+        LOG(p->ctx, ERROR, "%s: %zu bytes after the stream's end record",
+            p->o.in_what, (size_t)h.raw_len - used);
+        return XLMIG_E_PROTO;
+    }
+    rc = fdio_write_all(p->ctx, p->o.out_fd, p->raw, h.raw_len, &p->o.wait,
+                        p->o.out_what);
+    if (rc) return rc;
+    pump_account(p);
+    return XLMIG_OK;
+}
+
+int pump_dec_finish(struct pump *p)
+{
+    struct frame_hdr h;
+    int rc;
+
+    rc = pump_dec_frame(p, &h);
+    if (rc) return rc;
+    if (h.type != FRAME_END) {
+        LOG(p->ctx, ERROR, "%s: frame after the stream's end record",
+            p->o.in_what);
+        return XLMIG_E_PROTO;
+    }
+    p->end_sent = true;
+    pump_account(p);
+    return XLMIG_OK;
+}
