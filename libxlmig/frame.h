@@ -111,7 +111,8 @@ struct frame_hdr {
 
 struct frame_enc;
 
-/* encrypt: FRAME_F_ENCRYPTED on every frame. */
+/* encrypt: FRAME_F_ENCRYPTED on every frame. NULL if OpenSSL or zstd
+ * cannot be set up. */
 struct frame_enc *frame_enc_new(const struct frame_keys *k, bool encrypt);
 void frame_enc_free(struct frame_enc *e);   /* NULL is fine */
 
@@ -161,7 +162,8 @@ struct frame_dec;
 /*
  * codecs: a bit mask (1u << FRAME_CODEC_*) of what the session allows
  * (NONE is always allowed). encrypt: every frame must carry
- * FRAME_F_ENCRYPTED; otherwise none may.
+ * FRAME_F_ENCRYPTED; otherwise none may. NULL if OpenSSL or zstd cannot
+ * be set up.
  */
 struct frame_dec *frame_dec_new(const struct frame_keys *k,
                                 unsigned codecs, bool encrypt);
@@ -170,10 +172,13 @@ void frame_dec_free(struct frame_dec *d);   /* NULL is fine */
 /*
  * Parses the 32-byte header of the next frame: magic, known type, codec
  * and flags, seq == the next expected, lengths within bounds and
- * consistent with the type (AUTH: raw 0, wire FRAME_SESSION_LEN; END: 0
- * and 0; PAGES: raw a multiple of 4096). Nothing is trusted until
- * frame_dec_open() checked the tag. *why_r (allocated) on failure:
- * XLMIG_E_PROTO, XLMIG_E_TOOBIG.
+ * consistent with the type (AUTH: raw 0, wire FRAME_SESSION_LEN, codec
+ * NONE, at seq 0 and only there; END: 0 and 0, codec NONE; DATA: raw at
+ * least 1; PAGES: raw a multiple of 4096, and without a codec exactly
+ * the bitmap and whole pages); nothing after END. Nothing is trusted
+ * until frame_dec_open() checked the tag. *why_r (allocated) on failure:
+ * XLMIG_E_PROTO, XLMIG_E_TOOBIG (raw_len over FRAME_RAW_MAX, wire_len
+ * over FRAME_WIRE_MAX).
  */
 MUST_CHECK int frame_dec_hdr(struct frame_dec *d, const uint8_t *hdr,
                              struct frame_hdr *h, char **why_r);
@@ -187,8 +192,10 @@ MUST_CHECK int frame_dec_hdr(struct frame_dec *d, const uint8_t *hdr,
  * success the next seq is expected.
  * XLMIG_E_AUTH: the tag does not match (wrong key, corrupted or injected
  * data) or the session id differs; XLMIG_E_PROTO: the payload does not
- * decode to exactly raw_len bytes or the bitmap is inconsistent. *why_r
- * names the frame (seq, type) and the reason.
+ * decode to exactly raw_len bytes or the bitmap is inconsistent;
+ * XLMIG_E_INVAL: h is not what hdr says; XLMIG_E_INTERNAL: the cipher
+ * failed. *why_r names the frame (seq, type) and the reason. Bytes
+ * decrypted into out before a tag mismatch are wiped.
  */
 MUST_CHECK int frame_dec_open(struct frame_dec *d, const struct frame_hdr *h,
                               const uint8_t *hdr, uint8_t *body,

@@ -156,7 +156,7 @@ static int job_send_connect(struct job_send *js)
         .ssh_command = o->ssh_command, .host = js->host,
         .program = o->receiver_program, .no_monitor = o->no_monitor,
         .debug = o->debug, .paused = o->paused,
-        .xlmig_proto = job_send_offer(js),
+        .xlmig_proto = job_send_offer(js), .timeout_s = o->timeout_s,
     };
     int rc;
 

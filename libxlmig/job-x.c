@@ -16,6 +16,7 @@
 #include "domcfg.h"
 #include "fdio.h"
 #include "job.h"
+#include "jsonlim.h"
 #include "preflight.h"
 #include "proto.h"
 
@@ -79,10 +80,13 @@ static int job_x_expect(struct job *job, int fd, uint32_t want,
 int job_x_hello_send(struct job *job, int fd, unsigned offered,
                      unsigned *chosen_r)
 {
+    const char *fake = getenv("XLMIG_FAULT_HELLO_VERSION");
     char *body;
     int rc;
 
     *chosen_r = offered < PROTO_X_VERSION ? offered : PROTO_X_VERSION;
+    /* Test hook: a receiver of a version the sender does not speak. */
+    if (fake) *chosen_r = (unsigned)strtoul(fake, NULL, 10);
     /* Test hook: an xlmig of before the stream session. */
     body = xasprintf("{\"xlmig\":%u,\"version\":\"%s\",\"caps\":[%s]}",
                      *chosen_r, xlmig_version(),
@@ -119,7 +123,8 @@ int job_x_hello_read(struct job *job, int fd, unsigned *version_r,
     *stream_r = false;
     rc = job_x_expect(job, fd, PROTO_X_HELLO, &body);
     if (rc) return rc;
-    root = yajl_tree_parse(body, err, sizeof(err));
+    root = json_depth_ok(body, 8) ? yajl_tree_parse(body, err, sizeof(err))
+                                  : NULL;
     v = root ? yajl_tree_get(root, path, yajl_t_number) : NULL;
     if (!v || !YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 1 ||
         YAJL_GET_INTEGER(v) > PROTO_X_VERSION) {

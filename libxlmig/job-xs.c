@@ -16,14 +16,17 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yajl/yajl_tree.h>
-
 #include "datach.h"
 #include "job.h"
 #include "proto.h"
 #include "pump.h"
+#include "xs-msg.h"
 
 #define JOB_XS_DEFAULT_CODEC FRAME_CODEC_NONE
+
+/* xs-msg.c is pure and knows "auto" by its own name. */
+_Static_assert(XS_MSG_CODEC_AUTO == PUMP_CODEC_AUTO,
+               "STREAM's codec auto is the pump's");
 
 void job_xs_init(struct job_xs *xs)
 {
@@ -43,15 +46,13 @@ void job_xs_dispose(struct job_xs *xs)
     job_xs_init(xs);
 }
 
-static const char *job_xs_codec_name(int codec)
+/* FRAME_CODEC_* or PUMP_CODEC_AUTO; false for an unknown name. */
+static bool job_xs_codec(const char *name, int *codec_r)
 {
-    return codec == PUMP_CODEC_AUTO ? "auto" : frame_codec_name(codec);
-}
-
-static int job_xs_codec(const char *name)
-{
-    return !strcmp(name, "auto") ? PUMP_CODEC_AUTO
-                                 : frame_codec_from_name(name);
+    /* frame_codec_from_name()'s -1 for an unknown name is AUTO too. */
+    *codec_r = !strcmp(name, "auto") ? PUMP_CODEC_AUTO
+                                     : frame_codec_from_name(name);
+    return *codec_r >= 0 || !strcmp(name, "auto");
 }
 
 int job_xs_parse(struct xlmig_ctx *ctx, const char *data,
@@ -59,6 +60,7 @@ int job_xs_parse(struct xlmig_ctx *ctx, const char *data,
 {
     char *end;
     unsigned long port;
+    int codec;
 
     job_xs_init(xs);
     xs->encrypt = encrypt;
@@ -81,81 +83,13 @@ int job_xs_parse(struct xlmig_ctx *ctx, const char *data,
         LOG(ctx, ERROR, "--data %s: expected ssh, tcp or tcp:PORT", data);
         return XLMIG_E_INVAL;
     }
-    if (compress) {
-        xs->codec = job_xs_codec(compress);
-        if (xs->codec < 0 && xs->codec != PUMP_CODEC_AUTO) {
-            LOG(ctx, ERROR, "--compress %s: expected none, lz4, zstd or "
-                "auto", compress);
-            return XLMIG_E_INVAL;
-        }
+    if (compress && !job_xs_codec(compress, &codec)) {
+        LOG(ctx, ERROR, "--compress %s: expected none, lz4, zstd or auto",
+            compress);
+        return XLMIG_E_INVAL;
     }
+    if (compress) xs->codec = codec;
     return XLMIG_OK;
-}
-
-/* ---- small JSON readers for the messages of this session ---- */
-
-static yajl_val job_xs_json(struct job *job, const char *body,
-                            const char *what)
-{
-    char err[128] = "";
-    yajl_val root = yajl_tree_parse(body, err, sizeof(err));
-
-    if (!root || !YAJL_IS_OBJECT(root)) {
-        LOG(job->ctx, ERROR, "the %s is not a JSON object", what);
-        yajl_tree_free(root);
-        return NULL;
-    }
-    return root;
-}
-
-static yajl_val job_xs_get(yajl_val root, const char *key, yajl_type t)
-{
-    const char *path[] = { key, NULL };
-
-    return yajl_tree_get(root, path, t);
-}
-
-static bool job_xs_u64(yajl_val root, const char *key, uint64_t *v_r)
-{
-    yajl_val v = job_xs_get(root, key, yajl_t_number);
-
-    if (!v || !YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0) return false;
-    *v_r = (uint64_t)YAJL_GET_INTEGER(v);
-    return true;
-}
-
-static bool job_xs_double(yajl_val root, const char *key, double *v_r)
-{
-    yajl_val v = job_xs_get(root, key, yajl_t_number);
-
-    if (!v || !YAJL_IS_DOUBLE(v)) return false;
-    *v_r = YAJL_GET_DOUBLE(v);
-    return *v_r >= 0 && *v_r < 1e9;
-}
-
-static bool job_xs_bool(yajl_val root, const char *key, bool *v_r)
-{
-    yajl_val v = job_xs_get(root, key, yajl_t_any);
-
-    if (!v || (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))) return false;
-    *v_r = YAJL_IS_TRUE(v);
-    return true;
-}
-
-/* A string of at most max bytes, or NULL. */
-static const char *job_xs_str(yajl_val root, const char *key, size_t max)
-{
-    yajl_val v = job_xs_get(root, key, yajl_t_string);
-    const char *s = v ? YAJL_GET_STRING(v) : NULL;
-
-    return s && strlen(s) <= max ? s : NULL;
-}
-
-/* Text for a JSON string: quotes, backslashes and controls become ' '. */
-static void job_xs_plain(char *s)
-{
-    for (; *s; s++)
-        if (*s == '"' || *s == '\\' || (unsigned char)*s < 0x20) *s = ' ';
 }
 
 /* ---- negotiation ---- */
@@ -163,17 +97,17 @@ static void job_xs_plain(char *s)
 int job_xs_offer(struct job *job, int send_fd, int recv_fd,
                  struct job_xs *xs)
 {
-    yajl_val root = NULL;
-    const char *keys, *addr, *err;
-    char *body;
-    uint64_t port;
+    const struct xs_msg_stream req = {
+        .tcp = xs->tcp, .port = xs->port, .codec = xs->codec,
+        .encrypt = xs->encrypt,
+    };
+    struct xs_msg_stream_ok ans;
+    char *body, *why = NULL, *esc = NULL;
     uint32_t type;
     int rc;
 
-    body = xasprintf("{\"data\":\"%s\",\"port\":%u,\"codec\":\"%s\","
-                     "\"encrypt\":%s}", xs->tcp ? "tcp" : "ssh", xs->port,
-                     job_xs_codec_name(xs->codec),
-                     xs->encrypt ? "true" : "false");
+    memset(&ans, 0, sizeof(ans));
+    body = xs_msg_stream_encode(&req);
     rc = job_x_write(job, send_fd, PROTO_X_STREAM, body);
     free(body);
     body = NULL;
@@ -185,26 +119,23 @@ int job_xs_offer(struct job *job, int send_fd, int recv_fd,
             proto_x_type_name(type));
         goto out;
     }
-    root = job_xs_json(job, body, "stream answer");
-    if (!root) goto out;
-    err = job_xs_str(root, "error", 512);
-    if (err) {
-        LOG(job->ctx, ERROR, "the destination refused the stream: %s", err);
+    if (xs_msg_stream_ok_decode(body, xs->tcp, &ans, &why)) {
+        LOG(job->ctx, ERROR, "malformed stream answer from the receiver: "
+            "%s", why);
+        goto out;
+    }
+    if (ans.refused) {
+        /* The receiver's text, on one line of our log. */
+        esc = proto_escape((const uint8_t *)ans.error, strlen(ans.error),
+                           XS_MSG_ERROR_MAX);
+        LOG(job->ctx, ERROR, "the destination refused the stream: %s", esc);
         rc = XLMIG_E_PEER;
         goto out;
     }
-    keys = job_xs_str(root, "keys", FRAME_KEYS_HEX_LEN);
-    addr = job_xs_str(root, "addr", sizeof(xs->addr) - 1);
-    if (!keys || frame_keys_parse(keys, &xs->keys) ||
-        (xs->tcp && (!addr || !job_xs_u64(root, "port", &port) || !port ||
-                     port > 65535))) {
-        LOG(job->ctx, ERROR, "the stream answer lacks a valid key, "
-            "address or port");
-        goto out;
-    }
+    xs->keys = ans.keys;
     if (xs->tcp) {
-        snprintf(xs->addr, sizeof(xs->addr), "%s", addr);
-        xs->port = (unsigned)port;
+        snprintf(xs->addr, sizeof(xs->addr), "%s", ans.addr);
+        xs->port = ans.port;
     }
     /* Test hook: a sender that does not hold the receiver's key. */
     if (getenv("XLMIG_FAULT_STREAM") &&
@@ -213,11 +144,21 @@ int job_xs_offer(struct job *job, int send_fd, int recv_fd,
         xs->keys.key[0] ^= 1;
     }
     xs->enc = frame_enc_new(&xs->keys, xs->encrypt);
+    if (!xs->enc) {
+        LOG(job->ctx, ERROR, "cannot set up the cipher or the compressor "
+            "of the stream");
+        rc = XLMIG_E_INTERNAL;
+        goto out;
+    }
     xs->framed = true;
     rc = XLMIG_OK;
 out:
-    yajl_tree_free(root);
+    /* The answer holds the session key. */
+    explicit_bzero(&ans, sizeof(ans));
+    if (body) explicit_bzero(body, strlen(body));
     free(body);
+    free(why);
+    free(esc);
     return rc;
 }
 
@@ -232,64 +173,65 @@ static int job_xs_listen(struct job *job, struct job_xs *xs)
 int job_xs_answer(struct job *job, int send_fd, const char *body,
                   struct job_xs *xs)
 {
-    char hex[FRAME_KEYS_HEX_LEN + 1], *out = NULL, *err = NULL;
-    const char *data, *codec;
-    yajl_val root;
-    uint64_t port = 0;
-    bool encrypt = false;
-    int c = -1, rc;
+    struct xs_msg_stream req;
+    struct xs_msg_stream_ok ans;
+    char *out = NULL, *why = NULL;
+    int rc;
 
     job_xs_dispose(xs);
-    root = job_xs_json(job, body, "stream request");
-    if (!root) return XLMIG_E_PROTO;
-    data = job_xs_str(root, "data", 8);
-    codec = job_xs_str(root, "codec", 8);
-    if (codec) c = job_xs_codec(codec);
-    if (!data || (strcmp(data, "ssh") && strcmp(data, "tcp")) ||
-        !job_xs_u64(root, "port", &port) || port > 65535 ||
-        !job_xs_bool(root, "encrypt", &encrypt) ||
-        (c < 0 && c != PUMP_CODEC_AUTO)) {
-        yajl_tree_free(root);
-        LOG(job->ctx, ERROR, "malformed stream request from the sender");
+    memset(&ans, 0, sizeof(ans));
+    if (xs_msg_stream_decode(body, &req, &why)) {
+        LOG(job->ctx, ERROR, "malformed stream request from the sender: %s",
+            why);
+        free(why);
         return XLMIG_E_PROTO;
     }
-    xs->tcp = !strcmp(data, "tcp");
-    xs->port = (unsigned)port;
-    xs->encrypt = encrypt;
-    xs->codec = c;
-    yajl_tree_free(root);
+    xs->tcp = req.tcp;
+    xs->port = req.port;
+    xs->encrypt = req.encrypt;
+    xs->codec = req.codec;
 
-    if (c >= 0 && !frame_codec_available(c))
-        err = xasprintf("this host's xlmig cannot decode %s", codec);
+    ans.refused = true;
+    if (req.codec >= 0 && !frame_codec_available(req.codec))
+        snprintf(ans.error, sizeof(ans.error), "this host's xlmig cannot "
+                 "decode %s", frame_codec_name(req.codec));
     else if (frame_keys_new(&xs->keys))
-        err = xasprintf("no random bytes for the session key");
+        snprintf(ans.error, sizeof(ans.error), "no random bytes for the "
+                 "session key");
     else if (xs->tcp && job_xs_listen(job, xs))
-        err = xasprintf("cannot listen on %s port %u (see its log)",
-                        xs->addr, xs->port);
-    if (err) {
-        job_xs_plain(err);
-        out = xasprintf("{\"error\":\"%s\"}", err);
+        snprintf(ans.error, sizeof(ans.error), "cannot listen on %s port "
+                 "%u (see its log)", xs->addr, xs->port);
+    /* Every codec we have may come: auto picks per frame. */
+    else if (!(xs->dec = frame_dec_new(&xs->keys, 1u << FRAME_CODEC_NONE |
+                                       1u << FRAME_CODEC_LZ4 |
+                                       1u << FRAME_CODEC_ZSTD,
+                                       xs->encrypt)))
+        snprintf(ans.error, sizeof(ans.error), "cannot set up the cipher "
+                 "or the decompressor");
+    else
+        ans.refused = false;
+    if (ans.refused) {
+        out = xs_msg_stream_ok_encode(&ans);
         rc = job_x_write(job, send_fd, PROTO_X_STREAM_OK, out);
         goto out;
     }
-    frame_keys_hex(&xs->keys, hex);
-    out = xasprintf("{\"keys\":\"%s\",\"addr\":\"%s\",\"port\":%u}", hex,
-                    xs->addr, xs->port);
-    explicit_bzero(hex, sizeof(hex));
+    ans.keys = xs->keys;
+    ans.tcp = xs->tcp;
+    if (xs->tcp) {
+        snprintf(ans.addr, sizeof(ans.addr), "%s", xs->addr);
+        ans.port = xs->port;
+    }
+    out = xs_msg_stream_ok_encode(&ans);
     rc = job_x_write(job, send_fd, PROTO_X_STREAM_OK, out);
     if (rc) goto out;
-    /* Every codec we have may come: auto picks per frame. */
-    xs->dec = frame_dec_new(&xs->keys, 1u << FRAME_CODEC_NONE |
-                            1u << FRAME_CODEC_LZ4 | 1u << FRAME_CODEC_ZSTD,
-                            xs->encrypt);
     xs->framed = true;
-    job_info(job, "stream in frames over %s%s%s", xs->tcp ? "a data "
-             "connection" : "ssh", xs->encrypt ? ", encrypted" : "",
-             xs->tcp ? "" : "");
+    job_info(job, "stream in frames over %s%s", xs->tcp ? "a data "
+             "connection" : "ssh", xs->encrypt ? ", encrypted" : "");
 out:
+    /* Both hold the session key. */
+    explicit_bzero(&ans, sizeof(ans));
     if (out) explicit_bzero(out, strlen(out));
     free(out);
-    free(err);
     return rc;
 }
 
@@ -340,14 +282,14 @@ int job_xs_recv_open(struct job *job, struct job_xs *xs, int ssh_fd,
 int job_xs_progress_send(struct job *job, const struct xlmig_progress *prog,
                          bool done)
 {
+    const struct xs_msg_progress p = {
+        .bytes = prog->bytes, .wire_bytes = prog->wire_bytes,
+        .pages = prog->pages, .done = done,
+    };
     char *body;
     int rc;
 
-    body = xasprintf("{\"bytes\":%llu,\"wire_bytes\":%llu,\"pages\":%llu,"
-                     "\"done\":%s}", (unsigned long long)prog->bytes,
-                     (unsigned long long)prog->wire_bytes,
-                     (unsigned long long)prog->pages,
-                     done ? "true" : "false");
+    body = xs_msg_progress_encode(&p);
     rc = job_x_write(job, job->x_progress_fd, PROTO_X_PROGRESS, body);
     free(body);
     return rc;
@@ -356,23 +298,18 @@ int job_xs_progress_send(struct job *job, const struct xlmig_progress *prog,
 /* Takes one PROGRESS message (body) into the job. */
 static int job_xs_progress_take(struct job *job, const char *body)
 {
-    yajl_val root = job_xs_json(job, body, "progress message");
-    uint64_t bytes;
-    bool done;
-    int rc = XLMIG_E_PROTO;
+    struct xs_msg_progress p;
+    char *why = NULL;
 
-    if (!root) return rc;
-    if (job_xs_u64(root, "bytes", &bytes) &&
-        job_xs_bool(root, "done", &done)) {
-        job->peer_bytes = bytes;
-        if (done) job->x_peer_done = true;
-        rc = XLMIG_OK;
-    } else {
+    if (xs_msg_progress_decode(body, &p, &why)) {
         LOG(job->ctx, ERROR, "malformed progress message from the "
-            "receiver");
+            "receiver: %s", why);
+        free(why);
+        return XLMIG_E_PROTO;
     }
-    yajl_tree_free(root);
-    return rc;
+    job->peer_bytes = p.bytes;
+    if (p.done) job->x_peer_done = true;
+    return XLMIG_OK;
 }
 
 /*
@@ -471,12 +408,14 @@ int job_xs_drain(struct job *job, int data_fd)
 int job_xs_result_send(struct job *job, int fd, bool ok,
                        double since_unpause_s, double restore_s)
 {
+    const struct xs_msg_result r = {
+        .ok = ok, .since_unpause_s = since_unpause_s,
+        .restore_s = restore_s,
+    };
     char *body;
     int rc;
 
-    body = xasprintf("{\"ok\":%s,\"since_unpause_s\":%.6f,"
-                     "\"restore_s\":%.6f}", ok ? "true" : "false",
-                     since_unpause_s, restore_s);
+    body = xs_msg_result_encode(&r);
     rc = job_x_write(job, fd, PROTO_X_RESULT, body);
     free(body);
     return rc;
@@ -485,9 +424,9 @@ int job_xs_result_send(struct job *job, int fd, bool ok,
 int job_xs_result_read(struct job *job, int fd, bool *ok_r,
                        double *since_unpause_s_r, double *restore_s_r)
 {
-    yajl_val root = NULL;
+    struct xs_msg_result r;
     uint32_t type;
-    char *body = NULL;
+    char *body = NULL, *why = NULL;
     int rc;
 
     rc = job_x_read(job, fd, &type, &body);
@@ -498,15 +437,16 @@ int job_xs_result_read(struct job *job, int fd, bool *ok_r,
             proto_x_type_name(type));
         goto out;
     }
-    root = job_xs_json(job, body, "result");
-    if (root && job_xs_bool(root, "ok", ok_r) &&
-        job_xs_double(root, "since_unpause_s", since_unpause_s_r) &&
-        job_xs_double(root, "restore_s", restore_s_r))
-        rc = XLMIG_OK;
-    else
-        LOG(job->ctx, ERROR, "malformed result from the receiver");
+    if (xs_msg_result_decode(body, &r, &why)) {
+        LOG(job->ctx, ERROR, "malformed result from the receiver: %s", why);
+        goto out;
+    }
+    *ok_r = r.ok;
+    *since_unpause_s_r = r.since_unpause_s;
+    *restore_s_r = r.restore_s;
+    rc = XLMIG_OK;
 out:
-    yajl_tree_free(root);
     free(body);
+    free(why);
     return rc;
 }

@@ -13,9 +13,11 @@
 #include <yajl/yajl_tree.h>
 
 #include "cpufeat.h"
+#include "jsonlim.h"
 #include "preflight.h"
 
 #define PF_JSON_MAX (4u << 20)
+#define PF_JSON_DEPTH_MAX 16        /* requests and reports nest 3 deep */
 
 /* Every check id (preflight-checks.c); "script:NAME" come from checks.d. */
 static const char *const pf_ids[] = {
@@ -346,6 +348,11 @@ static yajl_val pf_parse(const char *json, const char *what, char **why_r)
 
     if (strlen(json) > PF_JSON_MAX) {
         *why_r = xasprintf("%s: over %u bytes", what, PF_JSON_MAX);
+        return NULL;
+    }
+    if (!json_depth_ok(json, PF_JSON_DEPTH_MAX)) {
+        *why_r = xasprintf("%s: nested deeper than %u", what,
+                           PF_JSON_DEPTH_MAX);
         return NULL;
     }
     root = yajl_tree_parse(json, err, sizeof(err));

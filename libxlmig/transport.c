@@ -19,11 +19,13 @@ void transport_init(struct transport *t)
 char *transport_rune(const struct transport_opts *o)
 {
     const char *ssh = o->ssh_command ? o->ssh_command : "ssh";
-    char offer[24] = "";
+    char offer[48] = "";
 
     if (!*ssh) return xstrdup(o->host);
+    /* Only xlmig takes these (xl would refuse the command line). */
     if (o->xlmig_proto)
-        snprintf(offer, sizeof(offer), " --xlmig %u", o->xlmig_proto);
+        snprintf(offer, sizeof(offer), " --xlmig %u --timeout %u",
+                 o->xlmig_proto, o->timeout_s);
     return xasprintf("exec %s %s %s migrate-receive%s%s%s%s", ssh, o->host,
                      o->program ? o->program : "xlmig",
                      o->no_monitor ? " -e" : "", o->debug ? " -d" : "",

@@ -25,6 +25,7 @@ struct transport_opts {
     const char *program;        /* NULL: "xlmig" */
     bool no_monitor, debug, paused;     /* receiver's -e, -d, -p */
     unsigned xlmig_proto;       /* offer xlmig/1 up to this (--xlmig N) */
+    unsigned timeout_s;         /* an xlmig receiver's too (--timeout) */
 };
 
 void transport_init(struct transport *t);

@@ -12,7 +12,7 @@ src=${top_srcdir:-.}
 build=${top_builddir:-.}
 seconds=${FUZZ_SECONDS:-20}
 clang=${CLANG:-clang}
-targets="stream proto domcfg preflight frame"
+targets="stream proto domcfg preflight frame xs"
 
 if ! command -v "$clang" >/dev/null 2>&1; then
     echo "run-libfuzzer: FAIL: $clang not found; run scripts/install-deps" \
@@ -37,9 +37,12 @@ sources() {
     domcfg) echo "$src/tests/fuzz/fuzz-domcfg.c $lib/domcfg.c" \
         "$lib/xmalloc.c" ;;
     preflight) echo "$src/tests/fuzz/fuzz-preflight.c $lib/preflight.c" \
-        "$lib/cpufeat.c $lib/proto.c $lib/buf.c $lib/xmalloc.c" ;;
+        "$lib/cpufeat.c $lib/proto.c $lib/buf.c $lib/xmalloc.c" \
+        "$lib/jsonlim.c" ;;
     frame) echo "$src/tests/fuzz/fuzz-frame.c $lib/frame.c $lib/buf.c" \
         "$lib/xmalloc.c" ;;
+    xs) echo "$src/tests/fuzz/fuzz-xs.c $lib/xs-msg.c $lib/frame.c" \
+        "$lib/buf.c $lib/xmalloc.c $lib/jsonlim.c" ;;
     esac
 }
 
@@ -47,7 +50,7 @@ sources() {
 libs() {
     case $1 in
     domcfg|preflight) pkg-config --libs yajl ;;
-    frame) pkg-config --libs libcrypto libzstd liblz4 ;;
+    frame|xs) pkg-config --libs libcrypto libzstd liblz4 yajl ;;
     esac
 }
 

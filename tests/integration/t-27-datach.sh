@@ -128,28 +128,45 @@ it_on B xlmig migrate -s "$IT_SSH" vm1 "$(it_ip A)" >/dev/null 2>&1 ||
 	it_fail "migrate back B -> A failed"
 sim_expect_only A vm1
 
-# 7. A stalled peer: B's receiver stops mid-stream; the sender gives up
-#    after its timeout and keeps the guest; once B's receiver goes on, it
-#    finds the sender gone and cleans up.
+# 6b. A receiver that answers with a version of xlmig/1 we do not speak.
+fails_cleanly vm1 "names no xlmig/1 version we speak" \
+	-s "$IT_SSH -o SetEnv=XLMIG_FAULT_HELLO_VERSION=9"
+
+# 7. A stalled peer, each way, on a guest that takes a while to send.
+#    The receiver stops mid-stream: the sender gives up after its timeout
+#    and keeps the guest; the receiver, let go on, finds it gone and cleans
+#    up. Then the sender stops: the receiver gives up after the same
+#    timeout (the sender passes it on) and cleans up; the sender, let go
+#    on, finds it gone and keeps the guest.
+it_on A xlmig sim-create --memory 128 --rate 500 --fill random vm2 >/dev/null
 sim_shape A 40mbit
-it_on A xlmig migrate --timeout 4 --data tcp -s "$IT_SSH" vm1 "$B" \
-	>"$IT_DIR/stall.out" 2>&1 &
-m=$!
-it_wait_until 20 "the transfer to start" grep -q "transfer:" "$IT_DIR/stall.out"
-sleep 0.5
-sim_kill B STOP "migrate-receive"
-rc=0
-wait "$m" || rc=$?
-sim_kill B CONT "migrate-receive"
-ip netns exec "$(it_ns A)" tc qdisc del dev eth0 root
-it_log "stalled peer: rc $rc: $(grep -v '^\[\|^migration target' "$IT_DIR/stall.out")"
-[ "$rc" -eq 1 ] || it_fail "stalled peer: exit $rc: $(cat "$IT_DIR/stall.out")"
-grep -q "timed out" "$IT_DIR/stall.out" ||
-	it_fail "stalled peer: the error does not say so: $(cat "$IT_DIR/stall.out")"
-sim_expect_running A vm1
 b_empty() { [ -z "$(sim_names B)" ]; }
-it_wait_until 30 "B to clean up after the stall" b_empty
-sim_expect_procs B "sshd xenstored "
+for stop in B A; do
+	it_on A xlmig migrate --timeout 4 --data tcp -s "$IT_SSH" vm2 "$B" \
+		>"$IT_DIR/stall.out" 2>&1 &
+	m=$!
+	it_wait_until 20 "the transfer to start" grep -q "transfer:" "$IT_DIR/stall.out"
+	sleep 0.5
+	if [ "$stop" = B ]; then
+		sim_kill B STOP "migrate-receive"
+	else
+		sim_kill A STOP "xlmig migrate .*vm2"
+		it_wait_until 20 "B to give up ($(cat "$IT_DIR/stall.out"))" b_empty
+		sim_kill A CONT "xlmig migrate .*vm2"
+	fi
+	rc=0
+	wait "$m" || rc=$?
+	[ "$stop" = B ] && sim_kill B CONT "migrate-receive"
+	it_log "stalled $stop: rc $rc: $(grep -v '^\[\|^migration target' "$IT_DIR/stall.out")"
+	[ "$rc" -eq 1 ] || it_fail "stalled $stop: exit $rc: $(cat "$IT_DIR/stall.out")"
+	grep -q "timed out" "$IT_DIR/stall.out" ||
+		it_fail "stalled $stop: no one says it timed out: $(cat "$IT_DIR/stall.out")"
+	sim_expect_running A vm2
+	it_wait_until 30 "B to clean up after the stall" b_empty
+	sim_expect_procs B "sshd xenstored "
+done
+ip netns exec "$(it_ns A)" tc qdisc del dev eth0 root
+it_on A xlmig destroy vm2 >/dev/null
 
 # 8. Bad options: usage errors, nothing done.
 for bad in "--data udp" "--data tcp:0" "--data tcp:99999" "--compress gzip"; do

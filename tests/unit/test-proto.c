@@ -2,7 +2,8 @@
 /*
  * test-proto.c - xl's wire protocol: the bytes must equal what xl sends
  * (tools/xl/xl.h, xl_saverestore.c), and every malformed or truncated
- * header is refused with a reason.
+ * header is refused with a reason. Also the stream session's messages
+ * (xs-msg.c): round trips, and malformed bodies refused naming the field.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -15,6 +16,7 @@
 #include "buf.h"
 #include "proto.h"
 #include "transport.h"
+#include "xs-msg.h"
 
 static const char test_json[] = "{\"c_info\":{\"name\":\"guest\"}}";
 
@@ -237,7 +239,8 @@ static void test_rune_offers_xlmig(void **state)
 
     (void)state;
     r = transport_rune(&o);
-    assert_string_equal(r, "exec ssh b xlmig migrate-receive -p --xlmig 1");
+    assert_string_equal(r, "exec ssh b xlmig migrate-receive -p --xlmig 1 "
+                        "--timeout 0");
     free(r);
 }
 
@@ -310,6 +313,479 @@ static void test_x_body_with_nul_is_refused(void **state)
     free(text);
 }
 
+/* ---- the stream session's messages (xs-msg.c) ---- */
+
+#define TEST_XS_HEX \
+    "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff" \
+    "0a0b0c0d" "00000000111111112222222233333333"
+
+static void test_xs_keys(struct frame_keys *k)
+{
+    size_t i;
+
+    for (i = 0; i < sizeof(k->key); i++) k->key[i] = (uint8_t)(i * 7 + 1);
+    memcpy(k->salt, "salt", sizeof(k->salt));
+    memcpy(k->session, "session-id-0123", sizeof(k->session));
+}
+
+static void test_xs_stream_roundtrip(void **state)
+{
+    static const int codecs[] = {
+        FRAME_CODEC_NONE, FRAME_CODEC_LZ4, FRAME_CODEC_ZSTD,
+        XS_MSG_CODEC_AUTO,
+    };
+    static const unsigned ports[] = { 0, 1, 8000, 65535 };
+    struct xs_msg_stream a, b;
+    char *text, *why = NULL;
+    size_t c, p, f;
+
+    (void)state;
+    /* The wire form older peers parse. */
+    a = (struct xs_msg_stream){ .tcp = true, .port = 5,
+                                .codec = FRAME_CODEC_LZ4, .encrypt = true };
+    text = xs_msg_stream_encode(&a);
+    assert_string_equal(text, "{\"data\":\"tcp\",\"port\":5,\"codec\":\"lz4\","
+                        "\"encrypt\":true}");
+    free(text);
+    for (c = 0; c < ARRAY_SIZE(codecs); c++) {
+        for (p = 0; p < ARRAY_SIZE(ports); p++) {
+            for (f = 0; f < 4; f++) {
+                a = (struct xs_msg_stream){ .tcp = f & 1, .port = ports[p],
+                                            .codec = codecs[c],
+                                            .encrypt = f & 2 };
+                text = xs_msg_stream_encode(&a);
+                assert_int_equal(xs_msg_stream_decode(text, &b, &why),
+                                 XLMIG_OK);
+                assert_null(why);
+                assert_int_equal(b.tcp, a.tcp);
+                assert_int_equal(b.port, a.port);
+                assert_int_equal(b.codec, a.codec);
+                assert_int_equal(b.encrypt, a.encrypt);
+                free(text);
+            }
+        }
+    }
+}
+
+static void test_xs_stream_ok_roundtrip(void **state)
+{
+    static const char *const addrs[] = {
+        "127.0.0.1", "192.0.2.254", "::1", "2001:db8::8:800:200c:417a",
+        "::ffff:192.0.2.1",
+    };
+    struct xs_msg_stream_ok a, b;
+    char *text, *why = NULL;
+    size_t i;
+
+    (void)state;
+    memset(&a, 0, sizeof(a));
+    test_xs_keys(&a.keys);
+    /* Over ssh: the key only. */
+    text = xs_msg_stream_ok_encode(&a);
+    assert_null(strstr(text, "addr"));
+    assert_int_equal(xs_msg_stream_ok_decode(text, false, &b, &why),
+                     XLMIG_OK);
+    assert_null(why);
+    assert_false(b.refused);
+    assert_false(b.tcp);
+    assert_memory_equal(&b.keys, &a.keys, sizeof(a.keys));
+    free(text);
+    /* For a data connection: where, too. */
+    a.tcp = true;
+    for (i = 0; i < ARRAY_SIZE(addrs); i++) {
+        snprintf(a.addr, sizeof(a.addr), "%s", addrs[i]);
+        a.port = i ? 40000 + (unsigned)i : 65535;
+        text = xs_msg_stream_ok_encode(&a);
+        assert_int_equal(xs_msg_stream_ok_decode(text, true, &b, &why),
+                         XLMIG_OK);
+        assert_true(b.tcp);
+        assert_memory_equal(&b.keys, &a.keys, sizeof(a.keys));
+        assert_string_equal(b.addr, a.addr);
+        assert_int_equal(b.port, a.port);
+        free(text);
+    }
+    /* Upper-case hex is the same key. */
+    assert_int_equal(xs_msg_stream_ok_decode("{\"keys\":\"" TEST_XS_HEX
+                                             "\"}", false, &a, &why),
+                     XLMIG_OK);
+    text = xs_msg_stream_ok_encode(&a);
+    assert_string_equal(text, "{\"keys\":\"" TEST_XS_HEX "\"}");
+    free(text);
+}
+
+static void test_xs_stream_ok_error_text(void **state)
+{
+    static const char *const texts[] = {
+        "", "cannot listen on 192.0.2.1 port 5 (see its log)",
+        "\"quoted\", back\\slash/ and \"more\"",
+        "two\nlines\r\n\ttabbed \x01\x1f end",
+        "caf\xc3\xa9 \xe2\x82\xac",
+        "{\"error\":\"nested\"}",
+    };
+    struct xs_msg_stream_ok a, b;
+    char *text, *why = NULL;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < ARRAY_SIZE(texts); i++) {
+        memset(&a, 0, sizeof(a));
+        a.refused = true;
+        snprintf(a.error, sizeof(a.error), "%s", texts[i]);
+        text = xs_msg_stream_ok_encode(&a);
+        assert_null(strchr(text, '\n'));
+        assert_int_equal(xs_msg_stream_ok_decode(text, true, &b, &why),
+                         XLMIG_OK);
+        assert_true(b.refused);
+        assert_string_equal(b.error, texts[i]);
+        free(text);
+    }
+    /* The longest text there is. */
+    memset(&a, 0, sizeof(a));
+    a.refused = true;
+    memset(a.error, 'x', XS_MSG_ERROR_MAX);
+    text = xs_msg_stream_ok_encode(&a);
+    assert_int_equal(xs_msg_stream_ok_decode(text, false, &b, &why),
+                     XLMIG_OK);
+    assert_int_equal(strlen(b.error), XS_MSG_ERROR_MAX);
+    free(text);
+    /* Not UTF-8: still JSON the peer can read. */
+    snprintf(a.error, sizeof(a.error), "bad \xff\xc3 bytes");
+    text = xs_msg_stream_ok_encode(&a);
+    assert_int_equal(xs_msg_stream_ok_decode(text, false, &b, &why),
+                     XLMIG_OK);
+    assert_string_equal(b.error, "bad ?? bytes");
+    free(text);
+}
+
+static void test_xs_progress_roundtrip(void **state)
+{
+    static const uint64_t values[] = {
+        0, 1, 4096, (uint64_t)INT64_MAX, (uint64_t)INT64_MAX + 1,
+        UINT64_MAX,
+    };
+    struct xs_msg_progress a, b;
+    char *text, *why = NULL;
+    size_t i;
+
+    (void)state;
+    a = (struct xs_msg_progress){ .bytes = 1, .wire_bytes = 2, .pages = 3,
+                                  .done = true };
+    text = xs_msg_progress_encode(&a);
+    assert_string_equal(text, "{\"bytes\":1,\"wire_bytes\":2,\"pages\":3,"
+                        "\"done\":true}");
+    free(text);
+    for (i = 0; i < ARRAY_SIZE(values); i++) {
+        a = (struct xs_msg_progress){
+            .bytes = values[i], .wire_bytes = values[ARRAY_SIZE(values) - 1
+                                                     - i],
+            .pages = values[i] / 4096, .done = i & 1,
+        };
+        text = xs_msg_progress_encode(&a);
+        assert_int_equal(xs_msg_progress_decode(text, &b, &why), XLMIG_OK);
+        assert_null(why);
+        assert_true(b.bytes == a.bytes);
+        assert_true(b.wire_bytes == a.wire_bytes);
+        assert_true(b.pages == a.pages);
+        assert_int_equal(b.done, a.done);
+        free(text);
+    }
+}
+
+static void test_xs_result_roundtrip(void **state)
+{
+    static const double values[] = { 0, 0.5, 1.0 / 3, 0.000001, 42, 1e9 };
+    struct xs_msg_result a, b;
+    char *text, *why = NULL;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < ARRAY_SIZE(values); i++) {
+        a = (struct xs_msg_result){ .ok = i & 1,
+                                    .since_unpause_s = values[i],
+                                    .restore_s = values[ARRAY_SIZE(values)
+                                                        - 1 - i] };
+        text = xs_msg_result_encode(&a);
+        assert_int_equal(xs_msg_result_decode(text, &b, &why), XLMIG_OK);
+        assert_null(why);
+        assert_int_equal(b.ok, a.ok);
+        assert_true(b.since_unpause_s == a.since_unpause_s);
+        assert_true(b.restore_s == a.restore_s);
+        free(text);
+    }
+    /* Integers and not: yajl tells them apart, both are seconds. */
+    assert_int_equal(xs_msg_result_decode("{\"ok\":true,\"since_unpause_s\":"
+                                          "0,\"restore_s\":2.25}", &b, &why),
+                     XLMIG_OK);
+    assert_true(b.ok);
+    assert_true(b.since_unpause_s == 0);
+    assert_true(b.restore_s == 2.25);
+    /* A clock that stepped is sent as the bound, not as garbage. */
+    a = (struct xs_msg_result){ .since_unpause_s = -3,
+                                .restore_s = 5e9 };
+    text = xs_msg_result_encode(&a);
+    assert_int_equal(xs_msg_result_decode(text, &b, &why), XLMIG_OK);
+    assert_true(b.since_unpause_s == 0);
+    assert_true(b.restore_s == 1e9);
+    free(text);
+}
+
+enum test_xs_kind {
+    TEST_XS_STREAM, TEST_XS_OK_SSH, TEST_XS_OK_TCP, TEST_XS_PROGRESS,
+    TEST_XS_RESULT,
+};
+
+static int test_xs_decode(enum test_xs_kind kind, const char *json,
+                          char **why_r)
+{
+    struct xs_msg_stream s;
+    struct xs_msg_stream_ok ok;
+    struct xs_msg_progress p;
+    struct xs_msg_result r;
+    int rc = XLMIG_E_INTERNAL;
+
+    switch (kind) {
+    case TEST_XS_STREAM:
+        rc = xs_msg_stream_decode(json, &s, why_r);
+        break;
+    case TEST_XS_OK_SSH:
+    case TEST_XS_OK_TCP:
+        rc = xs_msg_stream_ok_decode(json, kind == TEST_XS_OK_TCP, &ok,
+                                     why_r);
+        /* A refusal leaves no key behind. */
+        if (rc) {
+            struct frame_keys zero;
+
+            memset(&zero, 0, sizeof(zero));
+            assert_memory_equal(&ok.keys, &zero, sizeof(zero));
+        }
+        break;
+    case TEST_XS_PROGRESS:
+        rc = xs_msg_progress_decode(json, &p, why_r);
+        break;
+    case TEST_XS_RESULT:
+        rc = xs_msg_result_decode(json, &r, why_r);
+        break;
+    }
+    return rc;
+}
+
+#define TEST_XS_S(rest) "{\"data\":\"tcp\",\"codec\":\"none\"," rest "}"
+#define TEST_XS_KEYS "\"keys\":\"" TEST_XS_HEX "\""
+#define TEST_XS_P(rest) "{\"bytes\":1,\"wire_bytes\":2," rest "}"
+#define TEST_XS_R(rest) "{\"ok\":true," rest "}"
+
+static void test_xs_malformed(void **state)
+{
+    static const struct {
+        enum test_xs_kind kind;
+        const char *json, *why;
+    } cases[] = {
+        /* Not an object. */
+        { TEST_XS_STREAM, "", "not a JSON object" },
+        { TEST_XS_STREAM, "[]", "not a JSON object" },
+        { TEST_XS_OK_SSH, "\"keys\"", "not a JSON object" },
+        { TEST_XS_PROGRESS, "{\"bytes\":1", "not a JSON object: " },
+        { TEST_XS_RESULT, "{} {}", "not a JSON object: " },
+        { TEST_XS_RESULT, "null", "not a JSON object" },
+        /* STREAM */
+        { TEST_XS_STREAM, "{}", "data: missing" },
+        { TEST_XS_STREAM, "{\"data\":1,\"port\":0,\"codec\":\"none\","
+          "\"encrypt\":true}", "data: not a string" },
+        { TEST_XS_STREAM, "{\"data\":\"udp\",\"port\":0,\"codec\":\"none\","
+          "\"encrypt\":true}", "data: not \"ssh\" or \"tcp\"" },
+        { TEST_XS_STREAM, TEST_XS_S("\"encrypt\":true"), "port: missing" },
+        { TEST_XS_STREAM, TEST_XS_S("\"port\":\"5\",\"encrypt\":true"),
+          "port: not an integer in 0..65535" },
+        { TEST_XS_STREAM, TEST_XS_S("\"port\":65536,\"encrypt\":true"),
+          "port: not an integer in 0..65535" },
+        { TEST_XS_STREAM, TEST_XS_S("\"port\":-1,\"encrypt\":true"),
+          "port: not an integer" },
+        { TEST_XS_STREAM, TEST_XS_S("\"port\":1.5,\"encrypt\":true"),
+          "port: not an integer" },
+        { TEST_XS_STREAM, TEST_XS_S("\"port\":1e3,\"encrypt\":true"),
+          "port: not an integer" },
+        { TEST_XS_STREAM, TEST_XS_S("\"port\":99999999999999999999999,"
+                                    "\"encrypt\":true"),
+          "port: not an integer" },
+        { TEST_XS_STREAM, "{\"data\":\"ssh\",\"port\":0,\"encrypt\":true}",
+          "codec: missing" },
+        { TEST_XS_STREAM, "{\"data\":\"ssh\",\"port\":0,\"codec\":\"gzip\","
+          "\"encrypt\":true}", "codec: not \"none\"" },
+        { TEST_XS_STREAM, "{\"data\":\"ssh\",\"port\":0,\"codec\":\"AUTO\","
+          "\"encrypt\":true}", "codec: not" },
+        { TEST_XS_STREAM, "{\"data\":\"ssh\",\"port\":0,\"codec\":[],"
+          "\"encrypt\":true}", "codec: not a string" },
+        { TEST_XS_STREAM, TEST_XS_S("\"port\":0"), "encrypt: missing" },
+        { TEST_XS_STREAM, TEST_XS_S("\"port\":0,\"encrypt\":\"yes\""),
+          "encrypt: not true or false" },
+        { TEST_XS_STREAM, TEST_XS_S("\"port\":0,\"encrypt\":1"),
+          "encrypt: not true or false" },
+        /* STREAM_OK */
+        { TEST_XS_OK_SSH, "{}", "keys: missing" },
+        { TEST_XS_OK_SSH, "{\"error\":5}", "error: not a string" },
+        { TEST_XS_OK_TCP, "{\"error\":null," TEST_XS_KEYS "}",
+          "error: not a string" },
+        { TEST_XS_OK_SSH, "{\"keys\":7}", "keys: not a string" },
+        { TEST_XS_OK_SSH, "{\"keys\":\"\"}", "keys: not 104 hex digits" },
+        { TEST_XS_OK_SSH, "{\"keys\":\"" TEST_XS_HEX "0\"}",
+          "keys: not 104 hex digits" },
+        { TEST_XS_OK_SSH, "{\"keys\":\"" TEST_XS_HEX "00\"}",
+          "keys: not 104 hex digits" },
+        { TEST_XS_OK_SSH, "{\"keys\":\"0" TEST_XS_HEX "\"}",
+          "keys: not 104 hex digits" },
+        { TEST_XS_OK_SSH, "{\"keys\":\"g1" TEST_XS_HEX "\"}",
+          "keys: not 104 hex digits" },
+        { TEST_XS_OK_TCP, "{" TEST_XS_KEYS ",\"port\":5}", "addr: missing" },
+        { TEST_XS_OK_TCP, "{" TEST_XS_KEYS ",\"addr\":4,\"port\":5}",
+          "addr: not a string" },
+        { TEST_XS_OK_TCP, "{" TEST_XS_KEYS ",\"addr\":\"localhost\","
+          "\"port\":5}", "addr: not a numeric" },
+        { TEST_XS_OK_TCP, "{" TEST_XS_KEYS ",\"addr\":\"\",\"port\":5}",
+          "addr: not a numeric" },
+        { TEST_XS_OK_TCP, "{" TEST_XS_KEYS ",\"addr\":\"10.0.0.1 \","
+          "\"port\":5}", "addr: not a numeric" },
+        { TEST_XS_OK_TCP, "{" TEST_XS_KEYS ",\"addr\":\"10.0.0.256\","
+          "\"port\":5}", "addr: not a numeric" },
+        { TEST_XS_OK_TCP, "{" TEST_XS_KEYS ",\"addr\":\"fe80::1%eth0\","
+          "\"port\":5}", "addr: not a numeric" },
+        { TEST_XS_OK_TCP, "{" TEST_XS_KEYS ",\"addr\":\"" TEST_XS_HEX "\","
+          "\"port\":5}", "addr: longer than 63 bytes" },
+        { TEST_XS_OK_TCP, "{" TEST_XS_KEYS ",\"addr\":\"::1\"}",
+          "port: missing" },
+        { TEST_XS_OK_TCP, "{" TEST_XS_KEYS ",\"addr\":\"::1\",\"port\":0}",
+          "port: not an integer in 1..65535" },
+        { TEST_XS_OK_TCP, "{" TEST_XS_KEYS ",\"addr\":\"::1\","
+          "\"port\":65536}", "port: not an integer in 1..65535" },
+        { TEST_XS_OK_TCP, "{" TEST_XS_KEYS ",\"addr\":\"::1\","
+          "\"port\":-5}", "port: not an integer in 1..65535" },
+        /* PROGRESS */
+        { TEST_XS_PROGRESS, "{}", "bytes: missing" },
+        { TEST_XS_PROGRESS, "{\"bytes\":-1}", "bytes: not an integer in "
+          "0..18446744073709551615" },
+        { TEST_XS_PROGRESS, "{\"bytes\":18446744073709551616}",
+          "bytes: not an integer" },
+        { TEST_XS_PROGRESS, "{\"bytes\":\"1\"}", "bytes: not an integer" },
+        { TEST_XS_PROGRESS, "{\"bytes\":1}", "wire_bytes: missing" },
+        { TEST_XS_PROGRESS, "{\"bytes\":1,\"wire_bytes\":true}",
+          "wire_bytes: not an integer" },
+        { TEST_XS_PROGRESS, TEST_XS_P("\"done\":true"), "pages: missing" },
+        { TEST_XS_PROGRESS, TEST_XS_P("\"pages\":1.0,\"done\":true"),
+          "pages: not an integer" },
+        { TEST_XS_PROGRESS, TEST_XS_P("\"pages\":-0,\"done\":true"),
+          "pages: not an integer" },
+        { TEST_XS_PROGRESS, TEST_XS_P("\"pages\":3"), "done: missing" },
+        { TEST_XS_PROGRESS, TEST_XS_P("\"pages\":3,\"done\":\"true\""),
+          "done: not true or false" },
+        /* RESULT */
+        { TEST_XS_RESULT, "{\"since_unpause_s\":1,\"restore_s\":1}",
+          "ok: missing" },
+        { TEST_XS_RESULT, "{\"ok\":0,\"since_unpause_s\":1,"
+          "\"restore_s\":1}", "ok: not true or false" },
+        { TEST_XS_RESULT, TEST_XS_R("\"restore_s\":1"),
+          "since_unpause_s: missing" },
+        { TEST_XS_RESULT, TEST_XS_R("\"since_unpause_s\":-0.5,"
+                                    "\"restore_s\":1"),
+          "since_unpause_s: not a number in 0..1e9" },
+        { TEST_XS_RESULT, TEST_XS_R("\"since_unpause_s\":-1,"
+                                    "\"restore_s\":1"),
+          "since_unpause_s: not a number in 0..1e9" },
+        { TEST_XS_RESULT, TEST_XS_R("\"since_unpause_s\":\"1\","
+                                    "\"restore_s\":1"),
+          "since_unpause_s: not a number" },
+        { TEST_XS_RESULT, TEST_XS_R("\"since_unpause_s\":1"),
+          "restore_s: missing" },
+        { TEST_XS_RESULT, TEST_XS_R("\"since_unpause_s\":1,"
+                                    "\"restore_s\":1e10"),
+          "restore_s: not a number in 0..1e9" },
+        { TEST_XS_RESULT, TEST_XS_R("\"since_unpause_s\":1,"
+                                    "\"restore_s\":1e999"),
+          "restore_s: not a number in 0..1e9" },
+        { TEST_XS_RESULT, TEST_XS_R("\"since_unpause_s\":1,"
+                                    "\"restore_s\":[1]"),
+          "restore_s: not a number in 0..1e9" },
+    };
+    char *why;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < ARRAY_SIZE(cases); i++) {
+        why = NULL;
+        if (test_xs_decode(cases[i].kind, cases[i].json, &why) !=
+                XLMIG_E_PROTO || !why ||
+            strncmp(why, cases[i].why, strlen(cases[i].why)))
+            fail_msg("case %zu %s: why \"%s\", want \"%s...\"", i,
+                     cases[i].json, why ? why : "(none)", cases[i].why);
+        assert_null(strchr(why, '\n'));
+        free(why);
+    }
+}
+
+static void test_xs_unknown_keys_are_ignored(void **state)
+{
+    struct xs_msg_stream s;
+    struct xs_msg_stream_ok ok;
+    struct xs_msg_progress p;
+    struct xs_msg_result r;
+    char *why = NULL;
+
+    (void)state;
+    assert_int_equal(xs_msg_stream_decode("{\"v2\":{\"a\":[1,{}]},\"data\":"
+                                          "\"ssh\",\"port\":0,\"codec\":"
+                                          "\"auto\",\"encrypt\":false,"
+                                          "\"x\":null}", &s, &why),
+                     XLMIG_OK);
+    assert_false(s.tcp);
+    assert_int_equal(s.codec, XS_MSG_CODEC_AUTO);
+    /* Over ssh the address is not read, whatever it is. */
+    assert_int_equal(xs_msg_stream_ok_decode("{" TEST_XS_KEYS ",\"addr\":"
+                                             "\"\",\"port\":0}", false, &ok,
+                                             &why), XLMIG_OK);
+    assert_false(ok.tcp);
+    assert_string_equal(ok.addr, "");
+    assert_int_equal(xs_msg_progress_decode(TEST_XS_P("\"pages\":3,"
+                                                      "\"done\":true,"
+                                                      "\"rate\":1.5"),
+                                            &p, &why), XLMIG_OK);
+    assert_true(p.pages == 3);
+    assert_int_equal(xs_msg_result_decode(TEST_XS_R("\"since_unpause_s\":1,"
+                                                    "\"restore_s\":2,"
+                                                    "\"z\":\"\""), &r, &why),
+                     XLMIG_OK);
+    assert_null(why);
+}
+
+static void test_xs_bounds(void **state)
+{
+    static const char ok[] = "{\"ok\":true,\"since_unpause_s\":1,"
+                             "\"restore_s\":1}";
+    size_t n = XS_MSG_MAX + 16, i;
+    char *big = malloc(n + 1), *why = NULL;
+    struct xs_msg_result r;
+
+    (void)state;
+    assert_non_null(big);
+    /* Over the size bound, however valid. */
+    memset(big, ' ', n);
+    big[n] = '\0';
+    memcpy(big, ok, strlen(ok));
+    assert_int_equal(xs_msg_result_decode(big, &r, &why), XLMIG_E_PROTO);
+    assert_non_null(strstr(why, "over 65536 bytes"));
+    free(why);
+    /* Nested too deep: refused before yajl builds the tree. */
+    strcpy(big, "{\"a\":");
+    for (i = 0; i < 20; i++) strcat(big, "[");
+    for (i = 0; i < 20; i++) strcat(big, "]");
+    strcat(big, "}");
+    assert_int_equal(xs_msg_result_decode(big, &r, &why), XLMIG_E_PROTO);
+    assert_string_equal(why, "nested deeper than 16");
+    free(why);
+    /* Brackets in strings do not count. */
+    strcpy(big, "{\"a\":\"[[[[[[[[[[[[[[[[[[[[[[[[\\\"{{{{{{{{{{{{{{{{{{\",");
+    strcat(big, "\"ok\":true,\"since_unpause_s\":1,\"restore_s\":1}");
+    assert_int_equal(xs_msg_result_decode(big, &r, &why), XLMIG_OK);
+    free(big);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -325,6 +801,14 @@ int main(void)
         cmocka_unit_test(test_x_roundtrip),
         cmocka_unit_test(test_x_bad_headers),
         cmocka_unit_test(test_x_body_with_nul_is_refused),
+        cmocka_unit_test(test_xs_stream_roundtrip),
+        cmocka_unit_test(test_xs_stream_ok_roundtrip),
+        cmocka_unit_test(test_xs_stream_ok_error_text),
+        cmocka_unit_test(test_xs_progress_roundtrip),
+        cmocka_unit_test(test_xs_result_roundtrip),
+        cmocka_unit_test(test_xs_malformed),
+        cmocka_unit_test(test_xs_unknown_keys_are_ignored),
+        cmocka_unit_test(test_xs_bounds),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);

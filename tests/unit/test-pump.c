@@ -319,8 +319,10 @@ static void test_pump_framed_run(const uint8_t *data, size_t len,
 
     assert_int_equal(frame_keys_new(&k), 0);
     enc = frame_enc_new(&k, f->encrypt);
+    assert_non_null(enc);
     dec = frame_dec_new(&k, 1u << FRAME_CODEC_NONE | 1u << FRAME_CODEC_LZ4 |
                         1u << FRAME_CODEC_ZSTD, f->encrypt);
+    assert_non_null(dec);
     test_pump_pair(in);
     test_pump_pair(mid);
     test_pump_pair(out);
