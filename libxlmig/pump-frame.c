@@ -16,10 +16,13 @@
  * exactly where the END frame comes) and written to libxl.
  *
  * PUMP_CODEC_AUTO picks the codec of each PAGES frame that minimises the
- * time per stream byte, max(1 / codec rate, 1 / (ratio * link rate)),
- * from moving averages of what the frames so far measured; every
+ * time per stream byte, max(encode time, wire bytes * link time), from
+ * moving averages of what the frames so far measured; every
  * PUMP_AUTO_PROBE-th frame tries the next codec in turn so that the
- * estimates follow the data and the link.
+ * estimates follow the data and the link. The averages are of seconds
+ * per byte, not of rates: most writes land in the socket buffer at once,
+ * and an average of their rates would say the link is fast. The link's
+ * time per byte is measured over windows of PUMP_AUTO_WINDOW wire bytes.
  */
 #include <poll.h>
 #include <stdlib.h>
@@ -29,12 +32,15 @@
 
 #define PUMP_AUTO_PROBE 8
 #define PUMP_AUTO_ALPHA 0.25        /* weight of a new measurement */
+#define PUMP_AUTO_WINDOW (8u << 20) /* wire bytes per link measurement */
 
 struct pump_auto {
-    double rate[FRAME_CODEC_NR];    /* stream bytes/s the codec encodes */
-    double ratio[FRAME_CODEC_NR];   /* stream bytes per wire byte */
+    double enc_spb[FRAME_CODEC_NR]; /* seconds to encode a stream byte */
+    double wpr[FRAME_CODEC_NR];     /* wire bytes per stream byte */
     bool seen[FRAME_CODEC_NR];
-    double link;                    /* wire bytes/s the output takes */
+    double link_spb;                /* seconds per wire byte; 0: unknown */
+    uint64_t win_bytes;             /* the link window so far */
+    double win_s;
     uint64_t frames;
     int probe;                      /* next codec to try */
 };
@@ -49,10 +55,10 @@ static enum frame_codec pump_auto_pick(struct pump *p)
 {
     struct pump_auto *a = p->autoc;
     enum frame_codec best = FRAME_CODEC_NONE;
-    double t, best_t = 0;
+    double t, best_t = -1;
     int c;
 
-    if (a->frames++ % PUMP_AUTO_PROBE == 0 || !a->link) {
+    if (a->frames++ % PUMP_AUTO_PROBE == 0 || !a->link_spb) {
         /* Probe the next available codec (NONE measures the link). */
         do {
             c = a->probe;
@@ -62,10 +68,9 @@ static enum frame_codec pump_auto_pick(struct pump *p)
     }
     for (c = 0; c < FRAME_CODEC_NR; c++) {
         if (!a->seen[c]) continue;
-        t = 1.0 / (a->ratio[c] * a->link);
-        if (c != FRAME_CODEC_NONE && 1.0 / a->rate[c] > t)
-            t = 1.0 / a->rate[c];
-        if (!best_t || t < best_t) {
+        t = a->wpr[c] * a->link_spb;
+        if (a->enc_spb[c] > t) t = a->enc_spb[c];
+        if (best_t < 0 || t < best_t) {
             best = c;
             best_t = t;
         }
@@ -79,14 +84,20 @@ static void pump_auto_learn(struct pump *p, enum frame_codec c, size_t raw,
     struct pump_auto *a = p->autoc;
 
     if (!a || !raw || !wire) return;
-    if (t_enc > 0)
-        a->rate[c] = pump_ewma(a->rate[c], (double)raw / t_enc, a->seen[c]);
-    a->ratio[c] = pump_ewma(a->ratio[c], (double)raw / (double)wire,
-                            a->seen[c]);
+    a->enc_spb[c] = pump_ewma(a->enc_spb[c], t_enc / (double)raw,
+                              a->seen[c]);
+    a->wpr[c] = pump_ewma(a->wpr[c], (double)wire / (double)raw,
+                          a->seen[c]);
     a->seen[c] = true;
-    /* Writes that took no measurable time say nothing of the link. */
-    if (t_out > 1e-5)
-        a->link = pump_ewma(a->link, (double)wire / t_out, a->link > 0);
+    a->win_bytes += wire;
+    a->win_s += t_out;
+    if (a->win_bytes >= PUMP_AUTO_WINDOW) {
+        a->link_spb = pump_ewma(a->link_spb,
+                                a->win_s / (double)a->win_bytes,
+                                a->link_spb > 0);
+        a->win_bytes = 0;
+        a->win_s = 0;
+    }
 }
 
 void pump_frame_setup(struct pump *p)
