@@ -174,6 +174,17 @@ int fdio_read_exact(struct xlmig_ctx *ctx, int fd, void *buf, size_t len,
     return XLMIG_OK;
 }
 
+/* What a failed write(2) or writev(2) of what means (errno), logged. */
+static int fdio_write_failed(struct xlmig_ctx *ctx, const char *what)
+{
+    if (errno == EPIPE || errno == ECONNRESET) {
+        LOG(ctx, ERROR, "peer went away while sending %s", what);
+        return XLMIG_E_PEER;
+    }
+    LOGE(ctx, ERROR, "write %s", what);
+    return XLMIG_E_SYSTEM;
+}
+
 int fdio_write_all(struct xlmig_ctx *ctx, int fd, const void *buf,
                    size_t len, const struct fdio_wait *w, const char *what)
 {
@@ -188,14 +199,44 @@ int fdio_write_all(struct xlmig_ctx *ctx, int fd, const void *buf,
         r = write(fd, (const char *)buf + done, len - done);
         if (r < 0) {
             if (errno == EINTR || errno == EAGAIN) continue;
-            if (errno == EPIPE || errno == ECONNRESET) {
-                LOG(ctx, ERROR, "peer went away while sending %s", what);
-                return XLMIG_E_PEER;
-            }
-            LOGE(ctx, ERROR, "write %s", what);
-            return XLMIG_E_SYSTEM;
+            return fdio_write_failed(ctx, what);
         }
         done += (size_t)r;
+        deadline = fdio_deadline(ctx, w);
+    }
+    return XLMIG_OK;
+}
+
+/* Moves *i and iov[*i] past n written bytes (and empty pieces). */
+static void fdio_iov_advance(struct iovec *iov, int cnt, int *i, size_t n)
+{
+    while (*i < cnt && n >= iov[*i].iov_len) {
+        n -= iov[*i].iov_len;
+        (*i)++;
+    }
+    if (n) {
+        iov[*i].iov_base = (char *)iov[*i].iov_base + n;
+        iov[*i].iov_len -= n;
+    }
+}
+
+int fdio_writev_all(struct xlmig_ctx *ctx, int fd, struct iovec *iov,
+                    int cnt, const struct fdio_wait *w, const char *what)
+{
+    double deadline = fdio_deadline(ctx, w);
+    ssize_t r;
+    int i = 0, rc;
+
+    fdio_iov_advance(iov, cnt, &i, 0);
+    while (i < cnt) {
+        rc = fdio_wait_fd(ctx, fd, POLLOUT, w, deadline, what);
+        if (rc) return rc;
+        r = writev(fd, iov + i, cnt - i < IOV_MAX ? cnt - i : IOV_MAX);
+        if (r < 0) {
+            if (errno == EINTR || errno == EAGAIN) continue;
+            return fdio_write_failed(ctx, what);
+        }
+        fdio_iov_advance(iov, cnt, &i, (size_t)r);
         deadline = fdio_deadline(ctx, w);
     }
     return XLMIG_OK;

@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/uio.h>
 
 #include "internal.h"
 
@@ -65,6 +66,14 @@ MUST_CHECK int fdio_read_some(struct xlmig_ctx *ctx, int fd, void *buf,
 MUST_CHECK int fdio_write_all(struct xlmig_ctx *ctx, int fd, const void *buf,
                               size_t len, const struct fdio_wait *w,
                               const char *what);
+/*
+ * Writes all bytes of the cnt pieces in iov (writev(2), at most IOV_MAX
+ * pieces a call); iov is used up: its entries are changed as bytes go
+ * out. Errors as fdio_write_all().
+ */
+MUST_CHECK int fdio_writev_all(struct xlmig_ctx *ctx, int fd,
+                               struct iovec *iov, int cnt,
+                               const struct fdio_wait *w, const char *what);
 
 /*
  * Small files. fdio_read_file reads a whole file of at most max bytes,

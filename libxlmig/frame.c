@@ -6,7 +6,10 @@
  * The pump calls this at GB/s, so each end sets up its cipher (key
  * schedule included), compression context and scratch buffer once, when
  * it is made: a frame allocates nothing, and a payload that needs no
- * codec is copied once (encoder: input to out; decoder: body to out).
+ * codec is copied once (encoder: input to out; decoder: body to out), or
+ * not at all with frame_enc_pages_inplace() (the pages are read where the
+ * frame is made) and frame_dec_open_iov() (the stream bytes are handed
+ * out as pieces of body).
  *
  * The decoder takes bytes from the network. frame_dec_hdr() bounds every
  * length before anything else looks at it, frame_dec_open() checks the
@@ -466,22 +469,54 @@ static size_t frame_pages_pack(const uint8_t *in, size_t n, uint8_t *p,
     return off;
 }
 
-int frame_enc_pages(struct frame_enc *e, enum frame_codec codec,
-                    const uint8_t *in, size_t len, uint8_t *out,
-                    size_t *out_len_r)
+/*
+ * The same payload made where the n pages already are, right after the
+ * room for the bitmap at p: each page that is not zero moves down over
+ * the zero pages before it (memmove: the two may overlap), so nothing
+ * moves until the first zero page. Returns the payload's length.
+ */
+static size_t frame_pages_pack_inplace(uint8_t *p, size_t n,
+                                       size_t *zeros_r)
+{
+    size_t i, blen = FRAME_BITMAP_LEN(n), off = blen, zeros = 0;
+    uint8_t *page;
+
+    memset(p, 0, blen);
+    for (i = 0; i < n; i++) {
+        page = p + blen + i * FRAME_PAGE_SIZE;
+        if (frame_page_is_zero(page)) {
+            p[i / 8] |= (uint8_t)(1u << (i % 8));
+            zeros++;
+            continue;
+        }
+        if (zeros) memmove(p + off, page, FRAME_PAGE_SIZE);
+        off += FRAME_PAGE_SIZE;
+    }
+    *zeros_r = zeros;
+    return off;
+}
+
+static bool frame_pages_len_ok(size_t len, enum frame_codec codec)
+{
+    return len && len <= FRAME_RAW_MAX && len % FRAME_PAGE_SIZE == 0 &&
+           frame_codec_available(codec);
+}
+
+/*
+ * Finishes a FRAME_PAGES frame of n pages whose packed payload (plen
+ * bytes, zeros pages left out) is at out + FRAME_HDR_LEN: compresses it
+ * when codec makes it smaller, seals it, counts the pages.
+ */
+static int frame_enc_pages_seal(struct frame_enc *e, enum frame_codec codec,
+                                uint8_t *out, size_t n, size_t zeros,
+                                size_t plen, size_t *out_len_r)
 {
     struct frame_hdr h = { .type = FRAME_PAGES, .codec = FRAME_CODEC_NONE };
     uint8_t *p = out + FRAME_HDR_LEN;
-    size_t n = len / FRAME_PAGE_SIZE, zeros, plen, clen;
+    size_t clen = plen;
     int rc;
 
-    *out_len_r = 0;
-    if (!len || len > FRAME_RAW_MAX || len % FRAME_PAGE_SIZE ||
-        !frame_codec_available(codec))
-        return XLMIG_E_INVAL;
-    h.raw_len = (uint32_t)len;
-    plen = frame_pages_pack(in, n, p, &zeros);
-    clen = plen;
+    h.raw_len = (uint32_t)(n * FRAME_PAGE_SIZE);
     /*
      * The payload is packed in out, so the codec writes to scratch and
      * only a smaller result is copied back: data that does not compress
@@ -503,6 +538,34 @@ int frame_enc_pages(struct frame_enc *e, enum frame_codec codec,
     e->st.pages += n;
     e->st.zero_pages += zeros;
     return XLMIG_OK;
+}
+
+int frame_enc_pages(struct frame_enc *e, enum frame_codec codec,
+                    const uint8_t *in, size_t len, uint8_t *out,
+                    size_t *out_len_r)
+{
+    size_t n = len / FRAME_PAGE_SIZE, zeros, plen;
+
+    *out_len_r = 0;
+    if (!frame_pages_len_ok(len, codec)) return XLMIG_E_INVAL;
+    plen = frame_pages_pack(in, n, out + FRAME_HDR_LEN, &zeros);
+    return frame_enc_pages_seal(e, codec, out, n, zeros, plen, out_len_r);
+}
+
+size_t frame_pages_inplace_offset(size_t len)
+{
+    return FRAME_HDR_LEN + FRAME_BITMAP_LEN(len / FRAME_PAGE_SIZE);
+}
+
+int frame_enc_pages_inplace(struct frame_enc *e, enum frame_codec codec,
+                            uint8_t *buf, size_t len, size_t *out_len_r)
+{
+    size_t n = len / FRAME_PAGE_SIZE, zeros, plen;
+
+    *out_len_r = 0;
+    if (!frame_pages_len_ok(len, codec)) return XLMIG_E_INVAL;
+    plen = frame_pages_pack_inplace(buf + FRAME_HDR_LEN, n, &zeros);
+    return frame_enc_pages_seal(e, codec, buf, n, zeros, plen, out_len_r);
 }
 
 /* ---- the receiving end ---- */
@@ -732,18 +795,19 @@ static long frame_decompress(struct frame_dec *d, uint32_t codec,
     return -1;
 }
 
-static int frame_dec_data(struct frame_dec *d, const struct frame_hdr *h,
-                          const uint8_t *plain, uint8_t *out, char **why_r)
+/*
+ * Decompresses the DATA payload at plain into dst (room for raw_len
+ * bytes): it must come out at exactly raw_len bytes.
+ */
+static int frame_dec_data_unzip(struct frame_dec *d,
+                                const struct frame_hdr *h,
+                                const uint8_t *plain, uint8_t *dst,
+                                char **why_r)
 {
     long n;
 
-    if (h->codec == FRAME_CODEC_NONE) {
-        /* An encrypted payload was decrypted straight into out. */
-        if (plain != out) memcpy(out, plain, h->raw_len);
-        return XLMIG_OK;
-    }
     /* Room for exactly raw_len: a longer result fails in the library. */
-    n = frame_decompress(d, h->codec, plain, h->wire_len, out, h->raw_len);
+    n = frame_decompress(d, h->codec, plain, h->wire_len, dst, h->raw_len);
     if (n == (long)h->raw_len) return XLMIG_OK;
     *why_r = frame_why(h->seq, h->type, "%s payload does not decode to "
                        "%" PRIu32 " bytes", frame_codec_names[h->codec],
@@ -751,17 +815,27 @@ static int frame_dec_data(struct frame_dec *d, const struct frame_hdr *h,
     return XLMIG_E_PROTO;
 }
 
+static int frame_dec_data(struct frame_dec *d, const struct frame_hdr *h,
+                          const uint8_t *plain, uint8_t *out, char **why_r)
+{
+    if (h->codec == FRAME_CODEC_NONE) {
+        /* An encrypted payload was decrypted straight into out. */
+        if (plain != out) memcpy(out, plain, h->raw_len);
+        return XLMIG_OK;
+    }
+    return frame_dec_data_unzip(d, h, plain, out, why_r);
+}
+
 /*
- * Expands a FRAME_PAGES payload p of len bytes (bitmap, then the pages
- * not left out) into the n pages of out, after checking that the bitmap
- * and len agree.
+ * Checks that the FRAME_PAGES payload p of len bytes (bitmap, then the
+ * pages not left out) is what its header says: no bitmap bits past the
+ * last page, and exactly the pages the bitmap keeps.
  */
-static int frame_pages_unpack(const struct frame_hdr *h, const uint8_t *p,
-                              size_t len, uint8_t *out, char **why_r)
+static int frame_pages_check(const struct frame_hdr *h, const uint8_t *p,
+                             size_t len, char **why_r)
 {
     size_t n = h->raw_len / FRAME_PAGE_SIZE, blen = FRAME_BITMAP_LEN(n);
-    size_t i, zeros = 0, off = blen;
-    uint8_t *page;
+    size_t i, zeros = 0;
 
     if (len < blen) {
         *why_r = frame_why(h->seq, h->type, "payload of %zu bytes is "
@@ -781,6 +855,16 @@ static int frame_pages_unpack(const struct frame_hdr *h, const uint8_t *p,
                            n);
         return XLMIG_E_PROTO;
     }
+    return XLMIG_OK;
+}
+
+/* Expands the checked FRAME_PAGES payload p into the pages of out. */
+static void frame_pages_unpack(const struct frame_hdr *h, const uint8_t *p,
+                               uint8_t *out)
+{
+    size_t n = h->raw_len / FRAME_PAGE_SIZE, i, off = FRAME_BITMAP_LEN(n);
+    uint8_t *page;
+
     for (i = 0; i < n; i++) {
         page = out + i * FRAME_PAGE_SIZE;
         if (p[i / 8] & 1u << (i % 8)) {
@@ -790,29 +874,81 @@ static int frame_pages_unpack(const struct frame_hdr *h, const uint8_t *p,
             off += FRAME_PAGE_SIZE;
         }
     }
-    return XLMIG_OK;
 }
 
-static int frame_dec_pages(struct frame_dec *d, const struct frame_hdr *h,
-                           const uint8_t *plain, uint8_t *out, char **why_r)
+/* What a page left out stands for, for frame_dec_open_iov(). */
+static const uint8_t frame_zero_page[FRAME_PAGE_SIZE];
+
+/*
+ * The pages of the checked FRAME_PAGES payload p as pieces: one per zero
+ * page, one per run of pages kept (they are adjacent in p). At most one
+ * piece per page, so FRAME_IOV_MAX of them always do.
+ */
+static int frame_pages_iov(const struct frame_hdr *h, uint8_t *p,
+                           struct iovec *iov)
+{
+    size_t n = h->raw_len / FRAME_PAGE_SIZE, i, off = FRAME_BITMAP_LEN(n);
+    int cnt = 0;
+    bool run = false;               /* iov[cnt - 1] is a run of p */
+
+    for (i = 0; i < n; i++) {
+        if (p[i / 8] & 1u << (i % 8)) {
+            iov[cnt].iov_base = (void *)frame_zero_page;
+            iov[cnt++].iov_len = FRAME_PAGE_SIZE;
+            run = false;
+            continue;
+        }
+        if (run) {
+            iov[cnt - 1].iov_len += FRAME_PAGE_SIZE;
+        } else {
+            iov[cnt].iov_base = p + off;
+            iov[cnt++].iov_len = FRAME_PAGE_SIZE;
+            run = true;
+        }
+        off += FRAME_PAGE_SIZE;
+    }
+    return cnt;
+}
+
+/*
+ * The FRAME_PAGES payload of h, decompressed into scratch if it needs to
+ * be, and checked: *p_r, *len_r.
+ */
+static int frame_dec_pages_payload(struct frame_dec *d,
+                                   const struct frame_hdr *h,
+                                   uint8_t *plain, uint8_t **p_r,
+                                   size_t *len_r, char **why_r)
 {
     size_t n = h->raw_len / FRAME_PAGE_SIZE;
     long len;
 
-    if (h->codec == FRAME_CODEC_NONE)
-        return frame_pages_unpack(h, plain, h->wire_len, out, why_r);
-    /*
-     * The bitmap comes first, so the pages must go through scratch; next
-     * to decompression, the copy out of it costs little.
-     */
-    len = frame_decompress(d, h->codec, plain, h->wire_len, d->scratch,
-                           FRAME_BITMAP_LEN(n) + h->raw_len);
-    if (len < 0) {
-        *why_r = frame_why(h->seq, h->type, "%s payload does not decode",
-                           frame_codec_names[h->codec]);
-        return XLMIG_E_PROTO;
+    *p_r = plain;
+    *len_r = h->wire_len;
+    if (h->codec != FRAME_CODEC_NONE) {
+        /* The bitmap comes first, so the pages go through scratch. */
+        len = frame_decompress(d, h->codec, plain, h->wire_len, d->scratch,
+                               FRAME_BITMAP_LEN(n) + h->raw_len);
+        if (len < 0) {
+            *why_r = frame_why(h->seq, h->type, "%s payload does not "
+                               "decode", frame_codec_names[h->codec]);
+            return XLMIG_E_PROTO;
+        }
+        *p_r = d->scratch;
+        *len_r = (size_t)len;
     }
-    return frame_pages_unpack(h, d->scratch, (size_t)len, out, why_r);
+    return frame_pages_check(h, *p_r, *len_r, why_r);
+}
+
+static int frame_dec_pages(struct frame_dec *d, const struct frame_hdr *h,
+                           uint8_t *plain, uint8_t *out, char **why_r)
+{
+    uint8_t *p;
+    size_t len;
+    int rc;
+
+    rc = frame_dec_pages_payload(d, h, plain, &p, &len, why_r);
+    if (!rc) frame_pages_unpack(h, p, out);
+    return rc;
 }
 
 static bool frame_hdr_same(const struct frame_hdr *a,
@@ -823,52 +959,75 @@ static bool frame_hdr_same(const struct frame_hdr *a,
            a->wire_len == b->wire_len && a->seq == b->seq;
 }
 
+/*
+ * What every frame goes through before its payload is used: h must be
+ * what frame_dec_hdr() makes of these very header bytes for this point of
+ * the stream (h steers every length; 32 bytes are cheap next to the
+ * payload), then the tag is checked and the payload decrypted into plain
+ * (body, or where it goes; wiped there if the tag does not match).
+ */
+static int frame_dec_begin(struct frame_dec *d, const struct frame_hdr *h,
+                           const uint8_t *hdr, uint8_t *body,
+                           uint8_t *plain, char **why_r)
+{
+    struct frame_hdr chk;
+    int rc;
+
+    rc = frame_dec_hdr(d, hdr, &chk, why_r);
+    if (rc) return rc;
+    if (!frame_hdr_same(h, &chk)) {
+        *why_r = frame_why(d->seq, chk.type, "parsed header does not match "
+                           "the header bytes");
+        return XLMIG_E_INVAL;
+    }
+    rc = frame_dec_verify(d, h, hdr, body, plain);
+    if (!rc) return XLMIG_OK;
+    /* Never leave unauthenticated plaintext behind outside body. */
+    if (plain != body) OPENSSL_cleanse(plain, h->wire_len);
+    *why_r = frame_why(h->seq, h->type, rc == XLMIG_E_AUTH ?
+                       "authentication failed (wrong key, or the data "
+                       "was corrupted or injected)" :
+                       "the cipher failed");
+    return rc;
+}
+
+/* The END and AUTH frames, once their tag checked. */
+static int frame_dec_control(struct frame_dec *d, const struct frame_hdr *h,
+                             const uint8_t *plain, char **why_r)
+{
+    if (h->type == FRAME_END) {
+        d->ended = true;
+        return XLMIG_OK;
+    }
+    if (CRYPTO_memcmp(plain, d->session, FRAME_SESSION_LEN)) {
+        *why_r = frame_why(h->seq, h->type, "session id differs (a frame "
+                           "of another session)");
+        return XLMIG_E_AUTH;
+    }
+    return XLMIG_OK;
+}
+
 int frame_dec_open(struct frame_dec *d, const struct frame_hdr *h,
                    const uint8_t *hdr, uint8_t *body, uint8_t *out,
                    char **why_r)
 {
-    struct frame_hdr chk;
     uint8_t *plain = body;
     int rc;
 
     *why_r = NULL;
     /*
-     * h steers every length below, so it must be what frame_dec_hdr()
-     * makes of these very bytes, for this point of the stream (32 bytes:
-     * cheap next to the payload).
+     * Plain data decrypts straight to where it goes: no copy. (h is
+     * checked against hdr before plain is used.)
      */
-    rc = frame_dec_hdr(d, hdr, &chk, why_r);
-    if (rc) goto out;
-    if (!frame_hdr_same(h, &chk)) {
-        *why_r = frame_why(d->seq, chk.type, "parsed header does not match "
-                           "the header bytes");
-        rc = XLMIG_E_INVAL;
-        goto out;
-    }
-    /* Plain data decrypts straight to where it goes: no copy. */
     if (d->encrypt && h->type == FRAME_DATA &&
         h->codec == FRAME_CODEC_NONE)
         plain = out;
-    rc = frame_dec_verify(d, h, hdr, body, plain);
-    if (rc) {
-        /* Never leave unauthenticated plaintext behind in out. */
-        if (plain == out) OPENSSL_cleanse(out, h->wire_len);
-        *why_r = frame_why(h->seq, h->type, rc == XLMIG_E_AUTH ?
-                           "authentication failed (wrong key, or the data "
-                           "was corrupted or injected)" :
-                           "the cipher failed");
-        goto out;
-    }
+    rc = frame_dec_begin(d, h, hdr, body, plain, why_r);
+    if (rc) goto out;
     switch (h->type) {
     case FRAME_END:
-        d->ended = true;
-        break;
     case FRAME_AUTH:
-        if (CRYPTO_memcmp(plain, d->session, FRAME_SESSION_LEN)) {
-            *why_r = frame_why(h->seq, h->type, "session id differs (a "
-                               "frame of another session)");
-            rc = XLMIG_E_AUTH;
-        }
+        rc = frame_dec_control(d, h, plain, why_r);
         break;
     case FRAME_DATA:
         rc = frame_dec_data(d, h, plain, out, why_r);
@@ -878,6 +1037,51 @@ int frame_dec_open(struct frame_dec *d, const struct frame_hdr *h,
         break;
     }
     if (!rc) d->seq++;
+out:
+    return rc;
+}
+
+/* The stream bytes of the opened DATA frame h as one piece. */
+static int frame_dec_data_iov(struct frame_dec *d, const struct frame_hdr *h,
+                              uint8_t *plain, struct iovec *iov,
+                              char **why_r)
+{
+    iov->iov_base = plain;
+    iov->iov_len = h->raw_len;
+    if (h->codec == FRAME_CODEC_NONE) return XLMIG_OK;
+    iov->iov_base = d->scratch;
+    return frame_dec_data_unzip(d, h, plain, d->scratch, why_r);
+}
+
+int frame_dec_open_iov(struct frame_dec *d, const struct frame_hdr *h,
+                       const uint8_t *hdr, uint8_t *body, struct iovec *iov,
+                       int *iovcnt_r, char **why_r)
+{
+    uint8_t *p;
+    size_t len;
+    int rc, cnt = 0;
+
+    *why_r = NULL;
+    *iovcnt_r = 0;
+    rc = frame_dec_begin(d, h, hdr, body, body, why_r);
+    if (rc) goto out;
+    switch (h->type) {
+    case FRAME_END:
+    case FRAME_AUTH:
+        rc = frame_dec_control(d, h, body, why_r);
+        break;
+    case FRAME_DATA:
+        rc = frame_dec_data_iov(d, h, body, iov, why_r);
+        cnt = 1;
+        break;
+    case FRAME_PAGES:
+        rc = frame_dec_pages_payload(d, h, body, &p, &len, why_r);
+        if (!rc) cnt = frame_pages_iov(h, p, iov);
+        break;
+    }
+    if (rc) goto out;
+    *iovcnt_r = cnt;
+    d->seq++;
 out:
     return rc;
 }

@@ -45,6 +45,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 #include "internal.h"
 
@@ -144,6 +145,21 @@ MUST_CHECK int frame_enc_pages(struct frame_enc *e, enum frame_codec codec,
 MUST_CHECK int frame_enc_end(struct frame_enc *e, uint8_t *out,
                              size_t *out_len_r);
 
+/*
+ * frame_enc_pages() without the copy: the len bytes of page data are
+ * already at buf + frame_pages_inplace_offset(len) (the header and the
+ * bitmap go in front of them), buf holds frame_enc_bound(len) bytes, and
+ * the frame is made and sealed where the pages are; the result is byte
+ * for byte what frame_enc_pages() makes of the same pages. Zero pages are
+ * left out by moving the pages after them down; a codec compresses
+ * through the encoder's scratch. The page data is gone afterwards, also
+ * on failure. Errors as frame_enc_pages().
+ */
+size_t frame_pages_inplace_offset(size_t len);
+MUST_CHECK int frame_enc_pages_inplace(struct frame_enc *e,
+                                       enum frame_codec codec, uint8_t *buf,
+                                       size_t len, size_t *out_len_r);
+
 /* What the encoder has done so far (for progress and auto codec). */
 struct frame_enc_stats {
     uint64_t frames;
@@ -200,5 +216,22 @@ MUST_CHECK int frame_dec_hdr(struct frame_dec *d, const uint8_t *hdr,
 MUST_CHECK int frame_dec_open(struct frame_dec *d, const struct frame_hdr *h,
                               const uint8_t *hdr, uint8_t *body,
                               uint8_t *out, char **why_r);
+
+/*
+ * frame_dec_open() without the copy to out: the same checks, in the same
+ * order, with the same errors, but the raw_len stream bytes are given as
+ * *iovcnt_r (0..FRAME_IOV_MAX) pieces in iov, which must hold
+ * FRAME_IOV_MAX entries. They point into body (decrypted in place), into
+ * the decoder's scratch (a decompressed payload) and at a constant zero
+ * page (pages left out); adjacent pages of body are one piece. They are
+ * valid until body changes or the next call on d. AUTH and END: 0
+ * pieces. Nothing is given unless this returns XLMIG_OK.
+ */
+#define FRAME_IOV_MAX FRAME_PAGES_MAX
+MUST_CHECK int frame_dec_open_iov(struct frame_dec *d,
+                                  const struct frame_hdr *h,
+                                  const uint8_t *hdr, uint8_t *body,
+                                  struct iovec *iov, int *iovcnt_r,
+                                  char **why_r);
 
 #endif /* XLMIG_FRAME_H */

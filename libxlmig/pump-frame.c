@@ -13,7 +13,12 @@
  *
  * Receiver: each frame is read whole, checked and opened (frame.c), its
  * stream bytes parsed (stream.c: progress, and the stream must end
- * exactly where the END frame comes) and written to libxl.
+ * exactly where the END frame comes) and written to libxl straight from
+ * the frame (writev of its pieces, zero pages from a constant page).
+ *
+ * The sender reads page data where its frame is made (after room for the
+ * header and bitmap) and seals it there: no copy of page data but the
+ * kernel's, on either side, unless a codec is used.
  *
  * PUMP_CODEC_AUTO picks the codec of each PAGES frame that minimises the
  * time per stream byte, max(encode time, wire bytes * link time), from
@@ -110,7 +115,7 @@ void pump_frame_setup(struct pump *p)
     }
     if (p->o.dec) {
         p->frame = xmalloc(FRAME_HDR_LEN + FRAME_WIRE_MAX + FRAME_TAG_LEN);
-        p->raw = xmalloc(FRAME_RAW_MAX);
+        p->iov = xcalloc(FRAME_IOV_MAX, sizeof(*p->iov));
     }
 }
 
@@ -118,7 +123,7 @@ void pump_frame_free(struct pump *p)
 {
     free(p->pend);
     free(p->frame);
-    free(p->raw);
+    free(p->iov);
     free(p->autoc);
 }
 
@@ -166,14 +171,18 @@ static int pump_flush(struct pump *p)
     return rc;
 }
 
-/* Reads exactly n bytes of page data; *eof_r if the input ends first. */
-static int pump_read_pages(struct pump *p, size_t n, bool *eof_r)
+/*
+ * Reads exactly n bytes of page data into buf; *eof_r if the input ends
+ * first.
+ */
+static int pump_read_pages(struct pump *p, uint8_t *buf, size_t n,
+                           bool *eof_r)
 {
     size_t have = 0, got;
     int rc;
 
     while (have < n) {
-        rc = fdio_read_some(p->ctx, p->o.in_fd, p->chunk + have, n - have,
+        rc = fdio_read_some(p->ctx, p->o.in_fd, buf + have, n - have,
                             &p->o.wait, p->o.in_what, &got);
         if (rc) return rc;
         if (!got) {
@@ -196,13 +205,16 @@ static int pump_enc_pages(struct pump *p, size_t body, bool *eof_r)
 
     n -= n % FRAME_PAGE_SIZE;
     rc = pump_flush(p);
-    if (!rc) rc = pump_read_pages(p, n, eof_r);
+    /* Read where the frame is made: the read is the only copy. */
+    if (!rc)
+        rc = pump_read_pages(p, p->frame + frame_pages_inplace_offset(n), n,
+                             eof_r);
     if (rc || *eof_r) return rc;
     rc = stream_skip(p->parser, n);
     if (rc) return rc;
     c = p->autoc ? pump_auto_pick(p) : (enum frame_codec)p->o.codec;
     t0 = ctx_now(p->ctx);
-    rc = frame_enc_pages(p->o.enc, c, p->chunk, n, p->frame, &len);
+    rc = frame_enc_pages_inplace(p->o.enc, c, p->frame, n, &len);
     if (rc) return pump_enc_failed(p, rc, "pages");
     t0 = ctx_now(p->ctx) - t0;
     rc = pump_put_frame(p, len, &t_out);
@@ -225,7 +237,7 @@ static bool pump_in_ready(struct pump *p)
 /* Stream bytes that are not page data: into the pending DATA frame. */
 static int pump_enc_other(struct pump *p, bool *eof_r)
 {
-    size_t want = stream_want(p->parser), got, used;
+    size_t want = stream_want(p->parser), got;
     int rc;
 
     if (p->pend_len == FRAME_RAW_MAX ||
@@ -242,16 +254,8 @@ static int pump_enc_other(struct pump *p, bool *eof_r)
         *eof_r = true;
         return XLMIG_OK;
     }
-    rc = stream_feed(p->parser, p->pend + p->pend_len, got, &used);
-    if (rc) {
-        LOG(p->ctx, ERROR, "malformed %s: %s", p->o.in_what,
-            stream_error(p->parser));
-        return rc;
-    }
-    if (used != got) {
-        LOG(p->ctx, ERROR, "%s: read past the end record", p->o.in_what);
-        return XLMIG_E_INTERNAL;
-    }
+    rc = pump_feed_all(p, p->pend + p->pend_len, got);
+    if (rc) return rc;
     p->pend_len += got;
     return XLMIG_OK;
 }
@@ -284,12 +288,16 @@ int pump_enc_finish(struct pump *p)
     return XLMIG_OK;
 }
 
-/* Reads, checks and opens the next frame into p->raw. */
-static int pump_dec_frame(struct pump *p, struct frame_hdr *h)
+/*
+ * Reads, checks and opens the next frame: its stream bytes are the
+ * *iovcnt_r pieces of p->iov.
+ */
+static int pump_dec_frame(struct pump *p, struct frame_hdr *h, int *iovcnt_r)
 {
     char *why = NULL;
     int rc;
 
+    *iovcnt_r = 0;
     rc = fdio_read_exact(p->ctx, p->o.in_fd, p->frame, FRAME_HDR_LEN,
                          &p->o.wait, p->o.in_what);
     if (rc) return rc;
@@ -299,22 +307,55 @@ static int pump_dec_frame(struct pump *p, struct frame_hdr *h)
                              h->wire_len + FRAME_TAG_LEN, &p->o.wait,
                              p->o.in_what);
     if (!rc && !why)
-        rc = frame_dec_open(p->o.dec, h, p->frame, p->frame + FRAME_HDR_LEN,
-                            p->raw, &why);
+        rc = frame_dec_open_iov(p->o.dec, h, p->frame,
+                                p->frame + FRAME_HDR_LEN, p->iov, iovcnt_r,
+                                &why);
     if (why) LOG(p->ctx, ERROR, "%s: %s", p->o.in_what, why);
     free(why);
     if (!rc) p->wire_bytes += FRAME_HDR_LEN + h->wire_len + FRAME_TAG_LEN;
     return rc;
 }
 
+/*
+ * Accounts the opened frame h (pieces p->iov) to the parser: page data,
+ * checked to be what the stream holds next, is skipped; other bytes are
+ * fed, and must not go past the end record.
+ */
+static int pump_dec_parse(struct pump *p, const struct frame_hdr *h, int cnt)
+{
+    size_t used, fed = 0;
+    int rc, i;
+
+    if (h->type == FRAME_PAGES) {
+        if (stream_page_body_left(p->parser) < h->raw_len) {
+            LOG(p->ctx, ERROR, "%s: page frame of %u bytes where the "
+                "stream holds no such page data", p->o.in_what,
+                h->raw_len);
+            return XLMIG_E_PROTO;
+        }
+        return stream_skip(p->parser, h->raw_len);
+    }
+    for (i = 0; i < cnt; i++) {
+        rc = pump_feed(p, p->iov[i].iov_base, p->iov[i].iov_len, &used);
+        if (rc) return rc;
+        fed += used;
+        if (used != p->iov[i].iov_len) break;
+    }
+    if (fed != h->raw_len) {
+        LOG(p->ctx, ERROR, "%s: %zu bytes after the stream's end record",
+            p->o.in_what, (size_t)h->raw_len - fed);
+        return XLMIG_E_PROTO;
+    }
+    return XLMIG_OK;
+}
+
 int pump_dec_step(struct pump *p, bool *eof_r)
 {
     struct frame_hdr h;
-    size_t used;
-    int rc;
+    int rc, cnt;
 
     *eof_r = false;
-    rc = pump_dec_frame(p, &h);
+    rc = pump_dec_frame(p, &h, &cnt);
     if (rc) return rc;
     if (h.type == FRAME_END) {
         LOG(p->ctx, ERROR, "%s: END frame before the end of the stream "
@@ -326,25 +367,11 @@ int pump_dec_step(struct pump *p, bool *eof_r)
             h.type);
         return XLMIG_E_PROTO;
     }
-    if (h.type == FRAME_PAGES &&
-        stream_page_body_left(p->parser) < h.raw_len) {
-        LOG(p->ctx, ERROR, "%s: page frame of %u bytes where the stream "
-            "holds no such page data", p->o.in_what, h.raw_len);
-        return XLMIG_E_PROTO;
-    }
-    rc = stream_feed(p->parser, p->raw, h.raw_len, &used);
-    if (rc) {
-        LOG(p->ctx, ERROR, "malformed %s: %s", p->o.in_what,
-            stream_error(p->parser));
-        return rc;
-    }
-    if (used != h.raw_len) {
-        LOG(p->ctx, ERROR, "%s: %zu bytes after the stream's end record",
-            p->o.in_what, (size_t)h.raw_len - used);
-        return XLMIG_E_PROTO;
-    }
-    rc = fdio_write_all(p->ctx, p->o.out_fd, p->raw, h.raw_len, &p->o.wait,
-                        p->o.out_what);
+    rc = pump_dec_parse(p, &h, cnt);
+    if (rc) return rc;
+    /* Straight from the frame (and a zero page) to libxl: no copy. */
+    rc = fdio_writev_all(p->ctx, p->o.out_fd, p->iov, cnt, &p->o.wait,
+                         p->o.out_what);
     if (rc) return rc;
     pump_account(p);
     return XLMIG_OK;
@@ -353,9 +380,9 @@ int pump_dec_step(struct pump *p, bool *eof_r)
 int pump_dec_finish(struct pump *p)
 {
     struct frame_hdr h;
-    int rc;
+    int rc, cnt;
 
-    rc = pump_dec_frame(p, &h);
+    rc = pump_dec_frame(p, &h, &cnt);
     if (rc) return rc;
     if (h.type != FRAME_END) {
         LOG(p->ctx, ERROR, "%s: frame after the stream's end record",

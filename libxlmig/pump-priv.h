@@ -40,7 +40,8 @@ struct pump {
     uint8_t *pend;              /* stream bytes for the next DATA frame */
     size_t pend_len;
     uint8_t *frame;             /* one encoded frame, or a read one */
-    uint8_t *raw;               /* the decoder's output */
+    struct iovec *iov;          /* the decoder's output: FRAME_IOV_MAX
+                                   pieces of frame (frame_dec_open_iov) */
     bool end_sent;              /* the END frame went out / came in */
     struct pump_auto *autoc;    /* PUMP_CODEC_AUTO's estimates */
     uint64_t wire_bytes;        /* frame bytes moved (0: raw stream) */
@@ -53,6 +54,11 @@ struct pump {
 };
 
 /* pump.c */
+/* Feeds the parser; logs a malformed stream. */
+MUST_CHECK int pump_feed(struct pump *p, const void *buf, size_t len,
+                         size_t *used_r);
+/* Feeds what was read from a stream that must not end inside it. */
+MUST_CHECK int pump_feed_all(struct pump *p, const void *buf, size_t len);
 MUST_CHECK int pump_throttle(struct pump *p);
 void pump_spend(struct pump *p, size_t n);
 void pump_account(struct pump *p);

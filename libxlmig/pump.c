@@ -50,6 +50,29 @@ void pump_account(struct pump *p)
     pthread_mutex_unlock(&p->lock);
 }
 
+int pump_feed(struct pump *p, const void *buf, size_t len, size_t *used_r)
+{
+    int rc = stream_feed(p->parser, buf, len, used_r);
+
+    if (rc)
+        LOG(p->ctx, ERROR, "malformed %s: %s", p->o.in_what,
+            stream_error(p->parser));
+    return rc;
+}
+
+int pump_feed_all(struct pump *p, const void *buf, size_t len)
+{
+    size_t used;
+    int rc;
+
+    rc = pump_feed(p, buf, len, &used);
+    if (!rc && used != len) {
+        LOG(p->ctx, ERROR, "%s: read past the end record", p->o.in_what);
+        rc = XLMIG_E_INTERNAL;
+    }
+    return rc;
+}
+
 void pump_set_limit(struct pump *p, uint64_t limit)
 {
     atomic_store(&p->limit, limit);
@@ -197,7 +220,7 @@ static int pump_step_splice(struct pump *p, bool *done_r, bool *eof_r)
 /* Moves one chunk; *eof_r when the input ended. */
 static int pump_step(struct pump *p, bool *eof_r)
 {
-    size_t want = stream_want(p->parser), got, used;
+    size_t want = stream_want(p->parser), got;
     bool spliced;
     int rc;
 
@@ -215,16 +238,8 @@ static int pump_step(struct pump *p, bool *eof_r)
         *eof_r = true;
         return XLMIG_OK;
     }
-    rc = stream_feed(p->parser, p->chunk, got, &used);
-    if (rc) {
-        LOG(p->ctx, ERROR, "malformed %s: %s", p->o.in_what,
-            stream_error(p->parser));
-        return rc;
-    }
-    if (used != got) {
-        LOG(p->ctx, ERROR, "%s: read past the end record", p->o.in_what);
-        return XLMIG_E_INTERNAL;
-    }
+    rc = pump_feed_all(p, p->chunk, got);
+    if (rc) return rc;
     rc = fdio_write_all(p->ctx, p->o.out_fd, p->chunk, got, &p->o.wait,
                         p->o.out_what);
     if (rc) return rc;

@@ -12,7 +12,10 @@
  *           to the decompression, bitmap and session id checks;
  *   mode 2: stream data, encoded as DATA and as PAGES frames with a codec
  *           the next byte picks, then decoded: the result must be the
- *           input, or the target aborts.
+ *           input, or the target aborts. A second session alongside
+ *           makes its PAGES frames in place (frame_enc_pages_inplace:
+ *           they must be the same bytes) and opens its frames into
+ *           pieces (frame_dec_open_iov: they must gather to the input).
  * A refusal must always come with a reason.
  */
 #include <stdint.h>
@@ -39,6 +42,9 @@ static const struct frame_keys fuzz_keys = {
 static uint8_t fuzz_in[FRAME_RAW_MAX];
 static uint8_t fuzz_out[FRAME_RAW_MAX];
 static uint8_t fuzz_frame[FUZZ_FRAME_MAX];
+static uint8_t fuzz_frame2[FUZZ_FRAME_MAX];
+static uint8_t fuzz_out2[FRAME_RAW_MAX];
+static struct iovec fuzz_iov[FRAME_IOV_MAX];
 
 static uint32_t fuzz_le32(const uint8_t *p)
 {
@@ -79,6 +85,36 @@ static size_t fuzz_decode(struct frame_dec *d, uint8_t *f, size_t len)
     why = NULL;
     rc = frame_dec_open(d, &h, f, f + FRAME_HDR_LEN, fuzz_out, &why);
     fuzz_check_why(rc, why);
+    return rc ? 0 : FRAME_HDR_LEN + h.wire_len + FRAME_TAG_LEN;
+}
+
+/*
+ * fuzz_decode() through frame_dec_open_iov(): the pieces are gathered
+ * into fuzz_out2, and must add up to raw_len.
+ */
+static size_t fuzz_decode_iov(struct frame_dec *d, uint8_t *f, size_t len)
+{
+    struct frame_hdr h;
+    char *why = NULL;
+    size_t off = 0;
+    int rc, cnt = -1, i;
+
+    if (len < FRAME_HDR_LEN) return 0;
+    rc = frame_dec_hdr(d, f, &h, &why);
+    fuzz_check_why(rc, why);
+    if (rc) return 0;
+    if (len - FRAME_HDR_LEN < (size_t)h.wire_len + FRAME_TAG_LEN) return 0;
+    why = NULL;
+    rc = frame_dec_open_iov(d, &h, f, f + FRAME_HDR_LEN, fuzz_iov, &cnt,
+                            &why);
+    fuzz_check_why(rc, why);
+    if (cnt < 0 || cnt > FRAME_IOV_MAX || (rc && cnt)) abort();
+    for (i = 0; i < cnt; i++) {
+        if (fuzz_iov[i].iov_len > h.raw_len - off) abort();
+        memcpy(fuzz_out2 + off, fuzz_iov[i].iov_base, fuzz_iov[i].iov_len);
+        off += fuzz_iov[i].iov_len;
+    }
+    if (!rc && off != h.raw_len) abort();
     return rc ? 0 : FRAME_HDR_LEN + h.wire_len + FRAME_TAG_LEN;
 }
 
@@ -161,21 +197,52 @@ static void fuzz_sealed(const uint8_t *p, size_t len, bool encrypt)
     frame_dec_free(d);
 }
 
-/* Encodes fuzz_in[0..len) as one frame; d must give it back. */
-static void fuzz_roundtrip_one(struct frame_enc *e, struct frame_dec *d,
-                               bool pages, enum frame_codec codec,
-                               size_t len)
+/* Two sessions under the same key: the usual calls, and the copy-free. */
+struct fuzz_pair {
+    struct frame_enc *e, *e2;
+    struct frame_dec *d, *d2;
+};
+
+/*
+ * Encodes fuzz_in[0..len) as one frame in each session: the same bytes
+ * (PAGES in place in the second); each decoder must give the input back.
+ */
+static void fuzz_roundtrip_one(struct fuzz_pair *s, bool pages,
+                               enum frame_codec codec, size_t len)
+{
+    size_t n, n2, off = frame_pages_inplace_offset(len);
+    int rc, rc2;
+
+    if (pages) {
+        rc = frame_enc_pages(s->e, codec, fuzz_in, len, fuzz_frame, &n);
+        memcpy(fuzz_frame2 + off, fuzz_in, len);
+        rc2 = frame_enc_pages_inplace(s->e2, codec, fuzz_frame2, len, &n2);
+    } else {
+        rc = frame_enc_data(s->e, codec, fuzz_in, len, fuzz_frame, &n);
+        rc2 = frame_enc_data(s->e2, codec, fuzz_in, len, fuzz_frame2, &n2);
+    }
+    if (rc || rc2 || n > frame_enc_bound(len) || n != n2 ||
+        memcmp(fuzz_frame, fuzz_frame2, n))
+        abort();
+    if (fuzz_decode(s->d, fuzz_frame, n) != n) abort();
+    if (memcmp(fuzz_out, fuzz_in, len)) abort();
+    if (fuzz_decode_iov(s->d2, fuzz_frame2, n) != n) abort();
+    if (memcmp(fuzz_out2, fuzz_in, len)) abort();
+}
+
+/* The AUTH or END frame in both sessions. */
+static void fuzz_control(struct fuzz_pair *s, bool end)
 {
     size_t n;
-    int rc;
 
-    if (pages)
-        rc = frame_enc_pages(e, codec, fuzz_in, len, fuzz_frame, &n);
-    else
-        rc = frame_enc_data(e, codec, fuzz_in, len, fuzz_frame, &n);
-    if (rc || n > frame_enc_bound(len)) abort();
-    if (fuzz_decode(d, fuzz_frame, n) != n) abort();
-    if (memcmp(fuzz_out, fuzz_in, len)) abort();
+    if ((end ? frame_enc_end(s->e, fuzz_frame, &n) :
+               frame_enc_auth(s->e, fuzz_frame, &n)) ||
+        !fuzz_decode(s->d, fuzz_frame, n))
+        abort();
+    if ((end ? frame_enc_end(s->e2, fuzz_frame2, &n) :
+               frame_enc_auth(s->e2, fuzz_frame2, &n)) ||
+        !fuzz_decode_iov(s->d2, fuzz_frame2, n))
+        abort();
 }
 
 /*
@@ -184,35 +251,38 @@ static void fuzz_roundtrip_one(struct frame_enc *e, struct frame_dec *d,
  */
 static void fuzz_roundtrip(const uint8_t *p, size_t len, bool encrypt)
 {
-    struct frame_enc *e = frame_enc_new(&fuzz_keys, encrypt);
-    struct frame_dec *d = frame_dec_new(&fuzz_keys, FUZZ_ALL_CODECS,
-                                        encrypt);
+    struct fuzz_pair s = {
+        .e = frame_enc_new(&fuzz_keys, encrypt),
+        .e2 = frame_enc_new(&fuzz_keys, encrypt),
+        .d = frame_dec_new(&fuzz_keys, FUZZ_ALL_CODECS, encrypt),
+        .d2 = frame_dec_new(&fuzz_keys, FUZZ_ALL_CODECS, encrypt),
+    };
     enum frame_codec codec;
-    size_t pages, i, n;
+    size_t pages, i;
 
-    if (!e || !d) abort();
+    if (!s.e || !s.e2 || !s.d || !s.d2) abort();
     if (len < 3) goto out;
     codec = (enum frame_codec)(p[0] % FRAME_CODEC_NR);
     pages = 1 + (size_t)(p[0] / FRAME_CODEC_NR) % 16;
-    if (frame_enc_auth(e, fuzz_frame, &n) || !fuzz_decode(d, fuzz_frame, n))
-        abort();
+    fuzz_control(&s, false);
     for (i = 0; i < pages * FRAME_PAGE_SIZE; i++)
         fuzz_in[i] = p[2 + i % (len - 2)];
     for (i = 0; i < pages && i < 8; i++)
         if (p[1] >> i & 1)
             memset(fuzz_in + i * FRAME_PAGE_SIZE, 0, FRAME_PAGE_SIZE);
-    fuzz_roundtrip_one(e, d, true, codec, pages * FRAME_PAGE_SIZE);
+    fuzz_roundtrip_one(&s, true, codec, pages * FRAME_PAGE_SIZE);
     /* The data alone, then all the pages as data. */
     memcpy(fuzz_in, p + 2, len - 2);
-    fuzz_roundtrip_one(e, d, false, codec, len - 2);
+    fuzz_roundtrip_one(&s, false, codec, len - 2);
     for (i = 0; i < pages * FRAME_PAGE_SIZE; i++)
         fuzz_in[i] = p[2 + i % (len - 2)];
-    fuzz_roundtrip_one(e, d, false, codec, pages * FRAME_PAGE_SIZE);
-    if (frame_enc_end(e, fuzz_frame, &n) || !fuzz_decode(d, fuzz_frame, n))
-        abort();
+    fuzz_roundtrip_one(&s, false, codec, pages * FRAME_PAGE_SIZE);
+    fuzz_control(&s, true);
 out:
-    frame_enc_free(e);
-    frame_dec_free(d);
+    frame_enc_free(s.e);
+    frame_enc_free(s.e2);
+    frame_dec_free(s.d);
+    frame_dec_free(s.d2);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -37,6 +37,10 @@ static uint8_t test_frame[TEST_FRAME_MAX];
 static uint8_t test_frame2[TEST_FRAME_MAX];
 static uint8_t test_body[FRAME_WIRE_MAX + FRAME_TAG_LEN];
 static uint8_t test_payload[FRAME_WIRE_MAX];
+static uint8_t test_raw2[FRAME_RAW_MAX];
+static struct iovec test_iov[FRAME_IOV_MAX];
+/* test_dec() opens with frame_dec_open_iov() and gathers its pieces. */
+static bool test_iov_mode;
 
 static uint64_t test_rng = 0x9e3779b97f4a7c15ull;
 
@@ -165,6 +169,37 @@ static size_t test_seal(const struct frame_keys *k, bool encrypt,
 }
 
 /*
+ * Gathers the cnt pieces frame_dec_open_iov() gave for h into out (NULL:
+ * there must be none), checking that they add up to raw_len and, without
+ * a codec, that they are pieces of body or zero pages: nothing copied.
+ */
+static void test_gather(const struct frame_hdr *h, int cnt, uint8_t *out)
+{
+    const uint8_t *base;
+    size_t off = 0, len;
+    int i;
+
+    assert_true(cnt >= 0 && cnt <= FRAME_IOV_MAX);
+    if (h->type == FRAME_AUTH || h->type == FRAME_END) {
+        assert_int_equal(cnt, 0);
+        return;
+    }
+    assert_non_null(out);
+    for (i = 0; i < cnt; i++) {
+        base = test_iov[i].iov_base;
+        len = test_iov[i].iov_len;
+        assert_true(len > 0 && off + len <= h->raw_len);
+        if (h->codec == FRAME_CODEC_NONE &&
+            (base < test_body || base + len > test_body + h->wire_len))
+            assert_true(len == FRAME_PAGE_SIZE && base[0] == 0 &&
+                        !memcmp(base, base + 1, len - 1));
+        memcpy(out + off, base, len);
+        off += len;
+    }
+    assert_int_equal(off, h->raw_len);
+}
+
+/*
  * Decodes the frame f of len bytes as a receiver would: header, then the
  * body it announces. If len is short of that, the rest reads as zeros
  * (the network sent more), so a header with a grown wire_len still gets
@@ -175,7 +210,7 @@ static int test_dec(struct frame_dec *d, const uint8_t *f, size_t len,
 {
     struct frame_hdr h;
     size_t need, have;
-    int rc;
+    int rc, cnt;
 
     assert_true(len >= FRAME_HDR_LEN);
     rc = frame_dec_hdr(d, f, &h, why_r);
@@ -188,7 +223,14 @@ static int test_dec(struct frame_dec *d, const uint8_t *f, size_t len,
     have = len - FRAME_HDR_LEN < need ? len - FRAME_HDR_LEN : need;
     memset(test_body, 0, need);
     memcpy(test_body, f + FRAME_HDR_LEN, have);
-    rc = frame_dec_open(d, &h, f, test_body, out, why_r);
+    if (test_iov_mode) {
+        cnt = -1;
+        rc = frame_dec_open_iov(d, &h, f, test_body, test_iov, &cnt, why_r);
+        if (rc) assert_int_equal(cnt, 0);
+        else test_gather(&h, cnt, out);
+    } else {
+        rc = frame_dec_open(d, &h, f, test_body, out, why_r);
+    }
     if (rc) assert_non_null(*why_r);
     else assert_null(*why_r);
     return rc;
@@ -944,6 +986,7 @@ static void test_hdr_mismatch(void **state)
     struct frame_hdr h;
     char *why = NULL;
     size_t n;
+    int cnt;
 
     (void)state;
     test_keys(&k, 16);
@@ -957,6 +1000,12 @@ static void test_hdr_mismatch(void **state)
     memcpy(test_body, test_frame + FRAME_HDR_LEN, n - FRAME_HDR_LEN);
     assert_int_equal(frame_dec_open(d, &h, test_frame, test_body, test_out,
                                     &why), XLMIG_E_INVAL);
+    assert_non_null(strstr(why, "does not match"));
+    free(why);
+    assert_int_equal(frame_dec_open_iov(d, &h, test_frame, test_body,
+                                        test_iov, &cnt, &why),
+                     XLMIG_E_INVAL);
+    assert_int_equal(cnt, 0);
     assert_non_null(strstr(why, "does not match"));
     free(why);
     frame_enc_free(e);
@@ -1145,6 +1194,214 @@ static void test_inner_auth(void **state)
     frame_dec_free(d);
 }
 
+/* ---- in-place sealing and pieces out ---- */
+
+/*
+ * Page patterns for n pages: bit i of the pattern's mask says page i is
+ * zero (the others are text or noise).
+ */
+static void test_fill_pages(uint8_t *p, size_t n, unsigned pat)
+{
+    size_t i;
+    bool zero;
+
+    for (i = 0; i < n; i++) {
+        switch (pat) {
+        case 0: zero = false; break;                    /* none */
+        case 1: zero = true; break;                     /* all */
+        case 2: zero = i % 2; break;                    /* alternate */
+        case 3: zero = i == 0; break;                   /* first */
+        case 4: zero = i == n - 1; break;               /* last */
+        case 5: zero = i % 5 < 2; break;                /* runs */
+        default: zero = test_rand() % 3 == 0; break;    /* scattered */
+        }
+        if (zero) memset(p + i * FRAME_PAGE_SIZE, 0, FRAME_PAGE_SIZE);
+        else test_fill(p + i * FRAME_PAGE_SIZE, FRAME_PAGE_SIZE,
+                       i % 3 ? TEST_TEXT : TEST_RANDOM);
+    }
+}
+#define TEST_PATTERNS 7
+
+/*
+ * frame_enc_pages_inplace() makes byte for byte what frame_enc_pages()
+ * makes, for every codec, cipher mode, zero-page pattern and size; its
+ * frames decode (pieces too) to the pages.
+ */
+static void test_inplace_same(void **state)
+{
+    static const size_t counts[] = { 1, 2, 7, 8, 9, 64, 255, FRAME_PAGES_MAX };
+    struct frame_enc_stats st1, st2;
+    struct frame_keys k;
+    struct frame_enc *e1, *e2;
+    struct frame_dec *d;
+    size_t i, len, n1, n2, off;
+    unsigned pat;
+    int c, enc;
+
+    (void)state;
+    test_keys(&k, 30);
+    for (enc = 0; enc < 2; enc++) {
+        e1 = frame_enc_new(&k, enc);
+        e2 = frame_enc_new(&k, enc);
+        d = frame_dec_new(&k, TEST_ALL_CODECS, enc);
+        test_auth(e1, d);
+        assert_int_equal(frame_enc_auth(e2, test_frame2, &n2), 0);
+        for (c = 0; c < FRAME_CODEC_NR; c++)
+        for (pat = 0; pat < TEST_PATTERNS; pat++)
+        for (i = 0; i < ARRAY_SIZE(counts); i++) {
+            len = counts[i] * FRAME_PAGE_SIZE;
+            test_fill_pages(test_in, counts[i], pat);
+            assert_int_equal(frame_enc_pages(e1, (enum frame_codec)c,
+                                             test_in, len, test_frame,
+                                             &n1), 0);
+            off = frame_pages_inplace_offset(len);
+            assert_int_equal(off, FRAME_HDR_LEN + (counts[i] + 7) / 8);
+            memset(test_frame2, 0x5a, off);
+            memcpy(test_frame2 + off, test_in, len);
+            assert_int_equal(frame_enc_pages_inplace(e2, (enum frame_codec)c,
+                                                     test_frame2, len, &n2),
+                             0);
+            assert_int_equal(n1, n2);
+            assert_true(n2 <= frame_enc_bound(len));
+            assert_memory_equal(test_frame, test_frame2, n1);
+            memset(test_out, 0xa5, len);
+            test_dec_ok(d, test_frame2, n2);
+            assert_memory_equal(test_out, test_in, len);
+        }
+        frame_enc_get_stats(e1, &st1);
+        frame_enc_get_stats(e2, &st2);
+        assert_memory_equal(&st1, &st2, sizeof(st1));
+        assert_true(st2.zero_pages > 0 && st2.zero_pages < st2.pages);
+        frame_enc_free(e1);
+        frame_enc_free(e2);
+        frame_dec_free(d);
+    }
+}
+
+static void test_inplace_bad_args(void **state)
+{
+    struct frame_keys k;
+    struct frame_enc *e;
+    size_t n = 1;
+
+    (void)state;
+    test_keys(&k, 31);
+    e = frame_enc_new(&k, false);
+    assert_int_equal(frame_enc_pages_inplace(e, 0, test_frame, 0, &n),
+                     XLMIG_E_INVAL);
+    assert_int_equal(n, 0);
+    assert_int_equal(frame_enc_pages_inplace(e, 0, test_frame, 4095, &n),
+                     XLMIG_E_INVAL);
+    assert_int_equal(frame_enc_pages_inplace(e, 0, test_frame,
+                                             FRAME_RAW_MAX + 4096, &n),
+                     XLMIG_E_INVAL);
+    assert_int_equal(frame_enc_pages_inplace(e, FRAME_CODEC_NR, test_frame,
+                                             4096, &n), XLMIG_E_INVAL);
+    /* Refused frames take no seq: the next one is frame 0. */
+    memset(test_frame + frame_pages_inplace_offset(4096), 7, 4096);
+    assert_int_equal(frame_enc_pages_inplace(e, 0, test_frame, 4096, &n), 0);
+    assert_int_equal(test_le32(test_frame + 24), 0);
+    frame_enc_free(e);
+}
+
+/*
+ * The pieces of a PAGES frame without a codec: runs of kept pages are
+ * one piece of body, each zero page one piece; a compressed frame's come
+ * from scratch; a DATA frame is one piece.
+ */
+static void test_iov_pieces(void **state)
+{
+    struct frame_keys k;
+    struct frame_enc *e;
+    struct frame_dec *d;
+    struct frame_hdr h;
+    char *why = NULL;
+    size_t n, len = 6 * FRAME_PAGE_SIZE;
+    int cnt, enc;
+
+    (void)state;
+    test_keys(&k, 32);
+    for (enc = 0; enc < 2; enc++) {
+        e = frame_enc_new(&k, enc);
+        d = frame_dec_new(&k, TEST_ALL_CODECS, enc);
+        test_auth(e, d);
+        /* kept kept zero zero kept kept */
+        test_fill(test_in, len, TEST_RANDOM);
+        memset(test_in + 2 * FRAME_PAGE_SIZE, 0, 2 * FRAME_PAGE_SIZE);
+        assert_int_equal(frame_enc_pages(e, 0, test_in, len, test_frame,
+                                         &n), 0);
+        assert_int_equal(frame_dec_hdr(d, test_frame, &h, &why), 0);
+        memcpy(test_body, test_frame + FRAME_HDR_LEN, n - FRAME_HDR_LEN);
+        assert_int_equal(frame_dec_open_iov(d, &h, test_frame, test_body,
+                                            test_iov, &cnt, &why), 0);
+        assert_int_equal(cnt, 4);
+        assert_ptr_equal(test_iov[0].iov_base, test_body + 1);
+        assert_int_equal(test_iov[0].iov_len, 2 * FRAME_PAGE_SIZE);
+        assert_int_equal(test_iov[1].iov_len, FRAME_PAGE_SIZE);
+        assert_ptr_equal(test_iov[1].iov_base, test_iov[2].iov_base);
+        assert_ptr_equal(test_iov[3].iov_base,
+                         test_body + 1 + 2 * FRAME_PAGE_SIZE);
+        assert_int_equal(test_iov[3].iov_len, 2 * FRAME_PAGE_SIZE);
+        test_gather(&h, cnt, test_raw2);
+        assert_memory_equal(test_raw2, test_in, len);
+        /* Compressed: out of the decoder, not out of body. */
+        test_fill(test_in, len, TEST_TEXT);
+        assert_int_equal(frame_enc_data(e, FRAME_CODEC_LZ4, test_in, len,
+                                        test_frame, &n), 0);
+        assert_int_equal(frame_dec_hdr(d, test_frame, &h, &why), 0);
+        assert_int_equal(h.codec, FRAME_CODEC_LZ4);
+        memcpy(test_body, test_frame + FRAME_HDR_LEN, n - FRAME_HDR_LEN);
+        assert_int_equal(frame_dec_open_iov(d, &h, test_frame, test_body,
+                                            test_iov, &cnt, &why), 0);
+        assert_int_equal(cnt, 1);
+        assert_memory_equal(test_iov[0].iov_base, test_in, len);
+        /* All zero: one zero page per page; the most pieces there are. */
+        memset(test_in, 0, FRAME_RAW_MAX);
+        assert_int_equal(frame_enc_pages(e, 0, test_in, FRAME_RAW_MAX,
+                                         test_frame, &n), 0);
+        assert_int_equal(frame_dec_hdr(d, test_frame, &h, &why), 0);
+        memcpy(test_body, test_frame + FRAME_HDR_LEN, n - FRAME_HDR_LEN);
+        assert_int_equal(frame_dec_open_iov(d, &h, test_frame, test_body,
+                                            test_iov, &cnt, &why), 0);
+        assert_int_equal(cnt, FRAME_IOV_MAX);
+        test_gather(&h, cnt, test_raw2);
+        assert_memory_equal(test_raw2, test_in, FRAME_RAW_MAX);
+        /* A corrupted frame gives nothing. */
+        assert_int_equal(frame_enc_pages(e, 0, test_in, len, test_frame,
+                                         &n), 0);
+        assert_int_equal(frame_dec_hdr(d, test_frame, &h, &why), 0);
+        memcpy(test_body, test_frame + FRAME_HDR_LEN, n - FRAME_HDR_LEN);
+        test_body[0] ^= 1;
+        cnt = -1;
+        assert_int_equal(frame_dec_open_iov(d, &h, test_frame, test_body,
+                                            test_iov, &cnt, &why),
+                         XLMIG_E_AUTH);
+        assert_int_equal(cnt, 0);
+        assert_non_null(strstr(why, "authentication failed"));
+        free(why);
+        frame_enc_free(e);
+        frame_dec_free(d);
+    }
+}
+
+/* Runs a decoding test again through frame_dec_open_iov(). */
+static int test_iov_on(void **state)
+{
+    (void)state;
+    test_iov_mode = true;
+    return 0;
+}
+
+static int test_iov_off(void **state)
+{
+    (void)state;
+    test_iov_mode = false;
+    return 0;
+}
+
+#define TEST_IOV(f) cmocka_unit_test_setup_teardown(f, test_iov_on, \
+                                                    test_iov_off)
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1170,6 +1427,23 @@ int main(void)
         cmocka_unit_test(test_inner_data),
         cmocka_unit_test(test_inner_pages),
         cmocka_unit_test(test_inner_auth),
+        cmocka_unit_test(test_inplace_same),
+        cmocka_unit_test(test_inplace_bad_args),
+        cmocka_unit_test(test_iov_pieces),
+        TEST_IOV(test_roundtrip_matrix),
+        TEST_IOV(test_roundtrip_sizes),
+        TEST_IOV(test_session),
+        TEST_IOV(test_stats),
+        TEST_IOV(test_wrong_key_salt_session),
+        TEST_IOV(test_bit_flips),
+        TEST_IOV(test_sequence),
+        TEST_IOV(test_auth_first_only),
+        TEST_IOV(test_bad_headers),
+        TEST_IOV(test_encryption_mismatch),
+        TEST_IOV(test_codec_mask),
+        TEST_IOV(test_inner_data),
+        TEST_IOV(test_inner_pages),
+        TEST_IOV(test_inner_auth),
     };
 
     return cmocka_run_group_tests(tests, NULL, NULL);
