@@ -33,24 +33,25 @@ print("; ".join(bad) if bad else
 PY
 }
 
+# move FROM TO COUNTER OPTS: migrate lab1 with OPTS, check where it runs
+# and the events; MOVED_C is the counter then seen on TO. (Not called in
+# $(...): lab_fail must end the test, not a subshell.)
+move() {
+	local from=$1 to=$2 c=$3 opts=$4 why
+	lab_sh "$from" "xlmig migrate --progress=json $opts lab1 $(lab_ip "$to") >/share/m90.json" 600 ||
+		lab_fail "xlmig migrate $opts failed"
+	xlmig_expect_no_domains "$from" 30
+	xlmig_expect_only "$to" lab1
+	c=$(xlmig_expect_counting "$to" lab1 "$c")
+	why=$(check_events "$from" m90.json) || lab_fail "cannot read the events: $why"
+	case $why in ok:*) lab_log "$from -> $to ($opts): $why" ;;
+	*) lab_fail "$from -> $to events: $why" ;; esac
+	MOVED_C=$c
+}
+
 lab_guest_create A lab1
 c0=$(xlmig_expect_counting A lab1 -1)
-
-lab_sh A "xlmig migrate --progress=json --data tcp --compress zstd lab1 $(lab_ip B) >/share/m90.json" 600 ||
-	lab_fail "xlmig migrate --data tcp --compress zstd failed"
-xlmig_expect_no_domains A 30
-xlmig_expect_only B lab1
-c1=$(xlmig_expect_counting B lab1 "$c0")
-why=$(check_events A m90.json) || lab_fail "cannot read the events: $why"
-case $why in ok:*) lab_log "A -> B (tcp, zstd): $why" ;;
-*) lab_fail "A -> B events: $why" ;; esac
-
-lab_sh B "xlmig migrate --progress=json --data tcp --encrypt lab1 $(lab_ip A) >/share/m91.json" 600 ||
-	lab_fail "xlmig migrate --data tcp --encrypt failed"
-xlmig_expect_no_domains B 30
-xlmig_expect_only A lab1
-c2=$(xlmig_expect_counting A lab1 "$c1")
-why=$(check_events B m91.json) || lab_fail "cannot read the events: $why"
-case $why in ok:*) lab_log "B -> A (tcp, encrypted): $why" ;;
-*) lab_fail "B -> A events: $why" ;; esac
-lab_log "lab1 counted $c0 on A, $c1 on B, $c2 on A again"
+move A B "$c0" "--data tcp --compress zstd"
+c1=$MOVED_C
+move B A "$c1" "--data tcp --encrypt"
+lab_log "lab1 counted $c0 on A, $c1 on B, $MOVED_C on A again"
