@@ -313,17 +313,16 @@ static int job_xs_progress_take(struct job *job, const char *body)
 }
 
 /*
- * Reads one message if its first bytes are there; a message that is not
- * ours (xl's report) goes back to x_back and ends the reading.
+ * Reads one message; one that is not ours (xl's report) goes back to
+ * x_back and ends the reading.
  */
-static int job_xs_read_one(struct job *job, bool wait)
+static int job_xs_read_one(struct job *job)
 {
     uint8_t hdr[PROTO_X_HDR_LEN];
     uint32_t type;
     char *body = NULL;
     int rc;
 
-    if (!wait && !fdio_readable(job->x_ctl_fd)) return XLMIG_OK;
     rc = fdio_read_exact(job->ctx, job->x_ctl_fd, hdr, 4, &job->wait,
                          "receiver's progress");
     if (rc) return rc;
@@ -355,7 +354,7 @@ void job_xs_poll(struct job *job)
     /* A handful at most: the receiver sends about one a second. */
     for (n = 0; n < 8 && job->x_ctl_fd >= 0 && !job->x_peer_done; n++) {
         if (!fdio_readable(job->x_ctl_fd)) return;
-        if (job_xs_read_one(job, true)) {
+        if (job_xs_read_one(job)) {
             /* The stream's own end will tell what went wrong. */
             job->x_ctl_fd = -1;
             return;
@@ -399,7 +398,7 @@ int job_xs_drain(struct job *job, int data_fd)
 
     while (!rc && job->x_ctl_fd >= 0 && !job->x_peer_done) {
         rc = job_xs_wait_ctl(job, data_fd);
-        if (!rc) rc = job_xs_read_one(job, true);
+        if (!rc) rc = job_xs_read_one(job);
     }
     job->x_ctl_fd = -1;
     return rc;
