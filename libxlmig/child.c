@@ -46,11 +46,16 @@ void child_dispose(struct child *sp)
     sp->what = NULL;
 }
 
-/* Signals a child gets back to default, whatever its parent set. */
-static int child_attr(posix_spawnattr_t *attr)
+/*
+ * Signals a child gets back to default, whatever its parent set; with
+ * CHILD_SETSID it leads a new session (and process group, pgid = pid).
+ */
+static int child_attr(posix_spawnattr_t *attr, unsigned flags)
 {
     sigset_t none, dfl;
+    short sflags = POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF;
 
+    if (flags & CHILD_SETSID) sflags |= POSIX_SPAWN_SETSID;
     sigemptyset(&none);
     sigemptyset(&dfl);
     sigaddset(&dfl, SIGPIPE);
@@ -61,8 +66,7 @@ static int child_attr(posix_spawnattr_t *attr)
     if (posix_spawnattr_init(attr)) return -1;
     if (posix_spawnattr_setsigmask(attr, &none) ||
         posix_spawnattr_setsigdefault(attr, &dfl) ||
-        posix_spawnattr_setflags(attr, POSIX_SPAWN_SETSIGMASK |
-                                 POSIX_SPAWN_SETSIGDEF)) {
+        posix_spawnattr_setflags(attr, sflags)) {
         posix_spawnattr_destroy(attr);
         return -1;
     }
@@ -71,6 +75,13 @@ static int child_attr(posix_spawnattr_t *attr)
 
 int child_start(struct xlmig_ctx *ctx, struct child *sp, const char *what,
                 char *const argv[], unsigned flags)
+{
+    return child_start_env(ctx, sp, what, argv, NULL, flags);
+}
+
+int child_start_env(struct xlmig_ctx *ctx, struct child *sp,
+                    const char *what, char *const argv[], char *const envp[],
+                    unsigned flags)
 {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
@@ -102,13 +113,17 @@ int child_start(struct xlmig_ctx *ctx, struct child *sp, const char *what,
                                              O_RDONLY, 0);
     if (!r && (flags & CHILD_STDOUT_PIPE))
         r = posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-    if (r || child_attr(&attr)) {
+    /* Last: it would close the pipes' originals before their dup2. */
+    if (!r && (flags & CHILD_CLOSE_FDS))
+        r = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
+    if (r || child_attr(&attr, flags)) {
         LOGEV(ctx, ERROR, r ? r : errno, "%s: spawn setup", what);
         rc = XLMIG_E_SYSTEM;
         goto out;
     }
     attr_ok = true;
-    r = posix_spawnp(&pid, argv[0], &fa, &attr, argv, environ);
+    r = posix_spawnp(&pid, argv[0], &fa, &attr, argv,
+                     envp ? envp : environ);
     if (r) {
         LOGEV(ctx, ERROR, r, "%s: cannot run %s", what, argv[0]);
         rc = XLMIG_E_SYSTEM;
@@ -247,5 +262,112 @@ int child_capture(struct xlmig_ctx *ctx, const char *what,
         *out_r = NULL;
         rc = XLMIG_E_SYSTEM;
     }
+    return rc;
+}
+
+/*
+ * Whether the child has exited. It is not reaped yet, so its pid, which is
+ * also its process group's id, cannot be reused by another process.
+ */
+static bool child_exited(struct child *sp)
+{
+    siginfo_t si;
+
+    if (sp->pidfd >= 0) return fdio_readable(sp->pidfd);
+    memset(&si, 0, sizeof(si));
+    return !waitid(P_PID, (id_t)sp->pid, &si,
+                   WEXITED | WNOHANG | WNOWAIT) && si.si_pid == sp->pid;
+}
+
+/* One read of the child's stdout into out; at end of file it is closed. */
+static int child_read(struct xlmig_ctx *ctx, struct child *sp, char *out,
+                      size_t max, size_t *len_r)
+{
+    ssize_t r;
+
+    if (*len_r == max) {
+        LOG(ctx, ERROR, "%s: output over %zu bytes", sp->what, max);
+        return XLMIG_E_TOOBIG;
+    }
+    r = read(sp->from_child, out + *len_r, max - *len_r);
+    if (r < 0 && (errno == EINTR || errno == EAGAIN)) return XLMIG_OK;
+    if (r < 0) {
+        LOGE(ctx, ERROR, "%s: read its output", sp->what);
+        return XLMIG_E_SYSTEM;
+    }
+    if (r == 0) fdio_close(&sp->from_child);
+    *len_r += (size_t)r;
+    return XLMIG_OK;
+}
+
+/*
+ * Reads the child's stdout until the child exits (not until end of file:
+ * what it started may hold the pipe open). Without a pidfd, looks every
+ * 100 ms.
+ */
+static int child_collect(struct xlmig_ctx *ctx, struct child *sp,
+                         const struct child_run_opts *o, char *out,
+                         size_t *len_r)
+{
+    struct pollfd p[2];
+    int ms, rc;
+
+    while (!child_exited(sp)) {
+        ms = fdio_ms_until(ctx, o->deadline);
+        if (ms == 0) {
+            LOG(ctx, ERROR, "%s: still running at its deadline, killing "
+                "its process group", sp->what);
+            return XLMIG_E_TIMEDOUT;
+        }
+        if (sp->pidfd < 0 && (ms < 0 || ms > 100)) ms = 100;
+        p[0].fd = sp->from_child;       /* poll ignores fd < 0 */
+        p[0].events = POLLIN;
+        p[1].fd = sp->pidfd;
+        p[1].events = POLLIN;
+        if (poll(p, ARRAY_SIZE(p), ms) < 0) {
+            if (errno == EINTR) continue;
+            LOGE(ctx, ERROR, "%s: poll", sp->what);
+            return XLMIG_E_SYSTEM;
+        }
+        if (p[0].revents) {
+            rc = child_read(ctx, sp, out, o->max, len_r);
+            if (rc) return rc;
+        }
+    }
+    return XLMIG_OK;
+}
+
+int child_run_group(struct xlmig_ctx *ctx, const char *what,
+                    char *const argv[], const struct child_run_opts *o,
+                    char **out_r, int *status_r)
+{
+    struct child sp;
+    char *out = xmalloc(o->max + 1);
+    size_t len = 0;
+    int rc, status;
+
+    *out_r = NULL;
+    *status_r = 0;
+    rc = child_start_env(ctx, &sp, what, argv, o->envp,
+                         CHILD_STDIN_NULL | CHILD_STDOUT_PIPE |
+                         CHILD_SETSID | CHILD_CLOSE_FDS);
+    if (rc) goto out;
+    rc = child_collect(ctx, &sp, o, out, &len);
+    /* Before the reap: until then the group's id is still ours. */
+    if (kill(-sp.pid, SIGKILL) && errno != ESRCH)
+        LOGE(ctx, WARN, "%s: kill its process group %ld", what,
+             (long)sp.pid);
+    /* What it wrote before it exited; the killed write no more. */
+    while (!rc && sp.from_child >= 0 && fdio_readable(sp.from_child))
+        rc = child_read(ctx, &sp, out, o->max, &len);
+    if (child_wait(ctx, &sp, 0, &status) == XLMIG_OK)
+        *status_r = status;
+    if (rc) goto out;
+    out[len] = '\0';
+    *out_r = out;
+    out = NULL;
+out:
+    child_dispose(&sp);
+    free(out);
     return rc;
 }

@@ -16,6 +16,9 @@
 #define CHILD_STDIN_PIPE    (1u << 0)   /* sp->to_child writes its stdin */
 #define CHILD_STDOUT_PIPE   (1u << 1)   /* sp->from_child reads stdout */
 #define CHILD_STDIN_NULL    (1u << 2)   /* stdin is /dev/null */
+#define CHILD_SETSID        (1u << 3)   /* own session and process group */
+#define CHILD_CLOSE_FDS     (1u << 4)   /* fds above 2 closed, even those
+                                           without O_CLOEXEC */
 
 struct child {
     pid_t pid;                  /* -1: none */
@@ -31,6 +34,13 @@ void child_init(struct child *sp);
 MUST_CHECK int child_start(struct xlmig_ctx *ctx, struct child *sp,
                            const char *what, char *const argv[],
                            unsigned flags);
+/*
+ * As child_start, with envp (NULL-terminated "NAME=VALUE") as the child's
+ * whole environment; NULL: ours. argv[0] is still searched in our PATH.
+ */
+MUST_CHECK int child_start_env(struct xlmig_ctx *ctx, struct child *sp,
+                               const char *what, char *const argv[],
+                               char *const envp[], unsigned flags);
 /*
  * Reaps the child, waiting until the monotonic deadline (0: forever).
  * XLMIG_E_TIMEDOUT leaves it running. *status_r is waitpid's status.
@@ -58,6 +68,28 @@ MUST_CHECK int child_capture(struct xlmig_ctx *ctx, const char *what,
 MUST_CHECK int child_run(struct xlmig_ctx *ctx, const char *what,
                          char *const argv[], size_t max, unsigned timeout_s,
                          char **out_r, int *status_r);
+/*
+ * child_run_group: runs argv in a session and process group of its own
+ * (CHILD_SETSID), with stdin /dev/null, every fd above 2 closed and envp
+ * as its whole environment (NULL: ours), and collects its stdout (at most
+ * max bytes, NUL-terminated, allocated in *out_r) until it exits. Then
+ * whatever is left of its process group is killed (SIGKILL), so nothing
+ * it started in the background survives it or holds its stdout open for
+ * us. At the monotonic deadline (0: none), which bounds the whole run,
+ * the whole group is killed: XLMIG_E_TIMEDOUT (logged), *out_r NULL.
+ * Output over max: XLMIG_E_TOOBIG, the group killed too. *status_r is
+ * waitpid's status (any, as in child_run). A process that leaves the
+ * group (setsid) escapes the kill but not the deadline.
+ */
+struct child_run_opts {
+    char *const *envp;          /* the whole environment; NULL: ours */
+    size_t max;                 /* stdout bytes kept */
+    double deadline;            /* monotonic seconds; 0: none */
+};
+MUST_CHECK int child_run_group(struct xlmig_ctx *ctx, const char *what,
+                               char *const argv[],
+                               const struct child_run_opts *o,
+                               char **out_r, int *status_r);
 /* "exited with status 3", "killed by signal 9" (static storage). */
 const char *child_status_str(int status, char *buf, size_t len);
 

@@ -217,9 +217,9 @@ static void coord_slot_drain(struct coord *c)
 /* Sleeps until a watch fires, COORD_SLOT_RECHECK_MS pass, w cancels or the
  * deadline (monotonic, 0: none) passes. */
 static int coord_slot_sleep(struct coord *c, const struct fdio_wait *w,
-                            double deadline, const char *what)
+                            int hup_fd, double deadline, const char *what)
 {
-    struct pollfd p[1 + FDIO_CANCEL_FDS];
+    struct pollfd p[2 + FDIO_CANCEL_FDS];
     int i, ms = COORD_SLOT_RECHECK_MS, left, r;
 
     memset(p, 0, sizeof(p));
@@ -229,6 +229,9 @@ static int coord_slot_sleep(struct coord *c, const struct fdio_wait *w,
         p[1 + i].fd = w ? w->cancel_fds[i] : -1;
         p[1 + i].events = POLLIN;
     }
+    /* Only a hang-up: the peer may have sent data we do not read yet. */
+    p[1 + FDIO_CANCEL_FDS].fd = hup_fd;
+    p[1 + FDIO_CANCEL_FDS].events = POLLRDHUP;
     left = fdio_ms_until(c->ctx, deadline);
     if (left >= 0 && left < ms) ms = left;
     r = poll(p, ARRAY_SIZE(p), ms);
@@ -241,6 +244,11 @@ static int coord_slot_sleep(struct coord *c, const struct fdio_wait *w,
             LOG(c->ctx, ERROR, "cancelled while waiting for %s", what);
             return XLMIG_E_CANCELLED;
         }
+    }
+    if (r > 0 && p[1 + FDIO_CANCEL_FDS].revents &
+                 (POLLHUP | POLLRDHUP | POLLERR)) {
+        LOG(c->ctx, ERROR, "the peer left while waiting for %s", what);
+        return XLMIG_E_PEER;
     }
     if (deadline && fdio_ms_until(c->ctx, deadline) == 0) {
         LOG(c->ctx, ERROR, "timed out after %u s waiting for %s",
@@ -272,7 +280,7 @@ static int coord_slot_watch(struct coord *c, enum coord_kind k, bool on)
 }
 
 int coord_slot_take(struct coord *c, const char *id, enum coord_kind k,
-                    bool wait, const struct fdio_wait *w,
+                    bool wait, const struct fdio_wait *w, int hup_fd,
                     void (*queued)(void *arg, unsigned pos), void *arg)
 {
     struct coord_slot s = { .id = id, .k = k, .join = wait };
@@ -319,7 +327,7 @@ int coord_slot_take(struct coord *c, const char *id, enum coord_kind k,
                 shown, coord_kind_name(k));
             if (queued) queued(arg, shown);
         }
-        rc = coord_slot_sleep(c, w, deadline, what);
+        rc = coord_slot_sleep(c, w, hup_fd, deadline, what);
         if (rc) goto out;
     }
     LOG(c->ctx, DEBUG, "job %s: took a slot (%s)", id, coord_kind_name(k));

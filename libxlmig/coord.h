@@ -111,12 +111,14 @@ MUST_CHECK int coord_unlock_domain(struct coord *c, const char *id,
  * the slot is granted, leaving the queue in the same transaction. Slots
  * and queue entries of dead jobs are reclaimed on the way. w (NULL: no
  * bound) ends the wait: a readable cancel fd gives XLMIG_E_CANCELLED, its
- * timeout_s (whole wait) XLMIG_E_TIMEDOUT; either way the job leaves the
- * queue. Uses watches on this coord's handle: one call at a time.
+ * timeout_s (whole wait) XLMIG_E_TIMEDOUT, hup_fd (-1: none) hung up
+ * (the peer left; data there does not count) XLMIG_E_PEER; either way
+ * the job leaves the queue. Uses watches on this coord's handle: one call
+ * at a time.
  */
 MUST_CHECK int coord_slot_take(struct coord *c, const char *id,
                                enum coord_kind k, bool wait,
-                               const struct fdio_wait *w,
+                               const struct fdio_wait *w, int hup_fd,
                                void (*queued)(void *arg, unsigned pos),
                                void *arg);
 /* Releases the slot if held; XLMIG_OK if it was not. */

@@ -1,6 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * datach.c - the direct data connection of xlmig/1 (datach.h).
+ *
+ * Anyone who can reach the port may connect, so the receiver never waits
+ * on one connection: it polls the listening socket, the control channel,
+ * the cancel fds and every connection still proving itself, each of which
+ * has DATACH_AUTH_S in all to deliver a whole AUTH frame that checks. It
+ * holds at most DATACH_PENDING_MAX of them (a new one pushes the oldest
+ * out) and names each refused address once, so neither a slow connection
+ * nor a flood of junk can hold it up, make it give up, or fill its log.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -15,8 +23,14 @@
 
 #include "datach.h"
 
-#define DATACH_AUTH_S 10            /* for a connection to prove itself */
 #define DATACH_SOCKBUF (4 << 20)
+#define DATACH_BACKLOG 64
+/* Accepted per wake-up: a connection lives through the next poll. */
+#define DATACH_TAKE_MAX (DATACH_PENDING_MAX / 2)
+#define DATACH_NAMED_MAX 16         /* refused addresses named in the log */
+#define DATACH_ADDR_LEN 64
+#define DATACH_WHY_LEN 384          /* a refusal, frame.c's reason included */
+#define DATACH_PFD_MAX (2 + FDIO_CANCEL_FDS + DATACH_PENDING_MAX)
 
 void datach_local_addr(char *addr, size_t len)
 {
@@ -67,7 +81,7 @@ int datach_listen(struct xlmig_ctx *ctx, const char *addr, unsigned port,
     struct addrinfo *ai = NULL;
     struct sockaddr_storage ss;
     socklen_t sl = sizeof(ss);
-    int fd = -1, one = 1, rc;
+    int fd = -1, one = 1, err, rc;
 
     *fd_r = -1;
     if (port > 65535) {
@@ -76,7 +90,9 @@ int datach_listen(struct xlmig_ctx *ctx, const char *addr, unsigned port,
     }
     rc = datach_resolve(ctx, addr, port, true, &ai);
     if (rc) return rc;
-    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* Non-blocking: datach_accept() takes what is there and goes on. */
+    fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK,
+                0);
     if (fd < 0 ||
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) < 0) {
         LOGE(ctx, ERROR, "data connection: socket");
@@ -84,10 +100,12 @@ int datach_listen(struct xlmig_ctx *ctx, const char *addr, unsigned port,
         goto out;
     }
     datach_tune(fd);
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 4) < 0) {
-        LOGE(ctx, ERROR, "data connection: cannot listen on %s port %u",
-             addr, port);
-        rc = errno == EADDRINUSE ? XLMIG_E_BUSY : XLMIG_E_SYSTEM;
+    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 ||
+        listen(fd, DATACH_BACKLOG) < 0) {
+        err = errno;
+        LOGEV(ctx, ERROR, err, "data connection: cannot listen on %s port "
+              "%u", addr, port);
+        rc = err == EADDRINUSE ? XLMIG_E_BUSY : XLMIG_E_SYSTEM;
         goto out;
     }
     if (getsockname(fd, (struct sockaddr *)&ss, &sl) < 0) {
@@ -107,132 +125,393 @@ out:
     return rc;
 }
 
-static void datach_peer_name(int fd, char *out, size_t len)
+/*
+ * Checks the first len (<= FRAME_AUTH_LEN) bytes of an AUTH frame in buf:
+ * its header once it is there, the whole frame once that is. dec moves on
+ * only for a frame that checks (frame_dec_open() counts seq on success
+ * only), so a failed attempt leaves it ready for the real one. *why_r
+ * (allocated) on failure.
+ */
+static int datach_auth_check(struct frame_dec *dec, uint8_t *buf,
+                             size_t len, char **why_r)
 {
-    struct sockaddr_storage ss;
-    socklen_t sl = sizeof(ss);
-    char host[64] = "?", serv[16] = "?";
+    struct frame_hdr h;
+    int rc;
 
-    if (!getpeername(fd, (struct sockaddr *)&ss, &sl))
-        (void)getnameinfo((struct sockaddr *)&ss, sl, host, sizeof(host),
-                          serv, sizeof(serv),
-                          NI_NUMERICHOST | NI_NUMERICSERV);
-    snprintf(out, len, "%s port %s", host, serv);
+    *why_r = NULL;
+    if (len < FRAME_HDR_LEN) return XLMIG_OK;
+    rc = frame_dec_hdr(dec, buf, &h, why_r);
+    if (rc) return rc;
+    /* An AUTH header says FRAME_SESSION_LEN bytes: FRAME_AUTH_LEN in all. */
+    if (h.type != FRAME_AUTH) {
+        *why_r = xasprintf("the first frame is not the session's AUTH "
+                           "frame");
+        return XLMIG_E_AUTH;
+    }
+    if (len < FRAME_AUTH_LEN) return XLMIG_OK;
+    return frame_dec_open(dec, &h, buf, buf + FRAME_HDR_LEN, NULL, why_r);
 }
 
-/* Waits for a connection, a word (EOF) on ctl_fd, a cancel or the end. */
-static int datach_wait(struct xlmig_ctx *ctx, int listen_fd, int ctl_fd,
-                       const struct fdio_wait *w, double deadline)
-{
-    struct pollfd pfd[2 + FDIO_CANCEL_FDS];
-    nfds_t n = 0, i;
-    int r;
+/* ---- the receiver: connections proving themselves, side by side ---- */
 
-    pfd[n].fd = listen_fd;
-    pfd[n++].events = POLLIN;
-    pfd[n].fd = ctl_fd;
-    pfd[n++].events = POLLIN;
-    for (i = 0; i < FDIO_CANCEL_FDS; i++) {
-        if (w->cancel_fds[i] < 0) continue;
-        pfd[n].fd = w->cancel_fds[i];
-        pfd[n++].events = POLLIN;
+enum datach_refusal {
+    DATACH_REFUSED_KEY,         /* sent something that does not check */
+    DATACH_REFUSED_SLOW,        /* no whole AUTH frame in DATACH_AUTH_S */
+    DATACH_REFUSED_CLOSED,      /* closed (or reset) before that */
+    DATACH_REFUSED_CROWDED,     /* pushed out by newer connections */
+};
+
+/* A connection that has not proved the session key yet. */
+struct datach_pending {
+    int fd;                     /* non-blocking */
+    double deadline;            /* accepted + DATACH_AUTH_S */
+    size_t got;                 /* bytes of the AUTH frame in buf */
+    uint8_t buf[FRAME_AUTH_LEN];
+    char addr[DATACH_ADDR_LEN];
+    char port[16];
+};
+
+/* One datach_accept(). */
+struct datach_acc {
+    struct xlmig_ctx *ctx;
+    struct frame_dec *dec;
+    /* Oldest first: accepted in order, all with the same time to live. */
+    struct datach_pending pend[DATACH_PENDING_MAX];
+    unsigned n_pend;
+    /* listen_fd, ctl_fd, the cancel fds, then pend[] from pend_at. */
+    struct pollfd pfd[DATACH_PFD_MAX];
+    nfds_t pend_at;
+    /* Each refused address is named once. */
+    char named[DATACH_NAMED_MAX][DATACH_ADDR_LEN];
+    unsigned n_named;
+    bool named_full;            /* said that no more would be named */
+    unsigned refused, logged;
+};
+
+/* Whether a refusal of p goes in the log: the first of each address. */
+static bool datach_acc_name(struct datach_acc *acc,
+                            const struct datach_pending *p)
+{
+    unsigned i;
+
+    for (i = 0; i < acc->n_named; i++)
+        if (!strcmp(acc->named[i], p->addr)) return false;
+    if (acc->n_named == DATACH_NAMED_MAX) {
+        if (!acc->named_full)
+            LOG(acc->ctx, WARN, "refusing data connections from more than "
+                "%u addresses; not naming any more", DATACH_NAMED_MAX);
+        acc->named_full = true;
+        return false;
     }
-    for (;;) {
-        r = poll(pfd, n, fdio_ms_until(ctx, deadline));
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            LOGE(ctx, ERROR, "poll");
-            return XLMIG_E_SYSTEM;
-        }
+    memcpy(acc->named[acc->n_named++], p->addr, sizeof(p->addr));
+    return true;
+}
+
+/* Closes pend[i] and drops it, saying why the first time for its address. */
+static void datach_acc_refuse(struct datach_acc *acc, unsigned i,
+                              enum datach_refusal why, const char *detail)
+{
+    struct datach_pending *p = &acc->pend[i];
+    char text[DATACH_WHY_LEN] = "";
+
+    switch (why) {
+    case DATACH_REFUSED_KEY:
+        snprintf(text, sizeof(text), "it did not prove the session key "
+                 "(%s)", detail ? detail : "?");
+        break;
+    case DATACH_REFUSED_SLOW:
+        snprintf(text, sizeof(text), "too slow: it did not prove the "
+                 "session key within %d s", DATACH_AUTH_S);
+        break;
+    case DATACH_REFUSED_CLOSED:
+        snprintf(text, sizeof(text), "it closed early, after %zu bytes, "
+                 "without proving the session key", p->got);
+        break;
+    case DATACH_REFUSED_CROWDED:
+        snprintf(text, sizeof(text), "too slow: %d newer connections "
+                 "pushed it out before it proved the session key",
+                 DATACH_PENDING_MAX);
         break;
     }
-    if (r == 0) {
-        LOG(ctx, ERROR, "no data connection from the sender within %u s",
-            w->timeout_s);
-        return XLMIG_E_TIMEDOUT;
+    acc->refused++;
+    if (datach_acc_name(acc, p)) {
+        LOG(acc->ctx, WARN, "refused a data connection from %s port %s: %s",
+            p->addr, p->port, text);
+        acc->logged++;
     }
-    for (i = 2; i < n; i++)
-        if (pfd[i].revents) {
-            LOG(ctx, ERROR, "cancelled while waiting for the data "
+    close(p->fd);
+    memmove(p, p + 1, (acc->n_pend - i - 1) * sizeof(*p));
+    acc->n_pend--;
+}
+
+/*
+ * Reads what pend[i] has sent, never past its AUTH frame (the stream
+ * follows). true once the whole frame checks; what does not check, or
+ * ends early, is refused.
+ */
+static bool datach_acc_read(struct datach_acc *acc, unsigned i)
+{
+    struct datach_pending *p = &acc->pend[i];
+    char *why = NULL;
+    ssize_t n;
+    bool ok = false;
+
+    n = recv(p->fd, p->buf + p->got, FRAME_AUTH_LEN - p->got, 0);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return false;
+    if (n <= 0) {
+        datach_acc_refuse(acc, i, DATACH_REFUSED_CLOSED, NULL);
+        return false;
+    }
+    p->got += (size_t)n;
+    if (datach_auth_check(acc->dec, p->buf, p->got, &why))
+        datach_acc_refuse(acc, i, DATACH_REFUSED_KEY, why);
+    else
+        ok = p->got == FRAME_AUTH_LEN;
+    free(why);
+    return ok;
+}
+
+/* accept(2) failures that are the new connection's, not ours (TCP/IP). */
+static bool datach_acc_transient(int err)
+{
+    switch (err) {
+    case EINTR: case ECONNABORTED: case EPROTO: case ENETDOWN:
+    case ENOPROTOOPT: case EHOSTDOWN: case ENONET: case EHOSTUNREACH:
+    case EOPNOTSUPP: case ENETUNREACH:
+        return true;
+    }
+    return false;
+}
+
+/*
+ * Accepts what waits on listen_fd (DATACH_TAKE_MAX at most) and reads
+ * what each has sent already: *win_r the index of one that proved the key
+ * at once, else -1.
+ */
+static int datach_acc_take(struct datach_acc *acc, int listen_fd,
+                           int *win_r)
+{
+    struct sockaddr_storage ss;
+    struct datach_pending *p;
+    socklen_t sl;
+    unsigned k;
+    int fd, err;
+
+    *win_r = -1;
+    for (k = 0; k < DATACH_TAKE_MAX; k++) {
+        sl = sizeof(ss);
+        fd = accept4(listen_fd, (struct sockaddr *)&ss, &sl,
+                     SOCK_CLOEXEC | SOCK_NONBLOCK);
+        if (fd < 0) {
+            err = errno;
+            if (err == EAGAIN) return XLMIG_OK;
+            if (datach_acc_transient(err)) continue;
+            LOGEV(acc->ctx, ERROR, err, "data connection: accept");
+            return XLMIG_E_SYSTEM;
+        }
+        if (acc->n_pend == DATACH_PENDING_MAX)
+            datach_acc_refuse(acc, 0, DATACH_REFUSED_CROWDED, NULL);
+        p = &acc->pend[acc->n_pend++];
+        memset(p, 0, sizeof(*p));
+        p->fd = fd;
+        p->deadline = ctx_now(acc->ctx) + DATACH_AUTH_S;
+        if (getnameinfo((struct sockaddr *)&ss, sl, p->addr,
+                        sizeof(p->addr), p->port, sizeof(p->port),
+                        NI_NUMERICHOST | NI_NUMERICSERV)) {
+            snprintf(p->addr, sizeof(p->addr), "?");
+            snprintf(p->port, sizeof(p->port), "?");
+        }
+        if (datach_acc_read(acc, acc->n_pend - 1)) {
+            *win_r = (int)acc->n_pend - 1;
+            return XLMIG_OK;
+        }
+    }
+    return XLMIG_OK;
+}
+
+/* Refuses the connections whose time is up (the oldest come first). */
+static void datach_acc_expire(struct datach_acc *acc)
+{
+    double now = ctx_now(acc->ctx);
+
+    while (acc->n_pend && acc->pend[0].deadline <= now)
+        datach_acc_refuse(acc, 0, DATACH_REFUSED_SLOW, NULL);
+}
+
+/*
+ * Waits until a fd of the set is ready, the oldest connection's time is
+ * up, or the session's deadline: XLMIG_E_CANCELLED if a cancel fd is
+ * readable, else the revents of pfd[] say what to do.
+ */
+static int datach_acc_poll(struct datach_acc *acc, int listen_fd,
+                           int ctl_fd, const struct fdio_wait *w,
+                           double deadline)
+{
+    nfds_t n = 0, i;
+    int ms, pms, r;
+
+    acc->pfd[n].fd = listen_fd;
+    acc->pfd[n++].events = POLLIN;
+    acc->pfd[n].fd = ctl_fd;
+    acc->pfd[n++].events = POLLIN;
+    for (i = 0; i < FDIO_CANCEL_FDS; i++) {
+        acc->pfd[n].fd = w->cancel_fds[i];     /* poll skips -1 */
+        acc->pfd[n++].events = POLLIN;
+    }
+    acc->pend_at = n;
+    for (i = 0; i < acc->n_pend; i++) {
+        acc->pfd[n].fd = acc->pend[i].fd;
+        acc->pfd[n++].events = POLLIN;
+    }
+    for (i = 0; i < n; i++)
+        acc->pfd[i].revents = 0;
+    ms = fdio_ms_until(acc->ctx, deadline);
+    if (acc->n_pend) {
+        pms = fdio_ms_until(acc->ctx, acc->pend[0].deadline);
+        if (ms < 0 || pms < ms) ms = pms;
+    }
+    r = poll(acc->pfd, n, ms);
+    if (r < 0 && errno == EINTR) return XLMIG_OK;
+    if (r < 0) {
+        LOGE(acc->ctx, ERROR, "poll while waiting for the data connection");
+        return XLMIG_E_SYSTEM;
+    }
+    for (i = 2; i < acc->pend_at; i++)
+        if (acc->pfd[i].revents) {
+            LOG(acc->ctx, ERROR, "cancelled while waiting for the data "
                 "connection");
             return XLMIG_E_CANCELLED;
         }
-    if (pfd[1].revents) {
-        LOG(ctx, ERROR, "the sender closed the control connection before "
-            "its data connection was accepted");
-        return XLMIG_E_PEER;
-    }
     return XLMIG_OK;
+}
+
+/* Reads every connection poll found ready: the index of a winner, or -1. */
+static int datach_acc_read_ready(struct datach_acc *acc)
+{
+    unsigned i = acc->n_pend;
+
+    /* From the last: a refusal moves only those already read. */
+    while (i-- > 0)
+        if (acc->pfd[acc->pend_at + i].revents && datach_acc_read(acc, i))
+            return (int)i;
+    return -1;
+}
+
+/* Hands out pend[i], blocking again, as the data connection. */
+static int datach_acc_win(struct datach_acc *acc, unsigned i, int *fd_r)
+{
+    struct datach_pending *p = &acc->pend[i];
+
+    if (fdio_set_nonblock(acc->ctx, p->fd, false) < 0)
+        return XLMIG_E_SYSTEM;
+    LOG(acc->ctx, DEBUG, "data connection from %s port %s", p->addr,
+        p->port);
+    *fd_r = p->fd;
+    p->fd = -1;
+    return XLMIG_OK;
+}
+
+static void datach_acc_dispose(struct datach_acc *acc)
+{
+    unsigned i;
+
+    for (i = 0; i < acc->n_pend; i++)
+        if (acc->pend[i].fd >= 0) close(acc->pend[i].fd);
+    acc->n_pend = 0;
+    if (acc->refused > acc->logged)
+        LOG(acc->ctx, WARN, "refused %u data connections in all; only the "
+            "first from each address was logged", acc->refused);
 }
 
 int datach_accept(struct xlmig_ctx *ctx, int listen_fd,
                   struct frame_dec *dec, int ctl_fd,
                   const struct fdio_wait *w, int *fd_r)
 {
-    struct fdio_wait aw = *w;
+    struct datach_acc *acc = xcalloc(1, sizeof(*acc));
     double deadline = w->timeout_s ? ctx_now(ctx) + w->timeout_s : 0;
-    char peer[96];
-    unsigned tries;
-    int fd, rc;
+    int win, rc;
 
     *fd_r = -1;
-    aw.timeout_s = DATACH_AUTH_S;
-    for (tries = 0; tries < DATACH_TRIES; tries++) {
-        rc = datach_wait(ctx, listen_fd, ctl_fd, w, deadline);
-        if (rc) return rc;
-        fd = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED) continue;
-            LOGE(ctx, ERROR, "data connection: accept");
-            return XLMIG_E_SYSTEM;
+    acc->ctx = ctx;
+    acc->dec = dec;
+    for (;;) {
+        rc = datach_acc_poll(acc, listen_fd, ctl_fd, w, deadline);
+        if (rc) goto out;
+        win = datach_acc_read_ready(acc);
+        if (win >= 0) break;
+        if (acc->pfd[1].revents) {
+            LOG(ctx, ERROR, "the sender closed the control connection "
+                "before its data connection was accepted");
+            rc = XLMIG_E_PEER;
+            goto out;
         }
-        datach_peer_name(fd, peer, sizeof(peer));
-        rc = datach_read_auth(ctx, fd, dec, &aw, "data connection");
-        if (!rc) {
-            LOG(ctx, DEBUG, "data connection from %s", peer);
-            *fd_r = fd;
-            return XLMIG_OK;
+        datach_acc_expire(acc);
+        if (acc->pfd[0].revents) {
+            rc = datach_acc_take(acc, listen_fd, &win);
+            if (rc) goto out;
+            if (win >= 0) break;
         }
-        LOG(ctx, WARN, "refused a data connection from %s: it did not "
-            "prove the session key", peer);
-        close(fd);
+        if (deadline && ctx_now(ctx) >= deadline) {
+            LOG(ctx, ERROR, "no data connection from the sender within %u s",
+                w->timeout_s);
+            rc = XLMIG_E_TIMEDOUT;
+            goto out;
+        }
     }
-    LOG(ctx, ERROR, "%u data connections failed to authenticate; giving up",
-        DATACH_TRIES);
-    return XLMIG_E_AUTH;
+    rc = datach_acc_win(acc, (unsigned)win, fd_r);
+out:
+    datach_acc_dispose(acc);
+    free(acc);
+    return rc;
 }
 
-/* Non-blocking connect bounded by the wait. */
+/* ---- the sender ---- */
+
+/*
+ * One non-blocking connect to a, bounded by w. Failures of this address
+ * (XLMIG_E_PEER: refused, unreachable; XLMIG_E_SYSTEM: no socket for its
+ * family) set *err_r to the errno, not logged: the caller tries the next
+ * one. With *err_r 0, a failure was logged and ends the attempt.
+ */
 static int datach_connect_one(struct xlmig_ctx *ctx, const struct addrinfo *a,
-                              const struct fdio_wait *w, int *fd_r)
+                              const struct fdio_wait *w, int *fd_r,
+                              int *err_r)
 {
     socklen_t sl = sizeof(int);
     int fd, err = 0, rc;
 
+    *fd_r = -1;
+    *err_r = 0;
     fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    if (fd < 0) return -errno;
-    datach_tune(fd);
-    if (connect(fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS) {
-        err = errno;
-        close(fd);
-        return -err;
-    }
-    rc = fdio_ready(ctx, fd, POLLOUT, w, "data connection");
-    if (rc) {
-        close(fd);
-        return rc;
-    }
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) < 0) err = errno;
-    if (err) {
-        close(fd);
-        return -err;
-    }
-    if (fdio_set_nonblock(ctx, fd, false) < 0) {
-        close(fd);
+    if (fd < 0) {
+        *err_r = errno;
         return XLMIG_E_SYSTEM;
     }
+    datach_tune(fd);
+    if (connect(fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS &&
+        errno != EINTR) {
+        *err_r = errno;
+        rc = XLMIG_E_PEER;
+        goto out;
+    }
+    rc = fdio_ready(ctx, fd, POLLOUT, w, "data connection");
+    if (rc) goto out;
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) < 0) err = errno;
+    if (err) {
+        *err_r = err;
+        rc = XLMIG_E_PEER;
+        goto out;
+    }
+    if (fdio_set_nonblock(ctx, fd, false) < 0) {
+        rc = XLMIG_E_SYSTEM;
+        goto out;
+    }
     *fd_r = fd;
-    return XLMIG_OK;
+    fd = -1;
+    rc = XLMIG_OK;
+out:
+    if (fd >= 0) close(fd);
+    return rc;
 }
 
 int datach_connect(struct xlmig_ctx *ctx, const char *addr, unsigned port,
@@ -247,18 +526,13 @@ int datach_connect(struct xlmig_ctx *ctx, const char *addr, unsigned port,
     if (rc) return rc;
     rc = XLMIG_E_PEER;
     for (a = ai; a; a = a->ai_next) {
-        rc = datach_connect_one(ctx, a, w, &fd);
-        if (rc >= 0 || rc == XLMIG_E_CANCELLED || rc == XLMIG_E_TIMEDOUT)
-            break;
-        err = -rc;
-        rc = XLMIG_E_PEER;
+        rc = datach_connect_one(ctx, a, w, &fd, &err);
+        if (!err) break;
     }
     freeaddrinfo(ai);
-    if (rc == XLMIG_E_PEER) {
+    if (err)
         LOGEV(ctx, ERROR, err, "cannot open the data connection to %s port "
               "%u", addr, port);
-        return rc;
-    }
     if (rc) return rc;
     rc = datach_send_auth(ctx, fd, enc, w, "data connection");
     if (rc) {
@@ -269,26 +543,22 @@ int datach_connect(struct xlmig_ctx *ctx, const char *addr, unsigned port,
     return XLMIG_OK;
 }
 
+/* ---- the AUTH frame on a stream ---- */
+
 int datach_read_auth(struct xlmig_ctx *ctx, int fd, struct frame_dec *dec,
                      const struct fdio_wait *w, const char *what)
 {
     uint8_t buf[FRAME_AUTH_LEN];
-    struct frame_hdr h;
     char *why = NULL;
     int rc;
 
+    /* The header first: a stream that is no session is refused early. */
     rc = fdio_read_exact(ctx, fd, buf, FRAME_HDR_LEN, w, what);
-    if (rc) return rc;
-    rc = frame_dec_hdr(dec, buf, &h, &why);
-    if (!rc && h.type != FRAME_AUTH) {
-        why = xasprintf("the first frame is not the session's AUTH frame");
-        rc = XLMIG_E_AUTH;
-    }
+    if (!rc) rc = datach_auth_check(dec, buf, FRAME_HDR_LEN, &why);
     if (!rc)
         rc = fdio_read_exact(ctx, fd, buf + FRAME_HDR_LEN,
-                             h.wire_len + FRAME_TAG_LEN, w, what);
-    if (!rc && !why)
-        rc = frame_dec_open(dec, &h, buf, buf + FRAME_HDR_LEN, NULL, &why);
+                             FRAME_AUTH_LEN - FRAME_HDR_LEN, w, what);
+    if (!rc) rc = datach_auth_check(dec, buf, FRAME_AUTH_LEN, &why);
     if (why) LOG(ctx, ERROR, "%s: %s", what, why);
     free(why);
     return rc;

@@ -18,20 +18,34 @@
  * were started through ($SSH_CONNECTION), else the loopback address.
  */
 void datach_local_addr(char *addr, size_t len);
-/* Listens on addr:port (0: any free port); *port_r the port bound. */
+/*
+ * Listens on addr:port (0: any free port); *port_r the port bound. The
+ * socket is non-blocking, for datach_accept().
+ */
 MUST_CHECK int datach_listen(struct xlmig_ctx *ctx, const char *addr,
                              unsigned port, int *fd_r, unsigned *port_r);
 /*
- * Accepts the sender's connection: the first whose AUTH frame checks
- * with dec (others are logged and closed, up to DATACH_TRIES). ctl_fd
- * (the control channel from the sender) readable means the sender is
- * gone: XLMIG_E_PEER. w: the deadline and cancel fds.
+ * Accepts the sender's connection on listen_fd (from datach_listen()):
+ * the first whose AUTH frame checks with dec, returned blocking in *fd_r.
+ * Connections prove themselves side by side, each within DATACH_AUTH_S
+ * of its accept, at most DATACH_PENDING_MAX at a time (a new one pushes
+ * the oldest out); those that do not are closed, and each address that
+ * was refused is logged once. Accepting goes on until the session's
+ * deadline, w->timeout_s (0: none): XLMIG_E_TIMEDOUT. ctl_fd (the
+ * control channel from the sender) readable means the sender is gone:
+ * XLMIG_E_PEER. A cancel fd of w: XLMIG_E_CANCELLED. dec moves on only
+ * for the connection that wins.
  */
-#define DATACH_TRIES 8
+#define DATACH_AUTH_S 5
+#define DATACH_PENDING_MAX 16
 MUST_CHECK int datach_accept(struct xlmig_ctx *ctx, int listen_fd,
                              struct frame_dec *dec, int ctl_fd,
                              const struct fdio_wait *w, int *fd_r);
-/* Connects to addr:port within the deadline of w and sends AUTH. */
+/*
+ * Connects to addr:port within the deadline of w and sends AUTH. An
+ * address that refuses or cannot be reached: XLMIG_E_PEER, the cause
+ * logged.
+ */
 MUST_CHECK int datach_connect(struct xlmig_ctx *ctx, const char *addr,
                               unsigned port, struct frame_enc *enc,
                               const struct fdio_wait *w, int *fd_r);

@@ -14,6 +14,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "domcfg.h"
+#include "jsonlim.h"
 
 #define DOMCFG_JSON_MAX (4u << 20)  /* bytes of JSON */
 #define DOMCFG_DEPTH_MAX 32         /* libxl's own nesting is under 10 */
@@ -86,48 +87,6 @@ static int domcfg_fail(char **why_r, const char *at, const char *key,
     else
         *why_r = xasprintf("%s.%s: %s", at, key, msg);
     return XLMIG_E_INVAL;
-}
-
-/*
- * Before yajl sees the text: a size cap, a nesting cap (yajl_tree_free
- * recurses, so depth must be bounded), and no "\u0000" in strings, which
- * yajl would turn into a C string silently cut short.
- */
-static int domcfg_scan(const char *json, char **why_r)
-{
-    size_t len = strnlen(json, DOMCFG_JSON_MAX + 1);
-    bool in_str = false;
-    unsigned depth = 0;
-    size_t i;
-
-    if (len > DOMCFG_JSON_MAX)
-        return domcfg_fail(why_r, "config", NULL, "over %u bytes",
-                           DOMCFG_JSON_MAX);
-    for (i = 0; i < len; i++) {
-        char ch = json[i];
-
-        if (in_str) {
-            if (ch == '"') {
-                in_str = false;
-            } else if (ch == '\\' && i + 1 < len) {
-                i++;
-                if (json[i] == 'u' && len - i > 4 &&
-                    !strncmp(json + i + 1, "0000", 4))
-                    return domcfg_fail(why_r, "config", NULL,
-                                       "string holds \\u0000");
-            }
-        } else if (ch == '"') {
-            in_str = true;
-        } else if (ch == '{' || ch == '[') {
-            if (++depth > DOMCFG_DEPTH_MAX)
-                return domcfg_fail(why_r, "config", NULL,
-                                   "nested deeper than %u",
-                                   DOMCFG_DEPTH_MAX);
-        } else if ((ch == '}' || ch == ']') && depth > 0) {
-            depth--;
-        }
-    }
-    return XLMIG_OK;
 }
 
 /*
@@ -729,20 +688,16 @@ static int domcfg_unwrap(yajl_val root, yajl_val *cfg_r, char **why_r)
 
 int domcfg_parse(const char *json, struct domcfg *c, char **why_r)
 {
-    char err[256] = "";
     yajl_val root = NULL, cfg;
+    char *why = NULL;
     int ctype, btype;
     int rc;
 
     memset(c, 0, sizeof(*c));
     *why_r = NULL;
-    rc = domcfg_scan(json, why_r);
-    if (rc) goto out;
-    root = yajl_tree_parse(json, err, sizeof(err));
+    root = jsonlim_parse(json, DOMCFG_JSON_MAX, DOMCFG_DEPTH_MAX, &why);
     if (!root) {
-        err[strcspn(err, "\r\n")] = '\0';
-        rc = domcfg_fail(why_r, "config", NULL, "not JSON: %s",
-                         err[0] ? err : "parse error");
+        rc = domcfg_fail(why_r, "config", NULL, "%s", why);
         goto out;
     }
     rc = domcfg_unwrap(root, &cfg, why_r);
@@ -767,6 +722,7 @@ int domcfg_parse(const char *json, struct domcfg *c, char **why_r)
 out:
     if (rc) domcfg_dispose(c);
     yajl_tree_free(root);
+    free(why);
     return rc;
 }
 

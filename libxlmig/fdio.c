@@ -10,6 +10,7 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "fdio.h"
@@ -30,12 +31,12 @@ int fdio_pipe(struct xlmig_ctx *ctx, int fds[2])
     if (pipe2(fds, O_CLOEXEC)) {
         LOGE(ctx, ERROR, "pipe");
         fds[0] = fds[1] = -1;
-        return -1;
+        return XLMIG_E_SYSTEM;
     }
     /* Best effort: pipe-max-size may be lower for unprivileged users. */
     if (fcntl(fds[1], F_SETPIPE_SZ, FDIO_PIPE_SIZE) < 0)
         LOGE(ctx, DEBUG, "F_SETPIPE_SZ %d", FDIO_PIPE_SIZE);
-    return 0;
+    return XLMIG_OK;
 }
 
 void fdio_close(int *fd)
@@ -297,27 +298,34 @@ int fdio_sync_dir(struct xlmig_ctx *ctx, const char *dir)
     return rc;
 }
 
-int fdio_write_file(struct xlmig_ctx *ctx, const char *path,
-                    const void *data, size_t len)
+/*
+ * Creates tmp afresh and writes data to it, durably; *st_r identifies it.
+ * A stale tmp (a crash, a planted file or symlink) is removed first: the
+ * new one is made with O_EXCL, so nothing is ever written through a link
+ * or into a file someone else holds open. Fails XLMIG_E_BUSY if tmp
+ * reappears in between (another writer of the same file).
+ */
+static int fdio_write_tmp(struct xlmig_ctx *ctx, const char *tmp,
+                          const void *data, size_t len, struct stat *st_r)
 {
-    const char *slash = strrchr(path, '/');
-    char *dir, *tmp;
     size_t done = 0;
     ssize_t r;
     int fd, rc = XLMIG_OK;
 
-    dir = slash ? xasprintf("%.*s", (int)(slash - path), path)
-                : xstrdup(".");
-    if (!*dir) {
-        free(dir);
-        dir = xstrdup("/");
+    if (unlink(tmp) && errno != ENOENT) {
+        LOGE(ctx, ERROR, "cannot remove the stale %s", tmp);
+        return err_from_errno(errno);
     }
-    tmp = xasprintf("%s/.%s.tmp", dir, slash ? slash + 1 : path);
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+              0600);
+    if (fd < 0 && errno == EEXIST) {
+        LOG(ctx, ERROR, "%s was created by someone else while we made it: "
+            "another writer?", tmp);
+        return XLMIG_E_BUSY;
+    }
     if (fd < 0) {
-        LOGE(ctx, ERROR, "create %s", tmp);
-        rc = err_from_errno(errno);
-        goto out;
+        LOGE(ctx, ERROR, "cannot create %s", tmp);
+        return err_from_errno(errno);
     }
     while (done < len && !rc) {
         r = write(fd, (const char *)data + done, len - done);
@@ -333,16 +341,50 @@ int fdio_write_file(struct xlmig_ctx *ctx, const char *path,
         LOGE(ctx, ERROR, "fsync %s", tmp);
         rc = err_from_errno(errno);
     }
+    if (!rc && fstat(fd, st_r)) {
+        LOGE(ctx, ERROR, "fstat %s", tmp);
+        rc = err_from_errno(errno);
+    }
     if (close(fd) && !rc) {
         LOGE(ctx, ERROR, "close %s", tmp);
         rc = err_from_errno(errno);
     }
-    if (!rc && rename(tmp, path)) {
+    if (rc) unlink(tmp);
+    return rc;
+}
+
+int fdio_write_file(struct xlmig_ctx *ctx, const char *path,
+                    const void *data, size_t len)
+{
+    const char *slash = strrchr(path, '/');
+    struct stat st, now;
+    char *dir, *tmp;
+    int rc;
+
+    dir = slash ? xasprintf("%.*s", (int)(slash - path), path)
+                : xstrdup(".");
+    if (!*dir) {
+        free(dir);
+        dir = xstrdup("/");
+    }
+    tmp = xasprintf("%s/.%s.tmp", dir, slash ? slash + 1 : path);
+    rc = fdio_write_tmp(ctx, tmp, data, len, &st);
+    if (rc) goto out;
+    /* Ours still: another writer's stale-file removal may have hit it. */
+    if (lstat(tmp, &now) || now.st_dev != st.st_dev ||
+        now.st_ino != st.st_ino) {
+        LOG(ctx, ERROR, "%s was replaced while we wrote it: another "
+            "writer of %s?", tmp, path);
+        rc = XLMIG_E_BUSY;
+        goto out;
+    }
+    if (rename(tmp, path)) {
         LOGE(ctx, ERROR, "rename %s to %s", tmp, path);
         rc = err_from_errno(errno);
+        unlink(tmp);
+        goto out;
     }
-    if (!rc) rc = fdio_sync_dir(ctx, dir);
-    if (rc) unlink(tmp);
+    rc = fdio_sync_dir(ctx, dir);
 out:
     free(tmp);
     free(dir);

@@ -30,8 +30,8 @@ struct fdio_wait {
 struct fdio_wait fdio_wait_make(unsigned timeout_s, int cancel_fd);
 
 /* Pipe with O_CLOEXEC on both ends, enlarged to FDIO_PIPE_SIZE if allowed.
- * Returns 0, or -1 with errno set (and logged). */
-int fdio_pipe(struct xlmig_ctx *ctx, int fds[2]);
+ * Returns 0, or XLMIG_E_SYSTEM (errno logged) with both fds -1. */
+MUST_CHECK int fdio_pipe(struct xlmig_ctx *ctx, int fds[2]);
 /* Closes both fds that are >= 0 and sets them to -1. */
 void fdio_close_pair(int fds[2]);
 void fdio_close(int *fd);
@@ -81,6 +81,10 @@ MUST_CHECK int fdio_writev_all(struct xlmig_ctx *ctx, int fd,
  * if it does not exist; XLMIG_E_TOOBIG if it is larger; other failures
  * logged. fdio_write_file replaces path atomically and durably: a
  * temporary .NAME.tmp beside it, fsync, rename, fsync of the directory.
+ * A stale .NAME.tmp (a crash, or a planted file or symlink) is removed
+ * and the new one created with O_EXCL|O_NOFOLLOW, so nothing is written
+ * through a link; XLMIG_E_BUSY (logged) if another writer of path gets in
+ * the way. On failure path is as it was and no .NAME.tmp of ours is left.
  * fdio_sync_dir makes a rename or unlink in dir durable.
  */
 MUST_CHECK int fdio_read_file(struct xlmig_ctx *ctx, const char *path,

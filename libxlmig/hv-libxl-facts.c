@@ -163,6 +163,7 @@ int hv_libxl_host_facts(struct hv *hv, struct hv_host_facts *f)
     f->cap_shadow = pi.cap_shadow;
     f->nr_cpus = pi.max_cpu_id + 1;
     f->nr_nodes = pi.nr_nodes;
+    f->total_kb = pi.total_pages * HV_LIBXL_FACTS_PAGE_KB;
     f->free_kb = (pi.free_pages + pi.scrub_pages) * HV_LIBXL_FACTS_PAGE_KB;
     f->claimed_kb = pi.outstanding_pages * HV_LIBXL_FACTS_PAGE_KB;
     r = libxl_domain_info(h->lctx, &d0, 0);
@@ -417,5 +418,23 @@ int hv_libxl_have_cpupool(struct hv *hv, const char *pool, bool *yes_r)
     if (r == ERROR_INVAL) return XLMIG_OK;      /* no pool of that name */
     if (r) return hv_libxl_rc(h, r, "cpupool lookup of %s", pool);
     *yes_r = true;
+    return XLMIG_OK;
+}
+
+int hv_libxl_pci_assignable(struct hv *hv, const char *bdf, bool *yes_r)
+{
+    struct hv_libxl *h = hv_libxl_of(hv);
+    libxl_device_pci *list;
+    char one[16];
+    int n = 0, i;
+
+    list = libxl_device_pci_assignable_list(h->lctx, &n);
+    for (i = 0; i < n && !*yes_r; i++) {
+        snprintf(one, sizeof(one), "%04x:%02x:%02x.%x",
+                 (unsigned)list[i].domain, list[i].bus, list[i].dev,
+                 list[i].func);
+        *yes_r = !strcmp(one, bdf);
+    }
+    if (list) libxl_device_pci_assignable_list_free(list, n);
     return XLMIG_OK;
 }

@@ -443,8 +443,8 @@ static int hv_libxl_config_load(struct hv *hv, const char *path,
     return rc;
 }
 
-static int hv_libxl_config_name(struct hv *hv, const char *json,
-                                char **name_r)
+static int hv_libxl_config_canonical(struct hv *hv, const char *json,
+                                     char **json_r)
 {
     struct hv_libxl *h = hv_libxl_of(hv);
     libxl_domain_config cfg;
@@ -452,7 +452,13 @@ static int hv_libxl_config_name(struct hv *hv, const char *json,
 
     libxl_domain_config_init(&cfg);
     rc = hv_libxl_config_parse(h, json, &cfg);
-    if (!rc) *name_r = xstrdup(cfg.c_info.name);
+    if (!rc) {
+        *json_r = libxl_domain_config_to_json(h->lctx, &cfg);
+        if (!*json_r) {
+            LOG(hv->ctx, ERROR, "cannot convert the domain config to JSON");
+            rc = XLMIG_E_HV;
+        }
+    }
     libxl_domain_config_dispose(&cfg);
     return rc;
 }
@@ -635,7 +641,7 @@ const struct hv_ops hv_libxl_ops = {
     .domain_info = hv_libxl_domain_info,
     .config_get = hv_libxl_config_get,
     .config_load = hv_libxl_config_load,
-    .config_name = hv_libxl_config_name,
+    .config_canonical = hv_libxl_config_canonical,
     .save = hv_libxl_save,
     .restore = hv_libxl_restore,
     .resume = hv_libxl_resume,
@@ -651,4 +657,5 @@ const struct hv_ops hv_libxl_ops = {
     .have_bridge = hv_libxl_have_bridge,
     .have_script = hv_libxl_have_script,
     .have_cpupool = hv_libxl_have_cpupool,
+    .pci_assignable = hv_libxl_pci_assignable,
 };

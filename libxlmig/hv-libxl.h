@@ -69,6 +69,7 @@ int hv_libxl_need_memory(struct hv *hv, const char *json, uint64_t *kb_r);
 int hv_libxl_have_bridge(struct hv *hv, const char *bridge, bool *yes_r);
 int hv_libxl_have_script(struct hv *hv, const char *script, bool *yes_r);
 int hv_libxl_have_cpupool(struct hv *hv, const char *pool, bool *yes_r);
+int hv_libxl_pci_assignable(struct hv *hv, const char *bdf, bool *yes_r);
 
 /* hv-libxl-monitor.c */
 int hv_libxl_monitor(struct hv *hv, uint32_t domid, const struct hv_wait *w);

@@ -13,9 +13,11 @@
 #include <yajl/yajl_tree.h>
 
 #include "hv-sim.h"
+#include "jsonlim.h"
 #include "stream.h"
 
 #define SIM_CONFIG_MAX (1u << 20)
+#define SIM_CONFIG_DEPTH_MAX 32     /* as domcfg.c */
 #define SIM_NAME_MAX 100
 
 static const char *json_str(yajl_val root, const char *a, const char *b)
@@ -55,22 +57,18 @@ static bool name_ok(const char *name)
 int hv_sim_config_parse(struct xlmig_ctx *ctx, const char *json,
                         struct sim_config *c)
 {
-    char err[256] = "";
+    char *why = NULL;
     const char *s;
     yajl_val root;
     uint64_t vcpus = 1;
     int rc = XLMIG_E_INVAL;
 
     memset(c, 0, sizeof(*c));
-    if (strlen(json) > SIM_CONFIG_MAX) {
-        LOG(ctx, ERROR, "domain config over %u bytes", SIM_CONFIG_MAX);
-        return XLMIG_E_TOOBIG;
-    }
-    root = yajl_tree_parse(json, err, sizeof(err));
+    root = jsonlim_parse(json, SIM_CONFIG_MAX, SIM_CONFIG_DEPTH_MAX, &why);
     if (!root || !YAJL_IS_OBJECT(root)) {
-        err[strcspn(err, "\n")] = '\0';
         LOG(ctx, ERROR, "domain config is not a JSON object: %s",
-            err[0] ? err : "not an object");
+            why ? why : "not an object");
+        free(why);
         goto out;
     }
     s = json_str(root, "c_info", "name");
@@ -80,7 +78,7 @@ int hv_sim_config_parse(struct xlmig_ctx *ctx, const char *json,
     }
     c->name = xstrdup(s);
     s = json_str(root, "c_info", "uuid");
-    c->uuid = xstrdup(s ? s : "00000000-0000-0000-0000-000000000000");
+    c->uuid = xstrdup(s ? s : SIM_NIL_UUID);
     s = json_str(root, "c_info", "type");
     if (!s || (strcmp(s, "pv") && strcmp(s, "pvh") && strcmp(s, "hvm"))) {
         LOG(ctx, ERROR, "domain config: c_info.type must be pv, pvh or "
@@ -129,9 +127,11 @@ static void gen_str(yajl_gen g, const char *s)
     yajl_gen_string(g, (const unsigned char *)s, strlen(s));
 }
 
-/* Emits v; inside c_info, name and domid are replaced by the rewrite's. */
+/* Emits v; inside c_info, name and domid are replaced by the rewrite's,
+ * and the uuid too if the rewrite has one. */
 struct rewrite {
     const char *name;
+    const char *uuid;
     bool keep_domid;
     uint32_t domid;
 };
@@ -163,7 +163,8 @@ static void gen_value(yajl_gen g, yajl_val v, const struct rewrite *rw,
         for (i = 0; i < v->u.object.len; i++) {
             const char *k = v->u.object.keys[i];
 
-            if (c_info && (!strcmp(k, "name") || !strcmp(k, "domid")))
+            if (c_info && (!strcmp(k, "name") || !strcmp(k, "domid") ||
+                           (rw->uuid && !strcmp(k, "uuid"))))
                 continue;
             gen_str(g, k);
             gen_value(g, v->u.object.values[i], rw,
@@ -173,6 +174,10 @@ static void gen_value(yajl_gen g, yajl_val v, const struct rewrite *rw,
         if (c_info) {
             gen_str(g, "name");
             gen_str(g, rw->name);
+            if (rw->uuid) {
+                gen_str(g, "uuid");
+                gen_str(g, rw->uuid);
+            }
             if (rw->keep_domid) {
                 gen_str(g, "domid");
                 yajl_gen_integer(g, rw->domid);
@@ -187,20 +192,22 @@ static void gen_value(yajl_gen g, yajl_val v, const struct rewrite *rw,
 }
 
 int hv_sim_config_rewrite(struct xlmig_ctx *ctx, const char *json,
-                          const char *name, bool keep_domid, uint32_t domid,
-                          char **out_r)
+                          const char *name, const char *uuid,
+                          bool keep_domid, uint32_t domid, char **out_r)
 {
-    struct rewrite rw = { name, keep_domid, domid };
+    struct rewrite rw = { name, uuid, keep_domid, domid };
     const unsigned char *text;
-    char err[256] = "";
+    char *why = NULL;
     yajl_val root;
     yajl_gen g;
     size_t len;
 
     *out_r = NULL;
-    root = yajl_tree_parse(json, err, sizeof(err));
+    root = jsonlim_parse(json, SIM_CONFIG_MAX, SIM_CONFIG_DEPTH_MAX, &why);
     if (!root || !YAJL_IS_OBJECT(root)) {
-        LOG(ctx, ERROR, "domain config is not a JSON object");
+        LOG(ctx, ERROR, "domain config is not a JSON object: %s",
+            why ? why : "not an object");
+        free(why);
         yajl_tree_free(root);
         return XLMIG_E_INVAL;
     }

@@ -18,6 +18,7 @@
  *   bridges = xenbr0            bridges vifs may attach to
  *   scripts = block vif-bridge  hotplug scripts in /etc/xen/scripts
  *   cpupools = Pool-0
+ *   pci_assignable =            PCI devices a guest may be given
  *
  * Free memory is memory_mb less dom0 and every domain's maximum. The
  * CPU featureset is this machine's (CPUID) less cpu_remove; a sim
@@ -55,7 +56,8 @@ static const char sim_facts_default[] =
     "cpu_remove =\n"
     "bridges = xenbr0\n"
     "scripts = block vif-bridge vif-route vif-nat\n"
-    "cpupools = Pool-0\n";
+    "cpupools = Pool-0\n"
+    "pci_assignable =\n";
 
 struct sim_facts {
     char xen_version[32];
@@ -66,6 +68,7 @@ struct sim_facts {
     char bridges[SIM_FACTS_VALUE_MAX];
     char scripts[SIM_FACTS_VALUE_MAX];
     char cpupools[SIM_FACTS_VALUE_MAX];
+    char pci_assignable[SIM_FACTS_VALUE_MAX];
 };
 
 int hv_sim_facts_init(struct xlmig_ctx *ctx, const char *dir)
@@ -120,6 +123,8 @@ static int sim_facts_set(struct sim_facts *f, const char *key,
         { "scripts", offsetof(struct sim_facts, scripts),
           SIM_FACTS_VALUE_MAX },
         { "cpupools", offsetof(struct sim_facts, cpupools),
+          SIM_FACTS_VALUE_MAX },
+        { "pci_assignable", offsetof(struct sim_facts, pci_assignable),
           SIM_FACTS_VALUE_MAX },
     };
     unsigned long long v;
@@ -262,6 +267,7 @@ int hv_sim_host_facts(struct hv *hv, struct hv_host_facts *f)
     f->nr_cpus = (unsigned)sf.cpus;
     f->nr_nodes = (unsigned)sf.nodes;
     total_kb = sf.memory_mb * 1024;
+    f->total_kb = total_kb;
     taken_kb = sf.dom0_mb * 1024 + used_kb;
     f->free_kb = total_kb > taken_kb ? total_kb - taken_kb : 0;
     f->claimed_kb = sf.claims_mb * 1024;
@@ -342,6 +348,7 @@ static int sim_facts_list_has(struct hv *hv, const char *key,
     if (rc) return rc;
     if (!strcmp(key, "bridges")) list = sf.bridges;
     else if (!strcmp(key, "scripts")) list = sf.scripts;
+    else if (!strcmp(key, "pci_assignable")) list = sf.pci_assignable;
     else list = sf.cpupools;
     *yes_r = sim_facts_has(list, word);
     return XLMIG_OK;
@@ -364,4 +371,9 @@ int hv_sim_have_script(struct hv *hv, const char *script, bool *yes_r)
 int hv_sim_have_cpupool(struct hv *hv, const char *pool, bool *yes_r)
 {
     return sim_facts_list_has(hv, "cpupools", pool, yes_r);
+}
+
+int hv_sim_pci_assignable(struct hv *hv, const char *bdf, bool *yes_r)
+{
+    return sim_facts_list_has(hv, "pci_assignable", bdf, yes_r);
 }

@@ -650,7 +650,8 @@ int hv_sim_domain_make(struct hv_sim *s, const char *json, const char *name,
     rc = sim_alloc_domid(s, &domid);
     if (rc) goto out;
     made = true;
-    rc = hv_sim_config_rewrite(s->base.ctx, json, name, false, 0, &stored);
+    rc = hv_sim_config_rewrite(s->base.ctx, json, name, NULL, false, 0,
+                               &stored);
     if (rc) goto out;
     path = hv_sim_path(s, domid, "config.json");
     rc = fdio_write_file(s->base.ctx, path, stored, strlen(stored));
@@ -831,7 +832,7 @@ static int hv_sim_config_get(struct hv *hv, uint32_t domid, unsigned flags,
     if (rc) goto out;
     rc = hv_sim_domain_name(hv, domid, &name);
     if (rc) goto out;
-    rc = hv_sim_config_rewrite(hv->ctx, text, name,
+    rc = hv_sim_config_rewrite(hv->ctx, text, name, NULL,
                                flags & HV_CONFIG_PRESERVE_DOMID, domid,
                                json_r);
 out:
@@ -860,23 +861,26 @@ static int hv_sim_config_load(struct hv *hv, const char *path,
     }
     rc = hv_sim_config_parse(hv->ctx, text, &c);
     if (rc) goto out;
-    rc = hv_sim_config_rewrite(hv->ctx, text, c.name, false, 0, json_r);
+    rc = hv_sim_config_rewrite(hv->ctx, text, c.name, NULL, false, 0,
+                               json_r);
     hv_sim_config_dispose(&c);
 out:
     free(text);
     return rc;
 }
 
-static int hv_sim_config_name(struct hv *hv, const char *json, char **name_r)
+/* The sim reads configs as they are (first of a key given twice, as
+ * yajl_tree_get finds it); the receiver's policy refuses duplicates. */
+static int hv_sim_config_canonical(struct hv *hv, const char *json,
+                                   char **json_r)
 {
     struct sim_config c;
     int rc;
 
     rc = hv_sim_config_parse(hv->ctx, json, &c);
     if (rc) return rc;
-    *name_r = c.name;
-    c.name = NULL;
     hv_sim_config_dispose(&c);
+    *json_r = xstrdup(json);
     return XLMIG_OK;
 }
 
@@ -1208,7 +1212,7 @@ const struct hv_ops hv_sim_ops = {
     .domain_info = hv_sim_domain_info,
     .config_get = hv_sim_config_get,
     .config_load = hv_sim_config_load,
-    .config_name = hv_sim_config_name,
+    .config_canonical = hv_sim_config_canonical,
     .save = hv_sim_save,
     .restore = hv_sim_restore,
     .resume = hv_sim_resume,
@@ -1224,4 +1228,5 @@ const struct hv_ops hv_sim_ops = {
     .have_bridge = hv_sim_have_bridge,
     .have_script = hv_sim_have_script,
     .have_cpupool = hv_sim_have_cpupool,
+    .pci_assignable = hv_sim_pci_assignable,
 };

@@ -93,13 +93,16 @@ void hv_sim_freeze_copy(struct hv_sim *s, uint32_t domid, const char *name);
 MUST_CHECK int hv_sim_host_wipe(struct xlmig_ctx *ctx, const char *dir);
 
 /* hv-sim-config.c */
+#define SIM_NIL_UUID "00000000-0000-0000-0000-000000000000"   /* absent */
 MUST_CHECK int hv_sim_config_parse(struct xlmig_ctx *ctx, const char *json,
                                    struct sim_config *c);
 void hv_sim_config_dispose(struct sim_config *c);
-/* json with c_info.name set to name; c_info.domid kept if keep_domid. */
+/* json with c_info.name set to name (and c_info.uuid to uuid if not
+ * NULL); c_info.domid kept if keep_domid. */
 MUST_CHECK int hv_sim_config_rewrite(struct xlmig_ctx *ctx, const char *json,
-                                     const char *name, bool keep_domid,
-                                     uint32_t domid, char **out_r);
+                                     const char *name, const char *uuid,
+                                     bool keep_domid, uint32_t domid,
+                                     char **out_r);
 /* A new config for a sim domain (see xlmig_sim_domain_create). */
 char *hv_sim_config_new(const char *name, const char *uuid, const char *type,
                         uint64_t memkb, unsigned vcpus);
@@ -121,5 +124,6 @@ int hv_sim_need_memory(struct hv *hv, const char *json, uint64_t *kb_r);
 int hv_sim_have_bridge(struct hv *hv, const char *bridge, bool *yes_r);
 int hv_sim_have_script(struct hv *hv, const char *script, bool *yes_r);
 int hv_sim_have_cpupool(struct hv *hv, const char *pool, bool *yes_r);
+int hv_sim_pci_assignable(struct hv *hv, const char *bdf, bool *yes_r);
 
 #endif /* XLMIG_HV_SIM_H */

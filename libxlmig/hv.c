@@ -95,10 +95,10 @@ int hv_config_load(struct hv *hv, const char *path, unsigned flags,
     return hv->ops->config_load(hv, path, flags, json_r);
 }
 
-int hv_config_name(struct hv *hv, const char *json, char **name_r)
+int hv_config_canonical(struct hv *hv, const char *json, char **json_r)
 {
-    *name_r = NULL;
-    return hv->ops->config_name(hv, json, name_r);
+    *json_r = NULL;
+    return hv->ops->config_canonical(hv, json, json_r);
 }
 
 int hv_save(struct hv *hv, uint32_t domid, int fd, unsigned flags,
@@ -231,4 +231,10 @@ int hv_have_cpupool(struct hv *hv, const char *pool, bool *yes_r)
 {
     *yes_r = false;
     return hv->ops->have_cpupool(hv, pool, yes_r);
+}
+
+int hv_pci_assignable(struct hv *hv, const char *bdf, bool *yes_r)
+{
+    *yes_r = false;
+    return hv->ops->pci_assignable(hv, bdf, yes_r);
 }

@@ -87,6 +87,7 @@ struct hv_host_facts {
     bool cap_pv, cap_hvm, cap_hap, cap_shadow;
     unsigned nr_cpus;               /* CPUs 0..nr_cpus-1 exist */
     unsigned nr_nodes;
+    uint64_t total_kb;              /* the host's memory */
     uint64_t free_kb;               /* free + scrub, as libxl counts */
     uint64_t claimed_kb;            /* outstanding claims */
     uint64_t dom0_kb;               /* dom0's current memory */
@@ -120,7 +121,8 @@ struct hv_ops {
                       char **json_r);
     int (*config_load)(struct hv *hv, const char *path, unsigned flags,
                        char **json_r);
-    int (*config_name)(struct hv *hv, const char *json, char **name_r);
+    int (*config_canonical)(struct hv *hv, const char *json,
+                            char **json_r);
 
     int (*save)(struct hv *hv, uint32_t domid, int fd, unsigned flags,
                 const struct hv_wait *w);
@@ -142,6 +144,7 @@ struct hv_ops {
     int (*have_bridge)(struct hv *hv, const char *bridge, bool *yes_r);
     int (*have_script)(struct hv *hv, const char *script, bool *yes_r);
     int (*have_cpupool)(struct hv *hv, const char *pool, bool *yes_r);
+    int (*pci_assignable)(struct hv *hv, const char *bdf, bool *yes_r);
 };
 
 /* Every backend begins with this. */
@@ -176,9 +179,15 @@ MUST_CHECK int hv_config_get(struct hv *hv, uint32_t domid, unsigned flags,
 /* A config file (libxl JSON, or xl.cfg syntax) as JSON, domid as above. */
 MUST_CHECK int hv_config_load(struct hv *hv, const char *path,
                               unsigned flags, char **json_r);
-/* Validates a JSON config and returns its c_info.name (allocated). */
-MUST_CHECK int hv_config_name(struct hv *hv, const char *json,
-                              char **name_r);
+/*
+ * A config as this backend reads it, written out again (allocated):
+ * libxl parses it and generates its JSON, so what libxl does not know and
+ * keys given twice are gone. The receiver checks and restores this form,
+ * so what is checked is what is created. XLMIG_E_INVAL if the backend
+ * refuses the config.
+ */
+MUST_CHECK int hv_config_canonical(struct hv *hv, const char *json,
+                                   char **json_r);
 
 /*
  * Writes the domain's libxl stream to fd. On success the domain stays
@@ -235,6 +244,10 @@ MUST_CHECK int hv_have_script(struct hv *hv, const char *script,
 /* Whether a cpupool of that name exists here. */
 MUST_CHECK int hv_have_cpupool(struct hv *hv, const char *pool,
                                bool *yes_r);
+/* Whether the PCI device "SSSS:BB:DD.F" may be given to a guest here
+ * (xl pci-assignable-list). */
+MUST_CHECK int hv_pci_assignable(struct hv *hv, const char *bdf,
+                                 bool *yes_r);
 
 /* A uuid as text, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx". */
 #define HV_UUID_STR_LEN 37

@@ -1,18 +1,26 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * job-recv.c - the receiving side of a migration, speaking xl's protocol
- * on two fds (stdin/stdout under ssh), for an xl or an xlmig sender.
+ * on two fds (stdin/stdout under ssh), for an xl or an xlmig sender. The
+ * sender is hostile until checked: nothing is created before its config
+ * has passed this host's incoming policy (policy.h).
  *
  * Phases and what undoes them:
- *   connect     send the banner, read and validate the saved-config header
- *   preflight   the name and NAME--incoming must be free here
+ *   connect     this host's policy loaded (none: nothing is taken), the
+ *               banner; xlmig/1: pre-flight, with the policy
+ *   preflight   the saved-config header; the config must be the one
+ *               checked (xlmig/1), pass the policy (every sender), and
+ *               its name and NAME--incoming be free; then a slot
  *   transfer    the pump feeds the stream to libxl, which creates
- *               NAME--incoming, paused; "ready" goes back
- *   switchover  wait for GO, rename to NAME, unpause (unless -p)
+ *               NAME--incoming, paused, from the config as checked;
+ *               "ready" goes back
+ *   switchover  wait for GO, journal it, rename to NAME, unpause
  *   commit      report the result; on failure destroy our copy and hand
  *               the domain back with a GO of our own
  * Until the sender's GO our copy never runs, and every failure destroys
- * it, so the guest keeps running on the sender.
+ * it, so the guest keeps running on the sender. A refusal is one line
+ * naming the field and the rule, on stderr (which an ssh sender shows),
+ * in this host's log of refusals and in the job's record.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,6 +31,7 @@
 #include "fdio.h"
 #include "hv.h"
 #include "job.h"
+#include "policy.h"
 #include "proto.h"
 #include "pump.h"
 
@@ -30,54 +39,62 @@ struct job_recv {
     struct job job;
     const struct xlmig_receive_opts *opts;
     struct hv *hv;
-    char *json;
+    struct policy policy;
+    bool policy_loaded;
+    char *json;                 /* as checked and restored (canonical) */
     char *name;                 /* final name */
     char *in_name;              /* NAME--incoming */
-    char *force;                /* what an xlmig/1 sender forced */
+    char peer[64];              /* the ssh client's address, or "local" */
+    char uuid[37];              /* the config's, or "" */
+    struct job_x_session xsess; /* xlmig/1: what pre-flight checked */
     uint32_t domid;             /* our copy, HV_INVALID_DOMID if none */
     struct job_xs xs;           /* how the stream comes (xlmig/1) */
     double restore_s;           /* first frame to the restore's end */
     double t_unpaused;          /* when the domain was unpaused */
 };
 
-/* Whether the sender forced check id (it names them in PROCEED). */
-static bool job_recv_forced(const struct job_recv *jr, const char *id)
+/* Refuses the domain: the one line, the log, the job's record. */
+static int job_recv_refuse(struct job_recv *jr, int rc, const char *fmt, ...)
+    PRINTF_LIKE(3, 4);
+
+static int job_recv_refuse(struct job_recv *jr, int rc, const char *fmt, ...)
 {
-    size_t n = strlen(id);
-    const char *p = jr->force;
+    char *what;
+    va_list ap;
 
-    while (p && *p) {
-        if (!strncmp(p, id, n) && (p[n] == ',' || !p[n])) return true;
-        p = strchr(p, ',');
-        if (p) p++;
-    }
-    return false;
-}
-
-/* A host in maintenance mode takes no domains, from xl or xlmig alike. */
-static int job_recv_maintenance(struct job_recv *jr)
-{
-    struct coord *co = NULL;
-    char *reason = NULL;
-    int rc;
-
-    rc = coord_open(jr->job.ctx, &co);
-    if (!rc) rc = coord_get_maintenance(co, &reason);
-    coord_close(co);
-    if (rc) return rc;
-    if (reason && job_recv_forced(jr, "maintenance")) {
-        LOG(jr->job.ctx, WARN, "in maintenance mode (%s), but the sender "
-            "forced it", reason);
-    } else if (reason) {
-        LOG(jr->job.ctx, ERROR, "this host is in maintenance mode (%s): "
-            "not taking %s", reason, jr->name);
-        rc = XLMIG_E_BUSY;
-    }
-    free(reason);
+    va_start(ap, fmt);
+    if (vasprintf(&what, fmt, ap) < 0) abort();
+    va_end(ap);
+    LOG(jr->job.ctx, ERROR, "refused %s: %s", jr->name ? jr->name
+                                                      : "the domain", what);
+    job_log_refusal(&jr->job, jr->name, jr->peer, what);
+    job_why(&jr->job, "refused: %s", what);
+    free(what);
     return rc;
 }
 
-static int job_recv_header(struct job_recv *jr)
+/* This host's policy, before anything else: none means no domain. */
+static int job_recv_policy(struct job_recv *jr)
+{
+    char *cause = NULL;
+    int rc;
+
+    rc = policy_load(jr->job.ctx, &jr->policy, &cause);
+    if (rc) {
+        rc = job_recv_refuse(jr, rc, "this host's incoming policy cannot "
+                             "be read (%s), so it takes no domain", cause);
+        free(cause);
+        return rc;
+    }
+    jr->policy_loaded = true;
+    if (jr->policy.require_xlmig && !jr->opts->xlmig_proto)
+        return job_recv_refuse(jr, XLMIG_E_PREFLIGHT, "this host takes "
+                               "domains only from xlmig senders, with "
+                               "pre-flight checks (incoming_require_xlmig)");
+    return XLMIG_OK;
+}
+
+static int job_recv_header(struct job_recv *jr, char **raw_r)
 {
     struct xlmig_ctx *ctx = jr->job.ctx;
     uint8_t hdr[PROTO_SAVE_HDR_LEN];
@@ -98,7 +115,7 @@ static int job_recv_header(struct job_recv *jr)
     rc = fdio_read_exact(ctx, jr->opts->recv_fd, opt, h.optional_data_len,
                          &jr->job.wait, "domain config");
     if (rc) goto out;
-    rc = proto_parse_optdata(opt, h.optional_data_len, &jr->json, &why);
+    rc = proto_parse_optdata(opt, h.optional_data_len, raw_r, &why);
     if (rc) LOG(ctx, ERROR, "%s", why);
 out:
     free(opt);
@@ -106,64 +123,117 @@ out:
     return rc;
 }
 
-static int job_recv_preflight(struct job_recv *jr)
+/*
+ * The config from the stream: bounded and strict before libxl sees it,
+ * the one pre-flight checked, then in the form this backend reads it
+ * (jr->json), which is what the policy judges and what is restored.
+ */
+static int job_recv_config(struct job_recv *jr, const char *raw)
 {
     struct xlmig_ctx *ctx = jr->job.ctx;
     struct domcfg c;
     char *why = NULL;
     int rc;
 
-    rc = hv_config_name(jr->hv, jr->json, &jr->name);
-    if (rc) return rc;
-    /* The guest's size, for progress; the backend validated the config. */
-    memset(&c, 0, sizeof(c));
-    if (!domcfg_parse(jr->json, &c, &why)) {
-        jr->job.total_pages = c.max_memkb / 4;
-        domcfg_dispose(&c);
+    rc = domcfg_parse(raw, &c, &why);
+    if (rc) {
+        rc = job_recv_refuse(jr, XLMIG_E_PROTO, "its config: %s", why);
+        goto out;
     }
-    free(why);
+    domcfg_dispose(&c);
+    if (jr->opts->xlmig_proto && strcmp(raw, jr->xsess.checked)) {
+        rc = job_recv_refuse(jr, XLMIG_E_PROTO, "the config in the stream "
+                             "is not the one checked in pre-flight");
+        goto out;
+    }
+    rc = hv_config_canonical(jr->hv, raw, &jr->json);
+    if (rc) {
+        rc = job_recv_refuse(jr, rc, "this host's backend does not take "
+                             "its config");
+        goto out;
+    }
+    rc = domcfg_parse(jr->json, &c, &why);
+    if (rc) {
+        rc = job_recv_refuse(jr, XLMIG_E_PROTO, "its config, as this host "
+                             "reads it: %s", why);
+        goto out;
+    }
+    jr->name = c.name;
+    c.name = NULL;
+    snprintf(jr->uuid, sizeof(jr->uuid), "%s", c.uuid);
+    /* The guest's size, for progress. */
+    jr->job.total_pages = c.max_memkb / 4;
+    domcfg_dispose(&c);
     if (jr->opts->debug)
         LOG(ctx, INFO, "received config of %s:\n%s", jr->name, jr->json);
-    jr->in_name = xasprintf("%s--incoming", jr->name);
-    job_phase(&jr->job, XLMIG_PHASE_PREFLIGHT, "receiving %s", jr->name);
-    if (hv_name_in_use(jr->hv, jr->name) ||
-        hv_name_in_use(jr->hv, jr->in_name)) {
-        LOG(ctx, ERROR, "a domain named '%s' (or '%s') already exists on "
-            "this host", jr->name, jr->in_name);
-        return XLMIG_E_BUSY;
-    }
-    return job_recv_maintenance(jr);
+out:
+    free(why);
+    return rc;
 }
 
-/* xlmig/1: HELLO, then pre-flight requests until PROCEED or BYE. */
-static int job_recv_x(struct job_recv *jr, bool *proceed_r)
+/* The policy on the config as it will be restored, whoever sent it. */
+static int job_recv_check(struct job_recv *jr)
 {
-    unsigned chosen;
+    struct policy_report pr;
+    char *coord_reason = NULL;
+    struct coord *co = NULL;
+    size_t i;
     int rc;
 
-    rc = job_x_hello_send(&jr->job, jr->opts->send_fd, jr->opts->xlmig_proto,
-                          &chosen);
+    rc = policy_check(jr->job.ctx, jr->hv, &jr->policy, jr->json, &pr);
     if (rc) return rc;
-    return job_x_serve(&jr->job, jr->hv, jr->opts->recv_fd,
-                       jr->opts->send_fd, &jr->xs, proceed_r, &jr->force);
+    for (i = 1; i < pr.n; i++)
+        LOG(jr->job.ctx, INFO, "also refused: %s", pr.v[i]);
+    if (pr.n)
+        rc = job_recv_refuse(jr, XLMIG_E_PREFLIGHT, "incoming policy: %s%s",
+                             pr.v[0], pr.n > 1 ? " (and more: see the log)"
+                                               : "");
+    policy_report_dispose(&pr);
+    if (rc) return rc;
+    jr->in_name = xasprintf("%s--incoming", jr->name);
+    if (hv_name_in_use(jr->hv, jr->name) ||
+        hv_name_in_use(jr->hv, jr->in_name))
+        return job_recv_refuse(jr, XLMIG_E_BUSY, "a domain named '%s' (or "
+                               "'%s') already exists on this host",
+                               jr->name, jr->in_name);
+    /* Maintenance mode takes no domain, whatever a sender says. */
+    rc = coord_open(jr->job.ctx, &co);
+    if (!rc) rc = coord_get_maintenance(co, &coord_reason);
+    coord_close(co);
+    if (rc) return rc;
+    if (coord_reason)
+        rc = job_recv_refuse(jr, XLMIG_E_BUSY, "this host is in maintenance "
+                             "mode (%s)", coord_reason);
+    free(coord_reason);
+    return rc;
 }
 
-/*
- * The job's record and an incoming slot. The peer is the ssh client's
- * address when the sender came in over ssh.
- */
-static int job_recv_register(struct job_recv *jr)
+/* The job's record, then (once the domain passed) an incoming slot. */
+static int job_recv_admit(struct job_recv *jr)
 {
-    const char *ssh = getenv("SSH_CLIENT");
-    char peer[64] = "local";
     int rc;
 
-    if (ssh && *ssh) snprintf(peer, sizeof(peer), "%.*s",
-                              (int)strcspn(ssh, " "), ssh);
-    rc = job_register(&jr->job, "recv", jr->name, NULL, peer, COORD_IN,
-                      false);
-    if (rc) LOGR(jr->job.ctx, ERROR, rc, "cannot admit %s on this host",
-                 jr->name);
+    /* No lock: the sender holds it when both ends are this host. */
+    rc = job_register(&jr->job, "recv", jr->name, NULL, jr->peer);
+    if (rc) {
+        LOGR(jr->job.ctx, ERROR, rc, "cannot record the job of %s",
+             jr->name);
+        return rc;
+    }
+    /* recover finds the domain by its uuid. */
+    snprintf(jr->job.jr.uuid, sizeof(jr->job.jr.uuid), "%s", jr->uuid);
+    jr->job.jr.paused = jr->opts->paused;
+    job_phase(&jr->job, XLMIG_PHASE_PREFLIGHT, "receiving %s from %s",
+              jr->name, jr->peer);
+    rc = job_recv_check(jr);
+    if (rc) return rc;
+    /* While we queue, the sender's stream stalls: wait no longer than
+     * its stall timer, and not at all once it has gone. */
+    rc = job_admit(&jr->job, COORD_IN, false, jr->job.wait.timeout_s,
+                   jr->opts->recv_fd);
+    if (rc == XLMIG_E_BUSY || rc == XLMIG_E_TIMEDOUT)
+        LOGR(jr->job.ctx, ERROR, rc, "cannot admit %s on this host",
+             jr->name);
     return rc;
 }
 
@@ -183,6 +253,7 @@ static int job_recv_transfer(struct job_recv *jr)
 
     job_phase(&jr->job, XLMIG_PHASE_TRANSFER, "restoring %s as %s",
               jr->name, jr->in_name);
+    if (jr->job.journal_rc) return jr->job.journal_rc;
     t0 = ctx_now(ctx);
     if (jr->xs.framed) {
         rc = job_xs_recv_open(&jr->job, &jr->xs, jr->opts->recv_fd,
@@ -236,14 +307,26 @@ static void job_recv_destroy(struct job_recv *jr)
     jr->domid = HV_INVALID_DOMID;
 }
 
-/* After GO: the domain is ours. Cancels are ignored from here on. */
+/*
+ * GO came: the domain is ours once the journal says so (a crash from
+ * here on is finished by recover, which must know). Cancels are refused.
+ */
 static int job_recv_start(struct job_recv *jr)
 {
     int rc;
 
+    jr->job.jr.go = true;
+    rc = job_journal(&jr->job);
+    if (rc) {
+        /* Not ours then: destroy our copy and hand the domain back. */
+        jr->job.jr.go = false;
+        return rc;
+    }
+    job_fault(&jr->job, "go");
     job_phase(&jr->job, XLMIG_PHASE_SWITCHOVER, "starting %s", jr->name);
     rc = hv_rename(jr->hv, jr->domid, jr->in_name, jr->name);
     if (rc) return rc;
+    job_fault(&jr->job, "renamed");
     if (jr->opts->paused) {
         job_info(&jr->job, "leaving %s paused (-p)", jr->name);
         return XLMIG_OK;
@@ -254,19 +337,26 @@ static int job_recv_start(struct job_recv *jr)
 }
 
 /*
- * Sends the report; on failure destroys our copy first and then hands the
- * domain back to the sender with GO, as xl does.
+ * Sends the result (xlmig/1 framed: RESULT first) and xl's report; on
+ * failure destroys our copy first and then hands the domain back to the
+ * sender with GO, as xl does.
  */
 static int job_recv_report(struct job_recv *jr, int result)
 {
     struct xlmig_ctx *ctx = jr->job.ctx;
     struct fdio_wait w = fdio_wait_make(jr->job.wait.timeout_s, -1);
     uint8_t status = result ? (uint8_t)(-result) : 0;
-    int rc;
+    int rc = XLMIG_OK;
 
     if (result) job_recv_destroy(jr);
-    rc = fdio_write_all(ctx, jr->opts->send_fd, proto_report.text,
-                        proto_report.len, &w, proto_report.what);
+    /* The sender learns when the guest ran again, for its downtime. */
+    if (jr->xs.framed)
+        rc = job_xs_result_send(&jr->job, jr->opts->send_fd, !result,
+                                jr->t_unpaused ? ctx_now(ctx) -
+                                jr->t_unpaused : 0, jr->restore_s);
+    if (!rc)
+        rc = fdio_write_all(ctx, jr->opts->send_fd, proto_report.text,
+                            proto_report.len, &w, proto_report.what);
     if (!rc)
         rc = fdio_write_all(ctx, jr->opts->send_fd, &status, 1, &w,
                             "report status");
@@ -276,12 +366,58 @@ static int job_recv_report(struct job_recv *jr, int result)
     return rc;
 }
 
+/*
+ * xlmig/1: the sender's DONE says its copy is gone. Without it the
+ * journal stays (GO received, phase done), so that a sender that died
+ * learns from this host's recover --query that the domain came here,
+ * even if it has stopped here since.
+ */
+#define JOB_RECV_DONE_WAIT_S 30
+
+static bool job_recv_done(struct job_recv *jr)
+{
+    uint32_t type = 0;
+    char *body = NULL;
+    int rc;
+
+    if (!jr->job.wait.timeout_s ||
+        jr->job.wait.timeout_s > JOB_RECV_DONE_WAIT_S)
+        jr->job.wait.timeout_s = JOB_RECV_DONE_WAIT_S;
+    rc = job_x_read(&jr->job, jr->opts->recv_fd, &type, &body);
+    free(body);
+    if (!rc && type == PROTO_X_DONE) return true;
+    LOG(jr->job.ctx, WARN, "no word from the sender that its copy of %s is "
+        "gone: this host's journal of job %s stays for xlmig recover",
+        jr->name, jr->job.id);
+    return false;
+}
+
+/* Up to "ready": nothing of the domain exists here before transfer. */
+static int job_recv_take(struct job_recv *jr)
+{
+    char *raw = NULL;
+    int rc;
+
+    rc = job_recv_header(jr, &raw);
+    if (!rc) rc = job_recv_config(jr, raw);
+    free(raw);
+    if (!rc) rc = job_recv_admit(jr);
+    if (!rc) rc = job_recv_transfer(jr);
+    if (rc) return rc;
+    jr->job.jr.domid = jr->domid;
+    rc = job_journal(&jr->job);
+    if (!rc) rc = job_write_msg(&jr->job, jr->opts->send_fd, &proto_ready);
+    return rc;
+}
+
 int xlmig_migrate_receive(struct xlmig_ctx *ctx,
                           const struct xlmig_receive_opts *opts,
                           uint32_t *domid_r)
 {
+    const char *ssh = getenv("SSH_CLIENT");
     struct job_recv jr;
-    bool go = false, proceed = false;
+    unsigned chosen;
+    bool go = false;
     int rc, rrc = XLMIG_OK;
 
     *domid_r = HV_INVALID_DOMID;
@@ -291,27 +427,29 @@ int xlmig_migrate_receive(struct xlmig_ctx *ctx,
     jr.opts = opts;
     jr.domid = HV_INVALID_DOMID;
     job_xs_init(&jr.xs);
+    snprintf(jr.peer, sizeof(jr.peer), "local");
+    if (ssh && *ssh)
+        snprintf(jr.peer, sizeof(jr.peer), "%.*s", (int)strcspn(ssh, " "),
+                 ssh);
 
     rc = ctx_hv(ctx, &jr.hv);
+    if (!rc) rc = job_recv_policy(&jr);
     if (rc) goto out;
     job_phase(&jr.job, XLMIG_PHASE_CONNECT, "ready to receive a domain");
     rc = job_write_msg(&jr.job, opts->send_fd, &proto_banner);
     if (rc) goto out;
     if (opts->xlmig_proto) {
-        rc = job_recv_x(&jr, &proceed);
+        rc = job_x_hello_send(&jr.job, opts->send_fd, opts->xlmig_proto,
+                              &chosen);
+        if (!rc)
+            rc = job_x_serve(&jr.job, jr.hv, &jr.policy, opts->recv_fd,
+                             opts->send_fd, &jr.xs, &jr.xsess);
+        if (rc == XLMIG_E_PREFLIGHT)
+            job_log_refusal(&jr.job, NULL, jr.peer, jr.job.why);
         /* A sender that only checks leaves here, nothing changed. */
-        if (rc || !proceed) goto out;
+        if (rc || !jr.xsess.proceed) goto out;
     }
-    rc = job_recv_header(&jr);
-    if (rc) goto out;
-    rc = job_recv_preflight(&jr);
-    if (!rc) rc = job_recv_register(&jr);
-    if (rc) goto out;
-    rc = job_recv_transfer(&jr);
-    if (rc) goto out;
-    jr.job.jr.domid = jr.domid;
-    job_journal(&jr.job);
-    rc = job_write_msg(&jr.job, opts->send_fd, &proto_ready);
+    rc = job_recv_take(&jr);
     if (rc) goto out;
     rc = job_read_msg(&jr.job, opts->recv_fd, &proto_go);
     if (rc) {
@@ -323,26 +461,14 @@ int xlmig_migrate_receive(struct xlmig_ctx *ctx,
         if (rrc) LOGR(ctx, DEBUG, rrc, "sender no longer listening");
         goto out;
     }
-    go = true;
-    jr.job.jr.go = true;
-    job_journal(&jr.job);
-    job_fault(&jr.job, "go");
     /* GO is the sender's commitment: a cancel that raced it is moot. */
     if (job_no_more_cancel(&jr.job, "the sender has handed the domain "
                            "over (GO received)"))
         LOG(ctx, INFO, "ignoring a cancel that came with GO");
     rc = job_recv_start(&jr);
-    /* The sender learns when the guest ran again, for its downtime. */
-    if (jr.xs.framed)
-        rrc = job_xs_result_send(&jr.job, opts->send_fd, !rc,
-                                 jr.t_unpaused ? ctx_now(ctx) -
-                                 jr.t_unpaused : 0, jr.restore_s);
+    go = jr.job.jr.go;
     /* A failed start still destroys our copy and hands the domain back. */
-    if (!rrc || rc) {
-        int rep_rc = job_recv_report(&jr, rc);
-
-        if (!rrc) rrc = rep_rc;
-    }
+    rrc = job_recv_report(&jr, rc);
     if (!rc && rrc) {
         /* We run it, the sender may not know: it keeps its copy suspended
          * and renamed, so the guest still runs exactly once. */
@@ -355,16 +481,18 @@ int xlmig_migrate_receive(struct xlmig_ctx *ctx,
               jr.name, jr.domid);
     *domid_r = jr.domid;
     jr.domid = HV_INVALID_DOMID;
+    if (!rrc && opts->xlmig_proto && !job_recv_done(&jr)) rrc = XLMIG_E_PEER;
 
 out:
     if (rc) job_failed(&jr.job, rc);
     if (rc && !go) job_recv_destroy(&jr);
-    /* Keep the journal if the sender may not know we run the domain. */
+    /* Keep the journal while the sender may not know we run the domain. */
     job_unregister(&jr.job, go && !rc && rrc);
+    if (jr.policy_loaded) policy_dispose(&jr.policy);
     free(jr.json);
     free(jr.name);
     free(jr.in_name);
-    free(jr.force);
+    job_x_session_dispose(&jr.xsess);
     job_xs_dispose(&jr.xs);
     return rc;
 }

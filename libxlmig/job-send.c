@@ -114,12 +114,10 @@ static int job_send_register(struct job_send *js)
     rc = hv_domain_info(js->hv, js->domid, &info);
     if (rc) return rc;
     hv_uuid_str(info.uuid, uuid);
-    rc = job_register(&js->job, "send", js->name, uuid, js->host, COORD_OUT,
-                      js->opts->no_wait);
+    rc = job_register(&js->job, "send", js->name, uuid, js->host);
     if (rc) return rc;
     js->job.jr.domid = js->domid;
-    job_journal(&js->job);
-    return XLMIG_OK;
+    return job_admit(&js->job, COORD_OUT, js->opts->no_wait, 0, -1);
 }
 
 /*
@@ -264,6 +262,7 @@ static int job_send_transfer(struct job_send *js)
 
     job_phase(&js->job, XLMIG_PHASE_TRANSFER, "live memory copy of %s%s",
               js->name, po.limit ? " (bandwidth limited)" : "");
+    if (js->job.journal_rc) return js->job.journal_rc;
     /* The limit in the record is what job-set changes. */
     js->job.limit = po.limit;
     snprintf(num, sizeof(num), "%llu", (unsigned long long)po.limit);
@@ -320,6 +319,7 @@ static int job_send_switchover(struct job_send *js, bool *go_sent_r)
     *go_sent_r = false;
     job_phase(&js->job, XLMIG_PHASE_SWITCHOVER,
               "waiting for the receiver to take %s", js->name);
+    if (js->job.journal_rc) return js->job.journal_rc;
     rc = job_read_msg(&js->job, js->tr.recv_fd, &proto_ready);
     if (rc) {
         LOG(ctx, ERROR, "receiver did not confirm the transfer");
@@ -335,13 +335,20 @@ static int job_send_switchover(struct job_send *js, bool *go_sent_r)
     /*
      * Point of no return: once GO may have reached the receiver it may run
      * the domain, so from here on we never resume our copy on our own.
+     * Cancels end here, and GO goes only once the journal says so: a crash
+     * after it is for recover, which must find it.
      */
     rc = job_no_more_cancel(&js->job, "past the point of no return: the "
                             "destination may already run the domain");
     if (rc) return rc;
     js->job.jr.go = true;
     js->job.jr.suspended = js->job.suspended;
-    job_journal(&js->job);
+    rc = job_journal(&js->job);
+    if (rc) {
+        js->job.jr.go = false;
+        return rc;
+    }
+    job_fault(&js->job, "journaled");
     *go_sent_r = true;
     rc = job_write_msg(&js->job, js->tr.send_fd, &proto_go);
     job_fault(&js->job, "go");
@@ -354,11 +361,11 @@ static int job_send_commit(struct job_send *js)
     struct xlmig_ctx *ctx = js->job.ctx;
     double since_unpause = 0, restore_s = 0, t_result = 0;
     uint8_t status;
-    bool resumed, ok = false;
+    bool resumed, got = false, ok = false;
     int rc = XLMIG_OK;
 
     if (js->xs.framed) {
-        rc = job_xs_result_read(&js->job, js->tr.recv_fd, &ok,
+        rc = job_xs_result_read(&js->job, js->tr.recv_fd, &got, &ok,
                                 &since_unpause, &restore_s);
         t_result = ctx_now(ctx);
     }
@@ -391,7 +398,7 @@ static int job_send_commit(struct job_send *js)
      * receiver says how long before its RESULT it unpaused; what is left
      * is the RESULT's way here. Otherwise: up to the report.
      */
-    if (ok && t_result && js->job.suspended) {
+    if (got && ok && t_result && js->job.suspended) {
         js->res->downtime_s = t_result - js->job.t_suspended - since_unpause;
         js->res->restore_s = restore_s;
         js->res->downtime_measured = true;
@@ -406,6 +413,11 @@ static int job_send_commit(struct job_send *js)
         LOG(ctx, ERROR, "migration succeeded but the old copy %s (domain "
             "%u) could not be destroyed here; destroy it by hand",
             js->away_name, js->domid);
+    /* The receiver keeps its journal until it hears we let go. */
+    if (js->peer_version &&
+        job_x_write(&js->job, js->tr.send_fd, PROTO_X_DONE, ""))
+        LOG(ctx, WARN, "the receiver did not get our word that the copy "
+            "here is gone: its journal stays until xlmig recover here");
     return rc;
 }
 
@@ -479,7 +491,9 @@ int xlmig_migrate(struct xlmig_ctx *ctx, const char *domain,
     if (!rc) rc = job_send_register(&js);
     if (rc) goto fail;
     rc = job_send_connect(&js);
+    if (!rc) rc = js.job.journal_rc;
     if (!rc) rc = job_send_preflight(&js, false);
+    if (!rc) rc = js.job.journal_rc;
     if (!rc) rc = job_send_stream(&js);
     if (!rc) rc = job_send_header(&js);
     if (rc) goto fail;

@@ -10,15 +10,14 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <yajl/yajl_tree.h>
-
 #include "buf.h"
 #include "domcfg.h"
 #include "fdio.h"
 #include "job.h"
-#include "jsonlim.h"
+#include "policy.h"
 #include "preflight.h"
 #include "proto.h"
+#include "xs-msg.h"
 
 int job_x_write(struct job *job, int fd, uint32_t type, const char *body)
 {
@@ -81,6 +80,7 @@ int job_x_hello_send(struct job *job, int fd, unsigned offered,
                      unsigned *chosen_r)
 {
     const char *fake = getenv("XLMIG_FAULT_HELLO_VERSION");
+    struct xs_msg_hello h = { .stream = true };
     char *body;
     int rc;
 
@@ -88,54 +88,35 @@ int job_x_hello_send(struct job *job, int fd, unsigned offered,
     /* Test hook: a receiver of a version the sender does not speak. */
     if (fake) *chosen_r = (unsigned)strtoul(fake, NULL, 10);
     /* Test hook: an xlmig of before the stream session. */
-    body = xasprintf("{\"xlmig\":%u,\"version\":\"%s\",\"caps\":[%s]}",
-                     *chosen_r, xlmig_version(),
-                     getenv("XLMIG_FAULT_NOSTREAM") ? "" : "\"stream\"");
+    if (getenv("XLMIG_FAULT_NOSTREAM")) h.stream = false;
+    h.version = *chosen_r;
+    snprintf(h.sw, sizeof(h.sw), "%s", xlmig_version());
+    body = xs_msg_hello_encode(&h);
     rc = job_x_write(job, fd, PROTO_X_HELLO, body);
     free(body);
     return rc;
 }
 
-/* Whether the array caps of HELLO names cap. */
-static bool job_x_has_cap(yajl_val root, const char *cap)
-{
-    const char *path[] = { "caps", NULL };
-    yajl_val v = yajl_tree_get(root, path, yajl_t_array);
-    size_t i;
-
-    for (i = 0; v && i < YAJL_GET_ARRAY(v)->len; i++) {
-        const char *s = YAJL_GET_STRING(YAJL_GET_ARRAY(v)->values[i]);
-
-        if (s && !strcmp(s, cap)) return true;
-    }
-    return false;
-}
-
 int job_x_hello_read(struct job *job, int fd, unsigned *version_r,
                      bool *stream_r)
 {
-    const char *path[] = { "xlmig", NULL };
-    char *body = NULL, err[128] = "";
-    yajl_val root = NULL, v;
+    struct xs_msg_hello h;
+    char *body = NULL, *why = NULL;
     int rc;
 
     *version_r = 0;
     *stream_r = false;
     rc = job_x_expect(job, fd, PROTO_X_HELLO, &body);
     if (rc) return rc;
-    root = json_depth_ok(body, 8) ? yajl_tree_parse(body, err, sizeof(err))
-                                  : NULL;
-    v = root ? yajl_tree_get(root, path, yajl_t_number) : NULL;
-    if (!v || !YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 1 ||
-        YAJL_GET_INTEGER(v) > PROTO_X_VERSION) {
+    rc = xs_msg_hello_decode(body, PROTO_X_VERSION, &h, &why);
+    if (rc) {
         LOG(job->ctx, ERROR, "the receiver's hello names no xlmig/1 "
-            "version we speak (we speak 1..%d)", PROTO_X_VERSION);
-        rc = XLMIG_E_PROTO;
+            "version we speak (we speak 1..%d): %s", PROTO_X_VERSION, why);
     } else {
-        *version_r = (unsigned)YAJL_GET_INTEGER(v);
-        *stream_r = job_x_has_cap(root, "stream");
+        *version_r = h.version;
+        *stream_r = h.stream;
     }
-    yajl_tree_free(root);
+    free(why);
     free(body);
     return rc;
 }
@@ -159,6 +140,16 @@ static int job_x_verdict(struct job *job, const struct job_x_pf *p,
         if (job->event_fn) job->event_fn(job->event_arg, &ev);
     }
     if (!pf_errors(rep)) return XLMIG_OK;
+    /* --force named one that is the destination's own to waive. */
+    for (i = 0; p->force && i < rep->n; i++) {
+        if (rep->r[i].severity != XLMIG_CHECK_ERROR || rep->r[i].forced ||
+            pf_sender_may_force(&rep->r[i]) ||
+            !pf_listed(p->force, rep->r[i].id))
+            continue;
+        LOG(job->ctx, ERROR, "--force=%s: only the destination's admin can "
+            "waive its %s errors, there", rep->r[i].id, rep->r[i].id);
+        break;
+    }
     ids = pf_error_ids(rep);
     /* xlmig check reports the errors itself; a migration stops here. */
     if (!p->check_only)
@@ -238,14 +229,24 @@ out:
 
 /* ---- receiver ---- */
 
-/* Answers one PREFLIGHT. A config we cannot parse ends the session. */
-static int job_x_answer(struct job *job, struct hv *hv, int send_fd,
-                        const char *body)
+void job_x_session_dispose(struct job_x_session *s)
+{
+    free(s->checked);
+    pf_report_dispose(&s->rep);
+    memset(s, 0, sizeof(*s));
+}
+
+/* Answers the PREFLIGHT and keeps what it checked and found. A config we
+ * cannot parse ends the session. */
+static int job_x_answer(struct job *job, struct hv *hv,
+                        const struct policy *pol, int send_fd,
+                        const char *body, struct job_x_session *s)
 {
     struct pf_request req;
     struct pf_report rep;
     struct domcfg cfg;
     char *why = NULL, *out = NULL;
+    size_t i;
     int rc;
 
     memset(&cfg, 0, sizeof(cfg));
@@ -264,11 +265,21 @@ static int job_x_answer(struct job *job, struct hv *hv, int send_fd,
     }
     job_phase(job, XLMIG_PHASE_PREFLIGHT, "checking %s from %s", cfg.name,
               req.source);
-    rc = pf_dest_checks(job->ctx, hv, &req, &rep);
+    rc = pf_dest_checks(job->ctx, hv, pol, &req, &rep);
     if (rc) goto out;
+    for (i = 0; i < rep.n; i++)
+        if (rep.r[i].severity == XLMIG_CHECK_ERROR &&
+            !strcmp(rep.r[i].id, "incoming-policy"))
+            job_log_refusal(job, cfg.name, req.source, rep.r[i].message);
     checkd_run(job->ctx, true, req.config, &cfg, req.source, &rep);
     out = pf_report_encode(&rep);
     rc = job_x_write(job, send_fd, PROTO_X_RESULTS, out);
+    if (rc) goto out;
+    /* PROCEED must be about exactly this config and these results. */
+    s->checked = req.config;
+    req.config = NULL;
+    s->rep = rep;
+    pf_report_init(&rep);
 out:
     free(out);
     free(why);
@@ -278,39 +289,113 @@ out:
     return rc;
 }
 
-int job_x_serve(struct job *job, struct hv *hv, int recv_fd, int send_fd,
-                struct job_xs *xs, bool *proceed_r, char **force_r)
+/*
+ * PROCEED names the errors the sender forced. This host's own errors
+ * stand unless a sender may force them (pf_sender_may_force), and it
+ * checks that here: a sender that goes on anyway is refused.
+ */
+static int job_x_proceed(struct job *job, const char *force,
+                         struct job_x_session *s)
 {
+    size_t n = strlen(force);
+    char *ids;
+
+    if (n > PF_RESULTS_MAX * PF_ID_MAX ||
+        strspn(force, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+               "0123456789:._-,") != n) {
+        LOG(job->ctx, ERROR, "the sender's PROCEED is not a list of check "
+            "ids");
+        return XLMIG_E_PROTO;
+    }
+    pf_force(&s->rep, force);
+    if (!pf_errors(&s->rep)) {
+        s->proceed = true;
+        return XLMIG_OK;
+    }
+    ids = pf_error_ids(&s->rep);
+    job_why(job, "the sender went on despite this host's pre-flight "
+            "errors (%s), which only this host's admin can waive", ids);
+    LOG(job->ctx, ERROR, "refused: %s", job->why);
+    free(ids);
+    return XLMIG_E_PREFLIGHT;
+}
+
+/* The receiver's protocol table (STYLE.md, wire codecs rule 4). */
+#define JOB_X_ONCE (1u << 0)        /* at most once a session */
+#define JOB_X_CHECKED (1u << 1)     /* only after a PREFLIGHT */
+
+static const struct {
     uint32_t type;
-    char *body;
+    unsigned flags;
+} job_x_serve_table[] = {
+    { PROTO_X_PREFLIGHT, JOB_X_ONCE },
+    { PROTO_X_STREAM, JOB_X_ONCE | JOB_X_CHECKED },
+    { PROTO_X_PROCEED, JOB_X_ONCE | JOB_X_CHECKED },
+    { PROTO_X_BYE, JOB_X_ONCE },
+};
+
+/* Whether type may come now; logs why not. */
+static bool job_x_in_turn(struct job *job, uint32_t type, unsigned *seen,
+                          const struct job_x_session *s)
+{
+    size_t i;
+
+    for (i = 0; i < ARRAY_SIZE(job_x_serve_table); i++)
+        if (job_x_serve_table[i].type == type) break;
+    if (i == ARRAY_SIZE(job_x_serve_table)) {
+        LOG(job->ctx, ERROR, "unexpected %s from the sender",
+            proto_x_type_name(type));
+        return false;
+    }
+    if ((job_x_serve_table[i].flags & JOB_X_ONCE) && (*seen & 1u << i)) {
+        LOG(job->ctx, ERROR, "the sender sent the %s twice",
+            proto_x_type_name(type));
+        return false;
+    }
+    if ((job_x_serve_table[i].flags & JOB_X_CHECKED) && !s->checked) {
+        LOG(job->ctx, ERROR, "the sender sent the %s before any pre-flight "
+            "request", proto_x_type_name(type));
+        return false;
+    }
+    *seen |= 1u << i;
+    return true;
+}
+
+int job_x_serve(struct job *job, struct hv *hv, const struct policy *pol,
+                int recv_fd, int send_fd, struct job_xs *xs,
+                struct job_x_session *s)
+{
+    unsigned seen = 0;
+    uint32_t type;
+    char *body, *esc;
     int rc;
 
-    *proceed_r = false;
-    *force_r = NULL;
+    memset(s, 0, sizeof(*s));
     for (;;) {
         rc = job_x_read(job, recv_fd, &type, &body);
         if (rc) return rc;
+        if (!job_x_in_turn(job, type, &seen, s)) {
+            free(body);
+            return XLMIG_E_PROTO;
+        }
         switch (type) {
         case PROTO_X_PREFLIGHT:
-            rc = job_x_answer(job, hv, send_fd, body);
+            rc = job_x_answer(job, hv, pol, send_fd, body, s);
             break;
         case PROTO_X_STREAM:
-            rc = job_xs_answer(job, send_fd, body, xs);
+            rc = job_xs_answer(job, send_fd, body, pol->require_encrypt, xs);
             break;
         case PROTO_X_PROCEED:
-            *proceed_r = true;
-            *force_r = body;
-            return XLMIG_OK;
-        case PROTO_X_BYE:
+            rc = job_x_proceed(job, body, s);
+            free(body);
+            return rc;
+        default:
+            esc = proto_escape((const uint8_t *)body, strlen(body), 120);
             job_info(job, "the sender ended the session%s%s",
-                     *body ? ": " : "", body);
+                     *body ? ": " : "", esc);
+            free(esc);
             free(body);
             return XLMIG_OK;
-        default:
-            LOG(job->ctx, ERROR, "unexpected %s from the sender",
-                proto_x_type_name(type));
-            rc = XLMIG_E_PROTO;
-            break;
         }
         free(body);
         if (rc) return rc;

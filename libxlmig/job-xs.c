@@ -171,7 +171,7 @@ static int job_xs_listen(struct job *job, struct job_xs *xs)
 }
 
 int job_xs_answer(struct job *job, int send_fd, const char *body,
-                  struct job_xs *xs)
+                  bool require_encrypt, struct job_xs *xs)
 {
     struct xs_msg_stream req;
     struct xs_msg_stream_ok ans;
@@ -192,7 +192,11 @@ int job_xs_answer(struct job *job, int send_fd, const char *body,
     xs->codec = req.codec;
 
     ans.refused = true;
-    if (req.codec >= 0 && !frame_codec_available(req.codec))
+    if (xs->tcp && !xs->encrypt && require_encrypt)
+        snprintf(ans.error, sizeof(ans.error), "this host takes guest "
+                 "memory over a data connection only encrypted (use "
+                 "--encrypt; incoming_require_encrypt)");
+    else if (req.codec >= 0 && !frame_codec_available(req.codec))
         snprintf(ans.error, sizeof(ans.error), "this host's xlmig cannot "
                  "decode %s", frame_codec_name(req.codec));
     else if (frame_keys_new(&xs->keys))
@@ -420,14 +424,23 @@ int job_xs_result_send(struct job *job, int fd, bool ok,
     return rc;
 }
 
-int job_xs_result_read(struct job *job, int fd, bool *ok_r,
+int job_xs_result_read(struct job *job, int fd, bool *got_r, bool *ok_r,
                        double *since_unpause_s_r, double *restore_s_r)
 {
     struct xs_msg_result r;
+    uint8_t magic[4];
     uint32_t type;
     char *body = NULL, *why = NULL;
     int rc;
 
+    *got_r = *ok_r = false;
+    /* A receiver that refused sends xl's report at once: no RESULT. */
+    rc = job_read(job, fd, magic, sizeof(magic), "receiver's result");
+    if (rc) return rc;
+    memmove(job->x_back + sizeof(magic), job->x_back, job->x_back_len);
+    memcpy(job->x_back, magic, sizeof(magic));
+    job->x_back_len += sizeof(magic);
+    if (memcmp(magic, PROTO_X_MAGIC, sizeof(magic))) return XLMIG_OK;
     rc = job_x_read(job, fd, &type, &body);
     if (rc) return rc;
     rc = XLMIG_E_PROTO;
@@ -440,6 +453,7 @@ int job_xs_result_read(struct job *job, int fd, bool *ok_r,
         LOG(job->ctx, ERROR, "malformed result from the receiver: %s", why);
         goto out;
     }
+    *got_r = true;
     *ok_r = r.ok;
     *since_unpause_s_r = r.since_unpause_s;
     *restore_s_r = r.restore_s;

@@ -5,12 +5,15 @@
  * that lets a running libxl operation be cancelled and report progress.
  * The phase machines themselves are in job-send.c and job-recv.c.
  */
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "job.h"
 #include "proto.h"
@@ -49,6 +52,8 @@ double job_elapsed(const struct job *job)
     return ctx_now(job->ctx) - job->t0;
 }
 
+#define JOB_LOG_DIR "/var/log/xen"           /* $XLMIG_LOG_DIR */
+#define JOB_REFUSAL_LOG "xlmig-incoming.log"
 #define JOB_RATE_MIN_S 0.5        /* shortest interval a rate is taken over */
 #define JOB_RATE_WEIGHT 0.5       /* of the newest interval in the average */
 #define JOB_PAGE_WIRE_BYTES 4104  /* a page and its pfn in PAGE_DATA */
@@ -76,7 +81,8 @@ void job_phase(struct job *job, enum xlmig_phase phase, const char *fmt, ...)
             LOG(job->ctx, WARN, "job %s: phase not recorded", job->id);
         snprintf(job->jr.phase, sizeof(job->jr.phase), "%s",
                  xlmig_phase_name(phase));
-        job_journal(job);
+        /* A failure is kept in journal_rc, which the job checks. */
+        (void)!job_journal(job);
         job_fault(job, xlmig_phase_name(phase));
     }
     if (fmt) {
@@ -205,10 +211,8 @@ static void job_queued(void *arg, unsigned pos)
 }
 
 int job_register(struct job *job, const char *role, const char *domain,
-                 const char *uuid, const char *peer, enum coord_kind k,
-                 bool no_wait)
+                 const char *uuid, const char *peer)
 {
-    struct fdio_wait qwait;
     char *holder = NULL;
     int rc, fd;
 
@@ -236,26 +240,47 @@ int job_register(struct job *job, const char *role, const char *domain,
     rc = coord_cancel_fd(job->coord, job->id, &fd);
     if (rc) goto fail;
     job->wait.cancel_fds[JOB_CANCEL_FD_COORD] = fd;
-    /* A queue may be long: only a cancel ends the wait, not the timeout. */
-    qwait = job->wait;
-    qwait.timeout_s = 0;
-    rc = coord_slot_take(job->coord, job->id, k, !no_wait, &qwait,
-                         job_queued, job);
-    if (rc == XLMIG_E_BUSY)
-        LOG(job->ctx, ERROR, "this host is at its limit of %s migrations "
-            "(xlmig jobs; xlmig set-limit)", coord_kind_name(k));
-    if (rc == XLMIG_E_CANCELLED)
-        LOG(job->ctx, ERROR, "cancelled while waiting for an admission "
-            "slot");
-    if (rc) goto fail;
-    job->slotted = true;
-    job->slot_kind = k;
     job_info(job, "job %s", job->id);
-    job_journal(job);
     return XLMIG_OK;
 fail:
     job_unregister(job, false);
     return rc;
+}
+
+int job_admit(struct job *job, enum coord_kind k, bool no_wait,
+              unsigned wait_s, int peer_fd)
+{
+    struct fdio_wait qwait;
+    int rc;
+
+    /* A queue may be long: a cancel ends the wait, the peer leaving, or
+     * wait_s if not 0 (the job's timeout does not: a stall timer). */
+    qwait = job->wait;
+    qwait.timeout_s = wait_s;
+    rc = coord_slot_take(job->coord, job->id, k, !no_wait, &qwait, peer_fd,
+                         job_queued, job);
+    if (rc == XLMIG_E_BUSY)
+        LOG(job->ctx, ERROR, "this host is at its limit of %s migrations "
+            "(xlmig jobs; xlmig set-limit)", coord_kind_name(k));
+    if (rc) return rc;
+    job->slotted = true;
+    job->slot_kind = k;
+    /* From here on the job changes things: recover must know of it. */
+    return job_journal(job);
+}
+
+/* ":wait": stay here until the file $XLMIG_FAULT_RESUME exists (at most
+ * a minute), so a test can change the world (fill the journal's disk,
+ * stop the guest) at exactly this point. */
+static void job_fault_wait(struct job *job, const char *f)
+{
+    const char *resume = getenv("XLMIG_FAULT_RESUME");
+    double end = ctx_now(job->ctx) + 60;
+
+    LOG(job->ctx, WARN, "XLMIG_FAULT=%s: waiting for %s", f,
+        resume ? resume : "(XLMIG_FAULT_RESUME unset)");
+    while (resume && access(resume, F_OK) && ctx_now(job->ctx) < end)
+        poll(NULL, 0, 50);
 }
 
 void job_fault(struct job *job, const char *point)
@@ -267,10 +292,16 @@ void job_fault(struct job *job, const char *point)
 
     if (!f || !n || strncmp(f, job->jr.role, n) || f[n] != ':') return;
     p = f + n + 1;
-    if (strncmp(p, point, m) || (p[m] && strcmp(p + m, ":hold"))) return;
+    if (strncmp(p, point, m) ||
+        (p[m] && strcmp(p + m, ":hold") && strcmp(p + m, ":wait")))
+        return;
     if (!p[m]) {
         LOG(job->ctx, WARN, "XLMIG_FAULT=%s: killing this process", f);
         raise(SIGKILL);
+        return;
+    }
+    if (!strcmp(p + m, ":wait")) {
+        job_fault_wait(job, f);
         return;
     }
     /* ":hold": stay in this phase until a cancel comes, at most
@@ -286,41 +317,98 @@ void job_fault(struct job *job, const char *point)
         ;
 }
 
+void job_why(struct job *job, const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(job->why, sizeof(job->why), fmt, ap);
+    va_end(ap);
+}
+
+void job_log_refusal(struct job *job, const char *domain, const char *peer,
+                     const char *what)
+{
+    const char *dir = getenv("XLMIG_LOG_DIR");
+    char *path, *line, stamp[32];
+    struct tm tm;
+    time_t now = time(NULL);
+    ssize_t n = -1;
+    int fd;
+
+    if (!dir || !*dir) dir = JOB_LOG_DIR;
+    if (mkdir(dir, 0755) < 0 && errno != EEXIST)
+        LOGE(job->ctx, WARN, "cannot create %s", dir);
+    path = xasprintf("%s/" JOB_REFUSAL_LOG, dir);
+    gmtime_r(&now, &tm);
+    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
+    line = xasprintf("%s refused %s from %s (job %s): %s\n", stamp,
+                     domain ? domain : "a domain", peer,
+                     job->id[0] ? job->id : "-", what);
+    fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+              0640);
+    if (fd >= 0) n = write(fd, line, strlen(line));
+    if (n != (ssize_t)strlen(line))
+        LOGE(job->ctx, WARN, "cannot log the refusal in %s", path);
+    if (fd >= 0) close(fd);
+    free(line);
+    free(path);
+}
+
 void job_failed(struct job *job, int rc)
 {
     char text[sizeof(job->jr.error)];
 
     if (!job->coord) return;
     snprintf(text, sizeof(text), "%s: %s", xlmig_phase_name(job->phase),
-             xlmig_strerror(rc));
+             job->why[0] ? job->why : xlmig_strerror(rc));
     snprintf(job->jr.error, sizeof(job->jr.error), "%s", text);
     if (coord_job_set(job->coord, job->id, "error", text))
         LOG(job->ctx, WARN, "job %s: error not recorded", job->id);
-    job_journal(job);
+    (void)!job_journal(job);
 }
 
-void job_journal(struct job *job)
+int job_journal(struct job *job)
 {
-    if (!job->coord || !job->jr.id[0]) return;
+    int rc;
+
+    if (!job->coord || !job->jr.id[0]) return XLMIG_OK;
     job->jr.updated = job_unix_now();
-    if (journal_write(job->ctx, &job->jr))
-        LOG(job->ctx, WARN, "job %s: journal not written", job->id);
+    rc = journal_write(job->ctx, &job->jr);
+    if (rc && !job->journal_rc) {
+        LOGR(job->ctx, ERROR, rc, "job %s: its journal cannot be written in "
+             "%s; without it a crash could not be recovered, so the job "
+             "stops", job->id, journal_dir());
+        job->journal_rc = rc;
+    }
+    return rc;
 }
 
 int job_no_more_cancel(struct job *job, const char *why)
 {
+    int caller = job->wait.cancel_fds[JOB_CANCEL_FD_CALLER];
     int rc = XLMIG_OK;
 
-    if (fdio_readable(job->wait.cancel_fds[JOB_CANCEL_FD_CALLER]))
+    if (fdio_readable(caller))
         rc = XLMIG_E_CANCELLED;
     else if (job->coord)
         rc = coord_refuse_cancel(job->coord, job->id, why);
-    if (rc == XLMIG_E_CANCELLED)
+    if (rc == XLMIG_E_CANCELLED) {
         LOG(job->ctx, INFO, "job %s: cancelled just before the point of "
             "no return", job->id[0] ? job->id : "-");
-    else if (rc)
+        return rc;
+    }
+    if (rc)
         LOG(job->ctx, WARN, "job %s: could not refuse cancels", job->id);
-    return rc;
+    /* No wait may end in a cancel from here: a GO or a RESULT cut short
+     * would leave the guest suspended. */
+    job->wait.cancel_fds[JOB_CANCEL_FD_CALLER] = -1;
+    job->wait.cancel_fds[JOB_CANCEL_FD_COORD] = -1;
+    job_emit(job, XLMIG_EV_NO_RETURN, why, NULL);
+    if (fdio_readable(caller))
+        LOG(job->ctx, WARN, "job %s: a cancel came as the point of no "
+            "return passed: refused (%s)", job->id[0] ? job->id : "-", why);
+    return XLMIG_OK;
 }
 
 void job_unregister(struct job *job, bool keep_journal)

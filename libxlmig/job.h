@@ -13,6 +13,7 @@
 #include "hv.h"
 #include "internal.h"
 #include "journal.h"
+#include "preflight.h"
 
 struct proto_msg;
 struct pump;
@@ -57,6 +58,8 @@ struct job {
     bool slotted;               /* holds a slot of slot_kind */
     enum coord_kind slot_kind;
     struct journal_rec jr;      /* what the journal says; jr.id[0] if any */
+    int journal_rc;             /* the first failed journal write */
+    char why[192];              /* job_why() */
 };
 
 void job_init(struct job *job, struct xlmig_ctx *ctx, xlmig_event_fn *fn,
@@ -74,31 +77,56 @@ void job_progress(struct job *job, bool force);
 
 /*
  * Registers the job on this host (DESIGN.md "xenstore, per host"): its
- * record under /libxlmig/job, the domain's lock (uuid, if not NULL) and an
- * admission slot of kind k, waiting in the FIFO queue unless no_wait. A
- * job-cancel request then reads as a cancel on every wait. Also starts the
- * journal (role "send" or "recv"). XLMIG_E_BUSY names the holder or says
- * the host is full.
+ * record under /libxlmig/job and the domain's lock (uuid, if not NULL). A
+ * job-cancel request then reads as a cancel on every wait. Role "send" or
+ * "recv" (the journal's). XLMIG_E_BUSY names the holder.
  */
 MUST_CHECK int job_register(struct job *job, const char *role,
                             const char *domain, const char *uuid,
-                            const char *peer, enum coord_kind k,
-                            bool no_wait);
+                            const char *peer);
+/*
+ * Takes an admission slot of kind k, waiting in the FIFO queue unless
+ * no_wait: at most wait_s seconds (0: no limit), and only while peer_fd
+ * (-1: none) stays quiet (readable: the peer left or spoke out of turn).
+ * Then writes the journal: XLMIG_E_BUSY (the host is full), a failed
+ * journal write (the job must stop) or a failed wait.
+ */
+MUST_CHECK int job_admit(struct job *job, enum coord_kind k, bool no_wait,
+                         unsigned wait_s, int peer_fd);
 /*
  * Test hook: if XLMIG_FAULT is "ROLE:POINT" (role "send" or "recv", point
  * a phase name or "go"), this process dies by SIGKILL here, as a crash
  * would; with "ROLE:POINT:hold" it stays here until a cancel comes (at
- * most a minute), so a test can cancel in any phase. Called on entering
- * each phase (after the journal is written) and right after GO.
+ * most a minute), so a test can cancel in any phase; with
+ * "ROLE:POINT:wait" until the file $XLMIG_FAULT_RESUME exists (at most a
+ * minute). Called on entering each phase (after the journal is written),
+ * and at "journaled" (send: the GO journal written, GO not yet sent),
+ * "go" (right after GO) and "renamed" (recv: renamed, not yet unpaused).
  */
 void job_fault(struct job *job, const char *point);
+/*
+ * Appends a line to this host's log of refused incoming domains
+ * ($XLMIG_LOG_DIR/xlmig-incoming.log, default /var/log/xen): a refusal
+ * must be found after the sender's terminal is gone. Best effort.
+ */
+void job_log_refusal(struct job *job, const char *domain, const char *peer,
+                     const char *what);
+/* Says why the job fails in more words than its code (job_failed). */
+void job_why(struct job *job, const char *fmt, ...) PRINTF_LIKE(2, 3);
 /* Records why the job failed (in its phase) in its record and journal. */
 void job_failed(struct job *job, int rc);
-/* Writes the journal now (after a change of jr's fields). */
-void job_journal(struct job *job);
 /*
- * From now on a cancel request is refused with why. Returns
- * XLMIG_E_CANCELLED if one came in before, so the caller still rolls back.
+ * Writes the journal now (after a change of jr's fields). A failure is
+ * logged once and kept in journal_rc: a job must not pass its point of
+ * no return, or go on changing things, without it.
+ */
+MUST_CHECK int job_journal(struct job *job);
+/*
+ * The point of no return: from now on a cancel request is refused with
+ * why, no wait of the job's watches its cancel fds, and the caller is
+ * told (XLMIG_EV_NO_RETURN) to refuse its signals. Returns
+ * XLMIG_E_CANCELLED, and changes nothing, if a cancel came in before, so
+ * the caller still rolls back.
  */
 MUST_CHECK int job_no_more_cancel(struct job *job, const char *why);
 /* Releases slot, lock and record; removes the journal unless keep. */
@@ -117,7 +145,6 @@ MUST_CHECK int job_write_msg(struct job *job, int fd,
                              const struct proto_msg *msg);
 
 /* ---- job-x.c: xlmig/1 (proto.h) ---- */
-struct pf_report;
 
 /* What the sender's pre-flight looks at. */
 struct job_x_pf {
@@ -158,15 +185,28 @@ MUST_CHECK int job_x_hello_read(struct job *job, int fd,
 MUST_CHECK int job_x_preflight(struct job *job, const struct job_x_pf *p,
                                struct pf_report *rep);
 struct job_xs;
+struct policy;
+
+/* What the receiver's xlmig/1 session settled (job_x_serve). */
+struct job_x_session {
+    bool proceed;               /* PROCEED came: xl's protocol follows */
+    char *checked;              /* the config PREFLIGHT checked */
+    struct pf_report rep;       /* this host's results for it */
+};
+void job_x_session_dispose(struct job_x_session *s);
+
 /*
- * Receiver: answers PREFLIGHT and STREAM requests until PROCEED
- * (*proceed_r: xl's protocol follows; *force_r, allocated, the ids the
- * sender forced) or BYE (the sender only checked). xs: what a STREAM
- * request agreed.
+ * Receiver: answers PREFLIGHT (this host's checks, pol among them) and
+ * STREAM requests until PROCEED (s->proceed: xl's protocol follows, with
+ * the config s->checked) or BYE (the sender only checked). Each message
+ * must come in turn: PREFLIGHT first and once, STREAM at most once.
+ * XLMIG_E_PREFLIGHT if the sender proceeds despite an error of this
+ * host's that it may not force. xs: what a STREAM request agreed.
  */
-MUST_CHECK int job_x_serve(struct job *job, struct hv *hv, int recv_fd,
-                           int send_fd, struct job_xs *xs, bool *proceed_r,
-                           char **force_r);
+MUST_CHECK int job_x_serve(struct job *job, struct hv *hv,
+                           const struct policy *pol, int recv_fd,
+                           int send_fd, struct job_xs *xs,
+                           struct job_x_session *s);
 
 /* ---- job-xs.c: the stream session of xlmig/1 (proto.h) ---- */
 
@@ -198,9 +238,10 @@ MUST_CHECK int job_xs_parse(struct xlmig_ctx *ctx, const char *data,
 /* Sender: STREAM, then the receiver's STREAM_OK; xs->framed after. */
 MUST_CHECK int job_xs_offer(struct job *job, int send_fd, int recv_fd,
                             struct job_xs *xs);
-/* Receiver: answers one STREAM request (listens for tcp). */
+/* Receiver: answers one STREAM request (listens for tcp); refuses a
+ * data connection in clear if require_encrypt. */
 MUST_CHECK int job_xs_answer(struct job *job, int send_fd, const char *body,
-                             struct job_xs *xs);
+                             bool require_encrypt, struct job_xs *xs);
 /*
  * Sender: opens the framed stream: connects (tcp) or uses ssh_fd; sends
  * AUTH. *out_fd_r: where the frames go.
@@ -229,9 +270,12 @@ MUST_CHECK int job_xs_drain(struct job *job, int data_fd);
 /* Receiver: RESULT (seconds since the unpause, restore time). */
 MUST_CHECK int job_xs_result_send(struct job *job, int fd, bool ok,
                                   double since_unpause_s, double restore_s);
-/* Sender: reads RESULT. */
-MUST_CHECK int job_xs_result_read(struct job *job, int fd, bool *ok_r,
-                                  double *since_unpause_s_r,
+/*
+ * Sender: reads RESULT (*got_r), or finds xl's report instead (a receiver
+ * that refused, or an older one): *got_r false, the bytes put back.
+ */
+MUST_CHECK int job_xs_result_read(struct job *job, int fd, bool *got_r,
+                                  bool *ok_r, double *since_unpause_s_r,
                                   double *restore_s_r);
 
 #endif /* XLMIG_JOB_H */

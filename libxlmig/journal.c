@@ -19,6 +19,7 @@
 
 #include "fdio.h"
 #include "journal.h"
+#include "jsonlim.h"
 
 #define JOURNAL_SUFFIX ".json"
 #define JOURNAL_DEPTH_MAX 8     /* the record is one flat object */
@@ -110,6 +111,8 @@ static char *journal_to_json(const struct journal_rec *r)
     yajl_gen_bool(g, r->go);
     journal_gen_key(g, "suspended");
     yajl_gen_bool(g, r->suspended);
+    journal_gen_key(g, "paused");
+    yajl_gen_bool(g, r->paused);
     journal_gen_key(g, "started");
     yajl_gen_double(g, r->started);
     journal_gen_key(g, "updated");
@@ -121,11 +124,28 @@ static char *journal_to_json(const struct journal_rec *r)
     return out;
 }
 
+/* A fresh host has no state directory, nor maybe its parents: they are
+ * made (0755), and the directory itself 0700 (journals name domains). */
 static int journal_mkdir(struct xlmig_ctx *ctx, const char *dir)
 {
-    if (mkdir(dir, 0700) == 0 || errno == EEXIST) return XLMIG_OK;
-    LOGE(ctx, ERROR, "create the journal directory %s", dir);
-    return err_from_errno(errno);
+    char *path = xstrdup(dir), *p;
+    int rc = XLMIG_OK;
+
+    for (p = strchr(path + 1, '/'); p && !rc; p = strchr(p + 1, '/')) {
+        *p = '\0';
+        if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+            LOGE(ctx, ERROR, "create %s for the journal directory %s", path,
+                 dir);
+            rc = err_from_errno(errno);
+        }
+        *p = '/';
+    }
+    if (!rc && mkdir(path, 0700) < 0 && errno != EEXIST) {
+        LOGE(ctx, ERROR, "create the journal directory %s", dir);
+        rc = err_from_errno(errno);
+    }
+    free(path);
+    return rc;
 }
 
 int journal_write(struct xlmig_ctx *ctx, const struct journal_rec *r)
@@ -155,29 +175,6 @@ out:
 }
 
 /* ---- reading ---- */
-
-/* Deepest nesting of [ and { in text (so that yajl, whose tree free
- * recurses, never sees deep input). */
-static unsigned journal_depth(const char *text)
-{
-    unsigned depth = 0, max = 0;
-    bool in_str = false, esc = false;
-
-    for (; *text; text++) {
-        if (in_str) {
-            if (esc) esc = false;
-            else if (*text == '\\') esc = true;
-            else if (*text == '"') in_str = false;
-        } else if (*text == '"') {
-            in_str = true;
-        } else if (*text == '[' || *text == '{') {
-            if (++depth > max) max = depth;
-        } else if ((*text == ']' || *text == '}') && depth) {
-            depth--;
-        }
-    }
-    return max;
-}
 
 /* The file's text (caller frees); *why_r says what is wrong with it. */
 static int journal_slurp(struct xlmig_ctx *ctx, const char *path,
@@ -229,8 +226,6 @@ static int journal_slurp(struct xlmig_ctx *ctx, const char *path,
     buf[len] = '\0';
     if (len == 0) *why_r = "empty";
     else if (strlen(buf) != len) *why_r = "not text (holds NUL bytes)";
-    else if (journal_depth(buf) > JOURNAL_DEPTH_MAX)
-        *why_r = "nested too deeply";
     if (*why_r) goto out;
     *text_r = buf;
     buf = NULL;
@@ -290,6 +285,12 @@ static const char *journal_from_tree(yajl_val root, struct journal_rec *r,
     if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
         return "suspended missing or not true/false";
     r->suspended = YAJL_IS_TRUE(v);
+    /* Added later: absent means false. */
+    path[0] = "paused";
+    v = yajl_tree_get(root, path, yajl_t_any);
+    if (v && !YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
+        return "paused not true/false";
+    r->paused = YAJL_IS_TRUE(v);
     path[0] = "started";
     v = yajl_tree_get(root, path, yajl_t_any);
     if (!YAJL_IS_DOUBLE(v) || !isfinite(YAJL_GET_DOUBLE(v)))
@@ -306,7 +307,7 @@ static const char *journal_from_tree(yajl_val root, struct journal_rec *r,
 int journal_read(struct xlmig_ctx *ctx, const char *path,
                  struct journal_rec *r_r)
 {
-    char err[256] = "", why[128];
+    char *err = NULL, why[128];
     const char *bad = NULL;
     yajl_val root = NULL;
     char *text = NULL;
@@ -315,11 +316,9 @@ int journal_read(struct xlmig_ctx *ctx, const char *path,
     memset(r_r, 0, sizeof(*r_r));
     rc = journal_slurp(ctx, path, &text, &bad);
     if (rc) goto out;
-    root = yajl_tree_parse(text, err, sizeof(err));
+    root = jsonlim_parse(text, JOURNAL_FILE_MAX, JOURNAL_DEPTH_MAX, &err);
     if (!root) {
-        err[strcspn(err, "\r\n")] = '\0';
-        snprintf(why, sizeof(why), "not JSON: %s", err);
-        bad = why;
+        bad = err;
     } else if (!YAJL_IS_OBJECT(root)) {
         bad = "not a JSON object";
     } else {
@@ -331,6 +330,7 @@ out:
     if (rc) memset(r_r, 0, sizeof(*r_r));
     yajl_tree_free(root);
     free(text);
+    free(err);
     return rc;
 }
 

@@ -29,6 +29,7 @@ struct journal_rec {
     uint32_t domid;         /* on this host */
     bool go;                /* send: GO may have been sent; recv: received */
     bool suspended;         /* send: the guest was suspended */
+    bool paused;            /* recv: to be left paused (-p); optional */
     double started, updated;    /* unix seconds */
     char error[256];
 };
@@ -38,8 +39,9 @@ const char *journal_dir(void);
 
 /*
  * Writes r to <dir>/<id>.json, replacing any previous version atomically
- * and durably; creates dir (0700) if missing, not its parents. Strings
+ * and durably; creates dir (0700) if missing. Strings
  * that are not valid UTF-8 are stored with '?' for each non-ASCII byte.
+ * The directory and its missing parents are made first.
  * XLMIG_E_INVAL for an invalid id or a time that is not finite.
  */
 MUST_CHECK int journal_write(struct xlmig_ctx *ctx,

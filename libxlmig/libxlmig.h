@@ -143,6 +143,13 @@ enum xlmig_event_type {
     XLMIG_EV_PROGRESS,          /* progress changed (at most ~1/s) */
     XLMIG_EV_INFO,              /* a notable fact; detail says it */
     XLMIG_EV_CHECK,             /* a pre-flight result; see check */
+    /*
+     * The point of no return is passed: from now on a cancel (the cancel
+     * fd, xlmig job-cancel) is refused, and the caller should refuse its
+     * signals too, with detail as the reason. Before it, a cancel rolls
+     * back.
+     */
+    XLMIG_EV_NO_RETURN,
 };
 
 struct xlmig_event {
@@ -376,11 +383,21 @@ struct xlmig_recover_opts {
 XLMIG_API int xlmig_recover(struct xlmig_ctx *ctx,
                             const struct xlmig_recover_opts *o);
 /*
- * What this host has of domain name, for a peer's recover: "running"
- * (with its uuid), "incoming" (NAME--incoming, with its uuid) or "absent".
+ * What this host has of the domain with this uuid, for a peer's recover:
+ * "taken" (a journal here says GO came: the domain is this host's, even
+ * if it has stopped since), "running" (a domain of that uuid, under its
+ * own name, in any state), "incoming" (NAME--incoming, no GO) or
+ * "absent". XLMIG_E_INVAL if uuid is not one (lower-case hex).
  */
-XLMIG_API int xlmig_recover_query(struct xlmig_ctx *ctx, const char *name,
-                                  const char **state_r, char uuid_r[37]);
+XLMIG_API int xlmig_recover_query(struct xlmig_ctx *ctx, const char *uuid,
+                                  const char **state_r);
+/*
+ * Drops this host's kept journals of a domain that came here (GO, marked
+ * done) once its source has settled: a sender's recover asks for it.
+ * *n_r: how many.
+ */
+XLMIG_API int xlmig_recover_release(struct xlmig_ctx *ctx, const char *uuid,
+                                    unsigned *n_r);
 
 /*
  * A bandwidth as people write it: N bytes per second with an optional

@@ -39,26 +39,31 @@ static uint64_t pf_fnv(uint64_t h, const uint8_t *p, size_t n)
     return h;
 }
 
+/*
+ * Hashes the first and last PF_SAMPLE_LEN bytes of fd into *sample_r.
+ * Returns 0 or the errno of the failed read, not an XLMIG_E_* code: it
+ * goes into pf_disk_ident.err, which is only ever shown with strerror().
+ */
 static int pf_sample(int fd, uint64_t size, uint64_t *sample_r)
 {
     uint8_t *buf = xmalloc(PF_SAMPLE_LEN);
     uint64_t h = 0xcbf29ce484222325ULL, off[2];
     ssize_t n;
-    int i, rc = 0;
+    int i, err = 0;
 
     off[0] = 0;
     off[1] = size > PF_SAMPLE_LEN ? size - PF_SAMPLE_LEN : 0;
     for (i = 0; i < 2; i++) {
         n = pread(fd, buf, PF_SAMPLE_LEN, (off_t)off[i]);
         if (n < 0) {
-            rc = errno;
+            err = errno;
             break;
         }
         h = pf_fnv(h, buf, (size_t)n);
     }
     free(buf);
     *sample_r = h;
-    return rc;
+    return err;
 }
 
 void pf_disk_ident_get(const char *path, struct pf_disk_ident *id)

@@ -13,6 +13,7 @@
 #include "coord.h"
 #include "cpufeat.h"
 #include "domcfg.h"
+#include "policy.h"
 #include "preflight.h"
 
 #define PF_DST true
@@ -440,8 +441,39 @@ static void pf_check_coord(struct xlmig_ctx *ctx, struct pf_report *rep)
     coord_close(co);
 }
 
+/* The sender's config against this host's incoming policy, in the form
+ * this backend reads it (what would be restored). */
+static void pf_check_policy(struct xlmig_ctx *ctx, struct hv *hv,
+                            const struct policy *pol,
+                            const struct pf_request *req,
+                            struct pf_report *rep)
+{
+    static const char remedy[] = "change the domain's config, or allow it "
+        "in the destination's /etc/xen/xlmig.conf (xlmig.conf(5))";
+    struct policy_report pr = { NULL, 0 };
+    char *canon = NULL;
+    size_t i;
+    int rc;
+
+    rc = hv_config_canonical(hv, req->config, &canon);
+    if (!rc) rc = policy_check(ctx, hv, pol, canon, &pr);
+    if (rc)
+        pf_add(rep, PF_DST, "incoming-policy", XLMIG_CHECK_ERROR, remedy,
+               "this host cannot read the domain's config: %s",
+               xlmig_strerror(rc));
+    for (i = 0; i < pr.n; i++)
+        pf_add(rep, PF_DST, "incoming-policy", XLMIG_CHECK_ERROR, remedy,
+               "refused by this host's incoming policy: %s", pr.v[i]);
+    if (!rc && !pr.n)
+        pf_add(rep, PF_DST, "incoming-policy", XLMIG_CHECK_INFO, NULL,
+               "the domain's config meets this host's incoming policy");
+    policy_report_dispose(&pr);
+    free(canon);
+}
+
 int pf_dest_checks(struct xlmig_ctx *ctx, struct hv *hv,
-                   const struct pf_request *req, struct pf_report *rep)
+                   const struct policy *pol, const struct pf_request *req,
+                   struct pf_report *rep)
 {
     struct hv_host_facts hf;
     struct domcfg c;
@@ -469,6 +501,7 @@ int pf_dest_checks(struct xlmig_ctx *ctx, struct hv *hv,
         pf_check_memory(hv, req, &c, &hf, rep);
         pf_check_affinity(&c, &hf, rep);
     }
+    pf_check_policy(ctx, hv, pol, req, rep);
     pf_check_pool(hv, &c, rep);
     pf_check_disks(hv, req, &c, rep);
     pf_check_nics(hv, &c, rep);

@@ -15,6 +15,7 @@
 #include "cpufeat.h"
 #include "jsonlim.h"
 #include "preflight.h"
+#include "proto.h"
 
 #define PF_JSON_MAX (4u << 20)
 #define PF_JSON_DEPTH_MAX 16        /* requests and reports nest 3 deep */
@@ -27,7 +28,13 @@ static const char *const pf_ids[] = {
     "guest-type", "paging", "cpu-features", "memory", "vcpu-affinity",
     "cpupool", "disk-visible", "disk-storage", "disk-backend", "nic-bridge",
     "nic-script", "name-free", "uuid-free", "maintenance", "admission",
-    "host-facts",
+    "host-facts", "incoming-policy",
+};
+
+/* Destination checks that are its own admin's to waive, not a sender's
+ * (with its check scripts, "script:NAME"). */
+static const char *const pf_dest_owned[] = {
+    "incoming-policy", "maintenance", "name-free", "uuid-free",
 };
 
 const char *xlmig_check_severity_name(enum xlmig_check_severity s)
@@ -62,6 +69,17 @@ bool pf_id_known(const char *id)
     for (i = 0; i < ARRAY_SIZE(pf_ids); i++)
         if (!strcmp(id, pf_ids[i])) return true;
     return false;
+}
+
+bool pf_sender_may_force(const struct xlmig_check_result *r)
+{
+    size_t i;
+
+    if (!r->destination) return true;
+    if (!strncmp(r->id, "script:", 7)) return false;
+    for (i = 0; i < ARRAY_SIZE(pf_dest_owned); i++)
+        if (!strcmp(r->id, pf_dest_owned[i])) return false;
+    return true;
 }
 
 bool xlmig_check_id_known(const char *id)
@@ -145,8 +163,7 @@ void pf_merge(struct pf_report *rep, struct pf_report *from)
     pf_report_init(from);
 }
 
-/* Whether id is one of the comma-separated ids. */
-static bool pf_listed(const char *ids, const char *id)
+bool pf_listed(const char *ids, const char *id)
 {
     size_t n = strlen(id), len;
     const char *p = ids;
@@ -167,7 +184,7 @@ void pf_force(struct pf_report *rep, const char *ids)
     if (!ids) return;
     for (i = 0; i < rep->n; i++)
         if (rep->r[i].severity == XLMIG_CHECK_ERROR &&
-            pf_listed(ids, rep->r[i].id))
+            pf_listed(ids, rep->r[i].id) && pf_sender_may_force(&rep->r[i]))
             rep->r[i].forced = true;
 }
 
@@ -343,26 +360,16 @@ static bool pf_get_u64(yajl_val obj, const char *key, const char *where,
 
 static yajl_val pf_parse(const char *json, const char *what, char **why_r)
 {
-    char err[128] = "";
-    yajl_val root;
+    char *why = NULL;
+    yajl_val root = jsonlim_parse(json, PF_JSON_MAX, PF_JSON_DEPTH_MAX, &why);
 
-    if (strlen(json) > PF_JSON_MAX) {
-        *why_r = xasprintf("%s: over %u bytes", what, PF_JSON_MAX);
-        return NULL;
-    }
-    if (!json_depth_ok(json, PF_JSON_DEPTH_MAX)) {
-        *why_r = xasprintf("%s: nested deeper than %u", what,
-                           PF_JSON_DEPTH_MAX);
-        return NULL;
-    }
-    root = yajl_tree_parse(json, err, sizeof(err));
-    if (!root || !YAJL_IS_OBJECT(root)) {
-        err[strcspn(err, "\n")] = '\0';
-        *why_r = xasprintf("%s: not a JSON object%s%s", what,
-                           err[0] ? ": " : "", err);
+    if (root && !YAJL_IS_OBJECT(root)) {
+        why = xstrdup("not a JSON object");
         yajl_tree_free(root);
-        return NULL;
+        root = NULL;
     }
+    if (!root) *why_r = xasprintf("%s: %s", what, why);
+    free(why);
     return root;
 }
 
@@ -395,6 +402,13 @@ static bool pf_disk_decode(yajl_val o, size_t i, struct pf_disk_ident *d,
            pf_get_u64(o, "sample", where, &d->sample, why_r);
 }
 
+static bool pf_printable(const char *s)
+{
+    for (; *s; s++)
+        if (*s < 0x20 || *s > 0x7e) return false;
+    return true;
+}
+
 int pf_request_decode(const char *json, struct pf_request *req,
                       char **why_r)
 {
@@ -411,12 +425,18 @@ int pf_request_decode(const char *json, struct pf_request *req,
     s = pf_get_str(root, "source", sizeof(req->source) - 1, "request",
                    why_r);
     if (!s) goto out;
+    /* Logged, and given to check scripts: printable ASCII only. */
+    if (!pf_printable(s)) {
+        *why_r = xstrdup("request.source: not printable ASCII");
+        goto out;
+    }
     snprintf(req->source, sizeof(req->source), "%s", s);
     s = pf_get_str(root, "xen_version", sizeof(req->xen_version) - 1,
                    "request", why_r);
     if (!s) goto out;
-    if (sscanf(s, "%u.%u", &req->xen_major, &req->xen_minor) != 2) {
-        *why_r = xasprintf("request.xen_version: '%s' is not N.N", s);
+    if (!pf_printable(s) ||
+        sscanf(s, "%u.%u", &req->xen_major, &req->xen_minor) != 2) {
+        *why_r = xstrdup("request.xen_version: not N.N");
         goto out;
     }
     snprintf(req->xen_version, sizeof(req->xen_version), "%s", s);
@@ -498,7 +518,10 @@ int pf_report_decode(const char *json, struct pf_report *rep, char **why_r)
             *why_r = xasprintf("%s.severity: unknown '%s'", where, sv);
             goto out;
         }
-        pf_push(rep, true, id, sev, xstrdup(msg), xstrdup(rem), false);
+        /* The peer's text is shown and logged: nothing in it may drive
+         * a terminal (escape sequences) or forge a line. */
+        pf_push(rep, true, id, sev, proto_clean_text(msg),
+                proto_clean_text(rem), false);
     }
     rc = XLMIG_OK;
 out:

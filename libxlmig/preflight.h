@@ -42,8 +42,19 @@ void pf_add(struct pf_report *rep, bool destination, const char *id,
             const char *fmt, ...) PRINTF_LIKE(6, 7);
 /* Appends every result of from (moved; from is left empty). */
 void pf_merge(struct pf_report *rep, struct pf_report *from);
-/* Marks the errors whose id is in the comma-separated list as forced. */
+/*
+ * Marks the errors whose id is in the comma-separated list as forced,
+ * but for those only the destination's admin may waive.
+ */
 void pf_force(struct pf_report *rep, const char *ids);
+/*
+ * Whether a sender's --force may skip this result: not the destination's
+ * own policy (incoming-policy, maintenance, name-free, uuid-free, its
+ * check scripts), which only its admin changes, there.
+ */
+bool pf_sender_may_force(const struct xlmig_check_result *r);
+/* Whether id is one of the comma-separated ids. */
+bool pf_listed(const char *ids, const char *id);
 /* Errors not forced. */
 size_t pf_errors(const struct pf_report *rep);
 /* The ids of the unforced errors, ", "-separated (allocated). */
@@ -97,9 +108,12 @@ MUST_CHECK int pf_source_checks(struct xlmig_ctx *ctx, struct hv *hv,
                                 const struct domcfg *cfg, bool check_busy,
                                 struct pf_request *req,
                                 struct pf_report *rep);
-/* preflight-dest.c. Destination side: the checks of req on this host;
- * XLMIG_E_PROTO if its config cannot be parsed. */
+/* preflight-dest.c. Destination side: the checks of req on this host,
+ * its incoming policy pol among them; XLMIG_E_PROTO if its config cannot
+ * be parsed. */
+struct policy;
 MUST_CHECK int pf_dest_checks(struct xlmig_ctx *ctx, struct hv *hv,
+                              const struct policy *pol,
                               const struct pf_request *req,
                               struct pf_report *rep);
 

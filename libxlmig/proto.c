@@ -38,6 +38,26 @@ char *proto_escape(const uint8_t *data, size_t len, size_t max)
     return s;
 }
 
+char *proto_clean_text(const char *s)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    char *out = xmalloc(strlen(s) * 4 + 1), *p = out;
+    size_t i;
+
+    for (i = 0; u[i]; i++) {
+        if (u[i] == 0xc2 && u[i + 1] >= 0x80 && u[i + 1] <= 0x9f) {
+            p += sprintf(p, "\\x%02x\\x%02x", u[i], u[i + 1]);
+            i++;
+        } else if (u[i] < 0x20 || u[i] == 0x7f) {
+            p += sprintf(p, "\\x%02x", u[i]);
+        } else {
+            *p++ = (char)u[i];
+        }
+    }
+    *p = '\0';
+    return out;
+}
+
 int proto_check_msg(const struct proto_msg *msg, const uint8_t *got,
                     char **why_r)
 {
@@ -188,7 +208,7 @@ static const char *const proto_x_names[] = {
     [PROTO_X_RESULTS] = "pre-flight results", [PROTO_X_PROCEED] = "proceed",
     [PROTO_X_BYE] = "bye", [PROTO_X_STREAM] = "stream request",
     [PROTO_X_STREAM_OK] = "stream answer", [PROTO_X_PROGRESS] = "progress",
-    [PROTO_X_RESULT] = "result",
+    [PROTO_X_RESULT] = "result", [PROTO_X_DONE] = "done",
 };
 
 const char *proto_x_type_name(uint32_t type)
@@ -233,7 +253,7 @@ int proto_x_parse_hdr(const uint8_t *hdr, size_t len, uint32_t *type_r,
               (uint32_t)hdr[6] << 16 | (uint32_t)hdr[7] << 24;
     *len_r = (uint32_t)hdr[8] | (uint32_t)hdr[9] << 8 |
              (uint32_t)hdr[10] << 16 | (uint32_t)hdr[11] << 24;
-    if (*type_r < PROTO_X_HELLO || *type_r > PROTO_X_RESULT) {
+    if (*type_r < PROTO_X_HELLO || *type_r > PROTO_X_DONE) {
         *why_r = xasprintf("xlmig/1: unknown message type %u", *type_r);
         return XLMIG_E_PROTO;
     }

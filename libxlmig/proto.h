@@ -77,6 +77,13 @@ MUST_CHECK int proto_parse_optdata(const uint8_t *data, size_t len,
 
 /* Escapes up to max bytes of untrusted data for a one-line message. */
 char *proto_escape(const uint8_t *data, size_t len, size_t max);
+/*
+ * Untrusted text (valid UTF-8, as JSON strings are) made safe to print:
+ * control characters (C0, DEL and the C1 range U+0080..U+009F, which can
+ * drive a terminal or forge a line) become \xHH for each byte; all else,
+ * UTF-8 included, is kept. Allocated.
+ */
+char *proto_clean_text(const char *s);
 
 /*
  * xlmig/1: what two xlmig ends speak besides xl's protocol. The sender
@@ -114,6 +121,13 @@ enum proto_x_type {
     PROTO_X_STREAM_OK = 7,
     PROTO_X_PROGRESS = 8,
     PROTO_X_RESULT = 9,
+    /*
+     * Sender, after xl's report said the domain runs there and the copy
+     * here is gone: DONE (empty body). Until it comes the receiver keeps
+     * its journal: a crash of the sender then is settled by asking it
+     * (xlmig recover), even if the guest has stopped there since.
+     */
+    PROTO_X_DONE = 10,
 };
 
 const char *proto_x_type_name(uint32_t type);

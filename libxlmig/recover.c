@@ -2,18 +2,24 @@
 /*
  * recover.c - `xlmig recover`: brings every interrupted migration on this
  * host to exactly one running copy, from the journals (journal.c) of jobs
- * whose process is gone and the domains present.
+ * whose process is gone and the domains present, found by their uuid.
  *
  * What a journal and the domains say, and what is done:
  *   send, no GO     the guest never left: NAME--migratedaway is renamed
  *                   back, a suspended guest resumed
- *   send, GO        the receiver may run it: ask the peer (`xlmig recover
- *                   --query NAME` over ssh). Running there: destroy ours.
- *                   Absent there: rename back and resume ours. Still
- *                   NAME--incoming there: the peer must recover first
- *                   (left pending, exit status 3)
+ *   send, GO        the receiver may have it: ask the peer (`xlmig recover
+ *                   --query UUID` over ssh). It runs there, or its journal
+ *                   says GO came: destroy ours, then tell the peer to drop
+ *                   that journal (--release). Absent there, and never
+ *                   handed over: rename back and resume ours. Still
+ *                   NAME--incoming there without GO: the peer must recover
+ *                   first (left pending, exit status 3)
  *   recv, no GO     the sender kept it: destroy NAME--incoming
  *   recv, GO        it is ours: rename NAME--incoming to NAME, unpause
+ *                   (unless -p asked otherwise); the journal then stays,
+ *                   marked done, until the sender's recover releases it,
+ *                   so that the answer stays "taken" even if the guest
+ *                   stops here meanwhile
  * Recovering the receiving host first settles a pending sender.
  */
 #include <stdio.h>
@@ -28,12 +34,13 @@
 #define RECOVER_QUERY_TIMEOUT_S 60
 #define RECOVER_AWAY_SUFFIX "--migratedaway"
 #define RECOVER_IN_SUFFIX "--incoming"
+#define RECOVER_PHASE_DONE "done"
 
 struct recover {
     struct xlmig_ctx *ctx;
     struct hv *hv;
     const struct xlmig_recover_opts *o;
-    unsigned done, pending, failed;
+    unsigned done, pending, failed, kept;
 };
 
 static void recover_say(struct recover *r, const char *fmt, ...)
@@ -48,124 +55,166 @@ static void recover_say(struct recover *r, const char *fmt, ...)
     if (vasprintf(&line, fmt, ap) < 0) line = NULL;
     va_end(ap);
     LOG(r->ctx, INFO, "%s", line ? line : "");
-    if (line && r->o->report) r->o->report(r->o->report_arg, line);
+    if (line && r->o && r->o->report) r->o->report(r->o->report_arg, line);
     free(line);
 }
 
-/* The domain named name here, or HV_INVALID_DOMID. */
-static uint32_t recover_find(struct recover *r, const char *name)
+static bool recover_uuid_ok(const char *s)
 {
-    uint32_t domid;
+    size_t i;
 
-    return hv_lookup(r->hv, name, &domid) ? HV_INVALID_DOMID : domid;
+    if (strlen(s) != 36) return false;
+    for (i = 0; i < 36; i++) {
+        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+
+        if (dash ? s[i] != '-' : !strchr("0123456789abcdef", s[i]))
+            return false;
+    }
+    return true;
+}
+
+/*
+ * The domain of the journal here: by its uuid (which survives renames and
+ * names reused by others), or by its names when the journal has none.
+ * HV_INVALID_DOMID if none; *name_r (allocated) its current name.
+ */
+static uint32_t recover_find(struct recover *r, const struct journal_rec *j,
+                             char **name_r)
+{
+    char *in = xasprintf("%s" RECOVER_IN_SUFFIX, j->name);
+    char *away = xasprintf("%s" RECOVER_AWAY_SUFFIX, j->name);
+    uint32_t domid = HV_INVALID_DOMID;
+    struct hv_domain *list = NULL;
+    char u[HV_UUID_STR_LEN];
+    size_t n = 0, i;
+
+    *name_r = NULL;
+    if (hv_list(r->hv, &list, &n)) n = 0;
+    for (i = 0; i < n && domid == HV_INVALID_DOMID; i++) {
+        hv_uuid_str(list[i].info.uuid, u);
+        if (j->uuid[0] ? !strcmp(u, j->uuid)
+                       : !strcmp(list[i].name, j->name) ||
+                         !strcmp(list[i].name, in) ||
+                         !strcmp(list[i].name, away)) {
+            domid = list[i].domid;
+            *name_r = xstrdup(list[i].name);
+        }
+    }
+    hv_list_free(list, n);
+    free(in);
+    free(away);
+    return domid;
+}
+
+static bool recover_has_suffix(const char *s, const char *suffix)
+{
+    size_t n = strlen(s), m = strlen(suffix);
+
+    return n > m && !strcmp(s + n - m, suffix);
+}
+
+/* The domain found, back under its own name (if it was renamed). */
+static int recover_rename_back(struct recover *r, const struct journal_rec *j,
+                               uint32_t domid, const char *name,
+                               const char *suffix, bool *renamed_r)
+{
+    *renamed_r = false;
+    if (!recover_has_suffix(name, suffix)) return XLMIG_OK;
+    *renamed_r = true;
+    return hv_rename(r->hv, domid, name, j->name);
 }
 
 static int recover_resume_here(struct recover *r, const struct journal_rec *j,
-                               uint32_t away)
+                               uint32_t domid, const char *name)
 {
-    char *away_name = xasprintf("%s" RECOVER_AWAY_SUFFIX, j->name);
-    uint32_t domid = recover_find(r, j->name);
-    bool resumed = false;
+    bool resumed = false, renamed = false;
     int rc = XLMIG_OK;
 
-    if (away != HV_INVALID_DOMID) {
-        rc = hv_rename(r->hv, away, away_name, j->name);
-        domid = away;
-    }
-    if (!rc && domid != HV_INVALID_DOMID)
-        rc = hv_resume_if_suspended(r->hv, domid, &resumed);
-    if (rc) {
-        recover_say(r, "%s: could not bring %s back on this host: %s", j->id,
-                    j->name, xlmig_strerror(rc));
-    } else if (domid == HV_INVALID_DOMID) {
+    if (domid == HV_INVALID_DOMID) {
         recover_say(r, "%s: %s is not on this host (nothing to do)", j->id,
                     j->name);
-    } else {
-        recover_say(r, "%s: %s runs here%s%s", j->id, j->name,
-                    away != HV_INVALID_DOMID ? ", renamed back" : "",
-                    resumed ? ", resumed" : "");
+        return XLMIG_OK;
     }
-    free(away_name);
+    rc = recover_rename_back(r, j, domid, name, RECOVER_AWAY_SUFFIX,
+                             &renamed);
+    if (!rc) rc = hv_resume_if_suspended(r->hv, domid, &resumed);
+    if (rc)
+        recover_say(r, "%s: could not bring %s back on this host: %s", j->id,
+                    j->name, xlmig_strerror(rc));
+    else
+        recover_say(r, "%s: %s runs here%s%s", j->id, j->name,
+                    renamed ? ", renamed back" : "",
+                    resumed ? ", resumed" : "");
     return rc;
 }
 
-/* Single-quotes s for sh. */
-static char *recover_sh_quote(const char *s)
+/* Runs "ssh PEER xlmig recover ARG UUID" and returns its first line. The
+ * words for the peer's shell are ours and checked: no quoting to get
+ * wrong twice. */
+static int recover_peer_run(struct recover *r, const struct journal_rec *j,
+                            const char *arg, char **out_r)
 {
-    size_t n = 2, i, k = 0;
-    char *q;
+    const char *ssh = r->o->ssh_command ? r->o->ssh_command : "ssh";
+    char *argv[] = { (char *)"/bin/sh", (char *)"-c", NULL, NULL };
+    char *cmd;
+    int rc;
 
-    for (i = 0; s[i]; i++)
-        n += s[i] == '\'' ? 4 : 1;
-    q = xmalloc(n + 1);
-    q[k++] = '\'';
-    for (i = 0; s[i]; i++) {
-        if (s[i] == '\'') {
-            memcpy(q + k, "'\\''", 4);
-            k += 4;
-        } else {
-            q[k++] = s[i];
-        }
+    *out_r = NULL;
+    if (!recover_uuid_ok(j->uuid) || j->peer[0] == '-' ||
+        j->peer[strspn(j->peer, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOP"
+                       "QRSTUVWXYZ0123456789.:_@[]-")]) {
+        LOG(r->ctx, ERROR, "job %s: peer '%s' or uuid '%s' is not one recover "
+            "can ask about", j->id, j->peer, j->uuid);
+        return XLMIG_E_INVAL;
     }
-    q[k++] = '\'';
-    q[k] = '\0';
-    return q;
+    if (*ssh)
+        cmd = xasprintf("exec %s %s xlmig recover %s %s", ssh, j->peer, arg,
+                        j->uuid);
+    else
+        cmd = xasprintf("exec %s recover %s %s", j->peer, arg, j->uuid);
+    argv[2] = cmd;
+    rc = child_capture(r->ctx, "peer query", argv, 64,
+                       RECOVER_QUERY_TIMEOUT_S, out_r);
+    if (!rc) (*out_r)[strcspn(*out_r, "\n")] = '\0';
+    free(cmd);
+    return rc;
 }
 
-/* What the peer has of the domain: "running", "incoming" or "absent". */
+/* What the peer has of the domain: "running", "incoming", "taken" (its
+ * journal says GO came; the guest may have stopped since) or "absent". */
 static int recover_ask_peer(struct recover *r, const struct journal_rec *j,
                             char **state_r)
 {
-    const char *ssh = r->o->ssh_command ? r->o->ssh_command : "ssh";
-    char *name = recover_sh_quote(j->name), *cmd, *out = NULL, *uuid;
-    char *argv[] = { (char *)"/bin/sh", (char *)"-c", NULL, NULL };
+    char *out = NULL, *uuid;
     int rc;
 
     *state_r = NULL;
-    if (*ssh)
-        cmd = xasprintf("exec %s %s xlmig recover --query %s", ssh, j->peer,
-                        name);
-    else
-        cmd = xasprintf("exec %s recover --query %s", j->peer, name);
-    argv[2] = cmd;
-    rc = child_capture(r->ctx, "peer query", argv, 64,
-                       RECOVER_QUERY_TIMEOUT_S, &out);
-    if (!rc) {
-        /* "STATE [UUID]": another domain of that name is not ours. */
-        out[strcspn(out, "\n")] = '\0';
-        uuid = strchr(out, ' ');
-        if (uuid) *uuid++ = '\0';
-        if (strcmp(out, "running") && strcmp(out, "incoming") &&
-            strcmp(out, "absent")) {
-            LOG(r->ctx, ERROR, "peer %s answered '%s'", j->peer, out);
-            rc = XLMIG_E_PROTO;
-        } else if (strcmp(out, "absent") && j->uuid[0] &&
-                   (!uuid || strcmp(uuid, j->uuid))) {
-            LOG(r->ctx, INFO, "peer %s has another domain named %s",
-                j->peer, j->name);
-            snprintf(out, 64, "absent");
-        }
+    rc = recover_peer_run(r, j, "--query", &out);
+    if (rc) return rc;
+    uuid = strchr(out, ' ');
+    if (uuid) *uuid++ = '\0';
+    if ((strcmp(out, "running") && strcmp(out, "incoming") &&
+         strcmp(out, "taken") && strcmp(out, "absent")) ||
+        (strcmp(out, "absent") && (!uuid || strcmp(uuid, j->uuid)))) {
+        LOG(r->ctx, ERROR, "peer %s answered '%.40s'", j->peer, out);
+        free(out);
+        return XLMIG_E_PROTO;
     }
-    if (!rc) *state_r = out;
-    else free(out);
-    free(cmd);
-    free(name);
-    return rc;
+    *state_r = out;
+    return XLMIG_OK;
 }
 
 static int recover_send(struct recover *r, const struct journal_rec *j)
 {
-    char *away_name = xasprintf("%s" RECOVER_AWAY_SUFFIX, j->name);
-    uint32_t away = recover_find(r, away_name);
-    uint32_t here = recover_find(r, j->name);
-    char *peer = NULL;
+    char *name = NULL, *peer = NULL, *out = NULL;
+    uint32_t here = recover_find(r, j, &name);
     int rc;
 
     if (!j->go) {
-        rc = recover_resume_here(r, j, away);
+        rc = recover_resume_here(r, j, here, name);
         goto out;
     }
-    if (away == HV_INVALID_DOMID && here == HV_INVALID_DOMID) {
+    if (here == HV_INVALID_DOMID) {
         recover_say(r, "%s: %s already left this host", j->id, j->name);
         rc = XLMIG_OK;
         goto out;
@@ -174,7 +223,7 @@ static int recover_send(struct recover *r, const struct journal_rec *j)
         recover_say(r, "%s: %s may run on the host of '%s', given as a "
                     "command (migrate -s ''), which recover cannot ask: "
                     "check there, then destroy or resume %s here", j->id,
-                    j->name, j->peer, away_name);
+                    j->name, j->peer, name);
         rc = XLMIG_E_UNSAFE;
         goto out;
     }
@@ -186,54 +235,97 @@ static int recover_send(struct recover *r, const struct journal_rec *j)
         rc = XLMIG_E_UNSAFE;
         goto out;
     }
-    if (!strcmp(peer, "running")) {
-        rc = hv_destroy(r->hv, away != HV_INVALID_DOMID ? away : here);
-        if (!rc)
-            recover_say(r, "%s: %s runs on %s; destroyed the copy here",
-                        j->id, j->name, j->peer);
+    if (!strcmp(peer, "running") || !strcmp(peer, "taken")) {
+        rc = hv_destroy(r->hv, here);
+        if (rc) goto out;
+        recover_say(r, "%s: %s was handed over to %s (%s there); destroyed "
+                    "the copy here", j->id, j->name, j->peer, peer);
+        if (recover_peer_run(r, j, "--release", &out))
+            recover_say(r, "%s: %s could not be told to drop its journal of "
+                        "%s: run xlmig recover --release %s there", j->id,
+                        j->peer, j->name, j->uuid);
     } else if (!strcmp(peer, "absent")) {
-        rc = recover_resume_here(r, j, away);
+        rc = recover_resume_here(r, j, here, name);
     } else {
-        recover_say(r, "%s: %s is still %s" RECOVER_IN_SUFFIX " on %s: run "
-                    "xlmig recover there first", j->id, j->name, j->name,
-                    j->peer);
+        recover_say(r, "%s: %s is still %s" RECOVER_IN_SUFFIX " on %s, "
+                    "without GO: run xlmig recover there first", j->id,
+                    j->name, j->name, j->peer);
         rc = XLMIG_E_UNSAFE;
     }
 out:
+    free(out);
     free(peer);
-    free(away_name);
+    free(name);
     return rc;
 }
 
-static int recover_recv(struct recover *r, const struct journal_rec *j)
+/* GO came: the domain is ours; start it as the receiver would have. */
+static int recover_start(struct recover *r, const struct journal_rec *j,
+                         uint32_t domid, const char *name)
 {
-    char *in_name = xasprintf("%s" RECOVER_IN_SUFFIX, j->name);
-    uint32_t in = recover_find(r, in_name);
+    struct hv_dominfo info;
+    bool renamed = false;
+    int rc;
+
+    rc = recover_rename_back(r, j, domid, name, RECOVER_IN_SUFFIX,
+                             &renamed);
+    if (!rc) rc = hv_domain_info(r->hv, domid, &info);
+    if (!rc && info.paused && !j->paused) rc = hv_unpause(r->hv, domid);
+    if (rc)
+        recover_say(r, "%s: %s was handed over (GO) but could not be "
+                    "started here: %s", j->id, j->name, xlmig_strerror(rc));
+    else
+        recover_say(r, "%s: %s was handed over (GO); it runs here%s%s",
+                    j->id, j->name, renamed ? ", renamed" : "",
+                    info.paused && !j->paused ? ", unpaused" : "");
+    return rc;
+}
+
+/* Returns XLMIG_OK and *keep_r when the journal must stay for the peer. */
+static int recover_recv(struct recover *r, const struct journal_rec *j,
+                        bool *keep_r)
+{
+    struct journal_rec done;
+    char *name = NULL;
+    uint32_t domid = recover_find(r, j, &name);
     int rc = XLMIG_OK;
 
-    if (in == HV_INVALID_DOMID) {
-        recover_say(r, "%s: no %s here (nothing to do)", j->id, in_name);
-    } else if (!j->go) {
-        rc = hv_destroy(r->hv, in);
-        if (!rc)
-            recover_say(r, "%s: %s never got GO; destroyed %s", j->id,
-                        j->name, in_name);
-    } else {
-        rc = hv_rename(r->hv, in, in_name, j->name);
-        if (!rc) rc = hv_unpause(r->hv, in);
-        if (!rc)
-            recover_say(r, "%s: %s was handed over (GO); started it here",
-                        j->id, j->name);
+    *keep_r = false;
+    if (!j->go) {
+        if (domid == HV_INVALID_DOMID) {
+            recover_say(r, "%s: no %s" RECOVER_IN_SUFFIX " here (nothing "
+                        "to do)", j->id, j->name);
+        } else if (!recover_has_suffix(name, RECOVER_IN_SUFFIX)) {
+            recover_say(r, "%s: %s here is not the copy of an unfinished "
+                        "migration (no GO); left alone", j->id, name);
+        } else {
+            rc = hv_destroy(r->hv, domid);
+            if (!rc)
+                recover_say(r, "%s: %s never got GO; destroyed %s", j->id,
+                            j->name, name);
+        }
+        goto out;
     }
-    free(in_name);
+    if (!strcmp(j->phase, RECOVER_PHASE_DONE)) {
+        recover_say(r, "%s: %s came here (GO); its journal stays until the "
+                    "source host's recover settles it (or xlmig recover "
+                    "--release %s)", j->id, j->name, j->uuid);
+        *keep_r = true;
+        goto out;
+    }
+    if (domid != HV_INVALID_DOMID) rc = recover_start(r, j, domid, name);
+    else
+        recover_say(r, "%s: %s was handed over (GO) and is no longer here",
+                    j->id, j->name);
+    if (rc) goto out;
+    /* Kept, marked done: the sender may still ask. */
+    done = *j;
+    snprintf(done.phase, sizeof(done.phase), RECOVER_PHASE_DONE);
+    rc = journal_write(r->ctx, &done);
+    if (!rc) *keep_r = true;
+out:
+    free(name);
     return rc;
-}
-
-static bool recover_has_suffix(const char *s, const char *suffix)
-{
-    size_t n = strlen(s), m = strlen(suffix);
-
-    return n > m && !strcmp(s + n - m, suffix);
 }
 
 /*
@@ -244,6 +336,7 @@ static void recover_orphans(struct recover *r, char **paths, size_t n)
 {
     struct hv_domain *list = NULL;
     struct journal_rec j;
+    char u[HV_UUID_STR_LEN];
     size_t count = 0, i, k;
     bool known;
 
@@ -252,10 +345,13 @@ static void recover_orphans(struct recover *r, char **paths, size_t n)
         if (!recover_has_suffix(list[i].name, RECOVER_IN_SUFFIX) &&
             !recover_has_suffix(list[i].name, RECOVER_AWAY_SUFFIX))
             continue;
+        hv_uuid_str(list[i].info.uuid, u);
         known = false;
         for (k = 0; k < n && !known; k++)
             known = !journal_read(r->ctx, paths[k], &j) &&
-                    !strncmp(list[i].name, j.name, strlen(j.name));
+                    (j.uuid[0] ? !strcmp(u, j.uuid)
+                               : !strncmp(list[i].name, j.name,
+                                          strlen(j.name)));
         if (!known)
             recover_say(r, "%s (domain %u): no journal explains it; left as "
                         "it is (check the peer, then destroy or rename it)",
@@ -272,10 +368,45 @@ static bool recover_job_alive(struct coord *c, const char *id)
     return c && !coord_job_get(c, id, &cj) && cj.alive;
 }
 
+/* One journal; counts it in r. */
+static void recover_one(struct recover *r, struct coord *c, const char *path)
+{
+    struct journal_rec j;
+    bool keep = false;
+    int rc;
+
+    if (journal_read(r->ctx, path, &j)) {
+        recover_say(r, "%s: unreadable journal, left for inspection", path);
+        r->failed++;
+        return;
+    }
+    if (recover_job_alive(c, j.id)) {
+        recover_say(r, "%s: still running (pid alive); not touched", j.id);
+        return;
+    }
+    rc = !strcmp(j.role, "send") ? recover_send(r, &j)
+                                 : recover_recv(r, &j, &keep);
+    if (rc == XLMIG_E_UNSAFE) {
+        r->pending++;
+        return;
+    }
+    if (rc) {
+        r->failed++;
+        return;
+    }
+    if (coord_job_remove(c, j.id))
+        LOG(r->ctx, WARN, "job %s: record not removed", j.id);
+    if (keep) {
+        r->kept++;
+        return;
+    }
+    if (journal_remove(r->ctx, j.id)) r->failed++;
+    else r->done++;
+}
+
 int xlmig_recover(struct xlmig_ctx *ctx, const struct xlmig_recover_opts *o)
 {
     struct recover r = { .ctx = ctx, .o = o };
-    struct journal_rec j;
     struct coord *c = NULL;
     char **paths = NULL;
     size_t n = 0, i;
@@ -288,35 +419,10 @@ int xlmig_recover(struct xlmig_ctx *ctx, const struct xlmig_recover_opts *o)
     if (rc) return rc;
     rc = journal_list(ctx, &paths, &n);
     if (rc) goto out;
-    for (i = 0; i < n; i++) {
-        if (journal_read(ctx, paths[i], &j)) {
-            recover_say(&r, "%s: unreadable journal, left for inspection",
-                        paths[i]);
-            r.failed++;
-            continue;
-        }
-        if (recover_job_alive(c, j.id)) {
-            recover_say(&r, "%s: still running (pid alive); not touched",
-                        j.id);
-            continue;
-        }
-        rc = !strcmp(j.role, "send") ? recover_send(&r, &j)
-                                     : recover_recv(&r, &j);
-        if (rc == XLMIG_E_UNSAFE) {
-            r.pending++;
-            continue;
-        }
-        if (rc) {
-            r.failed++;
-            continue;
-        }
-        if (journal_remove(ctx, j.id)) r.failed++;
-        if (coord_job_remove(c, j.id))
-            LOG(ctx, WARN, "job %s: record not removed", j.id);
-        r.done++;
-    }
+    for (i = 0; i < n; i++)
+        recover_one(&r, c, paths[i]);
     recover_orphans(&r, paths, n);
-    if (!n) recover_say(&r, "no interrupted migration on this host");
+    if (n == r.kept) recover_say(&r, "no interrupted migration on this host");
     rc = r.failed ? XLMIG_E_HV : r.pending ? XLMIG_E_UNSAFE : XLMIG_OK;
 out:
     for (i = 0; i < n; i++)
@@ -326,29 +432,69 @@ out:
     return rc;
 }
 
-int xlmig_recover_query(struct xlmig_ctx *ctx, const char *name,
-                        const char **state_r, char uuid_r[37])
+/* The receiving journals here of uuid that say GO came; *n_r of them.
+ * With release, those marked done are removed. */
+static int recover_go_journals(struct xlmig_ctx *ctx, const char *uuid,
+                               bool release, unsigned *n_r)
 {
-    char *in_name = xasprintf("%s" RECOVER_IN_SUFFIX, name);
-    struct hv_dominfo info;
-    struct hv *hv;
+    struct journal_rec j;
+    char **paths = NULL;
+    size_t n = 0, i;
+    int rc;
+
+    *n_r = 0;
+    rc = journal_list(ctx, &paths, &n);
+    for (i = 0; !rc && i < n; i++) {
+        if (journal_read(ctx, paths[i], &j) || strcmp(j.role, "recv") ||
+            !j.go || strcmp(j.uuid, uuid))
+            continue;
+        if (release && strcmp(j.phase, RECOVER_PHASE_DONE)) continue;
+        (*n_r)++;
+        if (release) rc = journal_remove(ctx, j.id);
+    }
+    for (i = 0; i < n; i++)
+        free(paths[i]);
+    free(paths);
+    return rc;
+}
+
+int xlmig_recover_query(struct xlmig_ctx *ctx, const char *uuid,
+                        const char **state_r)
+{
+    struct recover r = { .ctx = ctx };
+    struct journal_rec j;
+    char *name = NULL;
+    unsigned gone = 0;
     uint32_t domid;
     int rc;
 
     *state_r = "absent";
-    uuid_r[0] = '\0';
-    rc = ctx_hv(ctx, &hv);
-    if (rc) goto out;
-    if (!hv_lookup(hv, name, &domid) && !hv_domain_info(hv, domid, &info) &&
-        !info.shutdown) {
-        *state_r = "running";
-        hv_uuid_str(info.uuid, uuid_r);
-    } else if (!hv_lookup(hv, in_name, &domid) &&
-               !hv_domain_info(hv, domid, &info)) {
-        *state_r = "incoming";
-        hv_uuid_str(info.uuid, uuid_r);
+    if (!recover_uuid_ok(uuid)) {
+        LOG(ctx, ERROR, "'%.40s' is not a uuid", uuid);
+        return XLMIG_E_INVAL;
     }
-out:
-    free(in_name);
-    return rc;
+    rc = ctx_hv(ctx, &r.hv);
+    if (!rc) rc = recover_go_journals(ctx, uuid, false, &gone);
+    if (rc) return rc;
+    memset(&j, 0, sizeof(j));
+    snprintf(j.uuid, sizeof(j.uuid), "%s", uuid);
+    domid = recover_find(&r, &j, &name);
+    /* GO came here: ours, whatever became of the guest since. */
+    if (gone) *state_r = "taken";
+    else if (domid != HV_INVALID_DOMID)
+        *state_r = recover_has_suffix(name, RECOVER_IN_SUFFIX) ? "incoming"
+                                                                : "running";
+    free(name);
+    return XLMIG_OK;
+}
+
+int xlmig_recover_release(struct xlmig_ctx *ctx, const char *uuid,
+                          unsigned *n_r)
+{
+    *n_r = 0;
+    if (!recover_uuid_ok(uuid)) {
+        LOG(ctx, ERROR, "'%.40s' is not a uuid", uuid);
+        return XLMIG_E_INVAL;
+    }
+    return recover_go_journals(ctx, uuid, true, n_r);
 }

@@ -176,15 +176,26 @@ static int sim_config_file(struct hv_sim *s, const char *path,
 {
     struct xlmig_ctx *ctx = s->base.ctx;
     struct sim_config c;
-    char *text = NULL;
+    char *text = NULL, *uuid = NULL;
     int rc;
 
     *json_r = NULL;
     rc = fdio_read_file(ctx, path, SIM_CONFIG_FILE_MAX, &text);
     if (rc == XLMIG_E_NOTFOUND) LOG(ctx, ERROR, "no config file %s", path);
-    if (!rc) rc = hv_sim_config_rewrite(ctx, text, name, false, 0, json_r);
+    if (!rc) rc = hv_sim_config_rewrite(ctx, text, name, NULL, false, 0,
+                                        json_r);
     if (!rc) rc = hv_sim_config_parse(ctx, *json_r, &c);
     if (rc) goto out;
+    /* As libxl: a domain without a uuid (or a nil one) gets a fresh one. */
+    if (!strcmp(c.uuid, SIM_NIL_UUID)) {
+        hv_sim_config_dispose(&c);
+        free(*json_r);
+        *json_r = NULL;
+        uuid = sim_new_uuid();
+        rc = hv_sim_config_rewrite(ctx, text, name, uuid, false, 0, json_r);
+        if (!rc) rc = hv_sim_config_parse(ctx, *json_r, &c);
+        if (rc) goto out;
+    }
     *mb_r = c.max_memkb / 1024;
     hv_sim_config_dispose(&c);
     if (!*mb_r || *mb_r > SIM_MAX_MEMORY_MB) {
@@ -197,6 +208,7 @@ out:
         free(*json_r);
         *json_r = NULL;
     }
+    free(uuid);
     free(text);
     return rc;
 }

@@ -392,7 +392,11 @@ static void simxs_proc_dispose(struct simxs_proc *pr)
     simxs_proc_init(pr);
 }
 
-/* Up to size - 1 bytes of a small file, NUL-terminated; 0 or an errno. */
+/*
+ * Up to size - 1 bytes of a small file, NUL-terminated. Returns 0 or the
+ * errno of the failed open or read, not an XLMIG_E_* code: callers test
+ * it (ENOENT) or log it, and map it themselves.
+ */
 static int simxs_read_file(const char *path, char *buf, size_t size,
                            size_t *len_r)
 {
@@ -423,11 +427,11 @@ static bool simxs_pid_exited(pid_t pid)
     char path[64], buf[512];
     const char *state;
     size_t len;
-    int r;
+    int err;
 
     snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-    r = simxs_read_file(path, buf, sizeof(buf), &len);
-    if (r) return r == ENOENT || r == ESRCH;
+    err = simxs_read_file(path, buf, sizeof(buf), &len);
+    if (err) return err == ENOENT || err == ESRCH;
     state = strrchr(buf, ')');          /* the name may hold ')' too */
     return state && (!strncmp(state, ") Z", 3) || !strncmp(state, ") X", 3));
 }
@@ -546,13 +550,13 @@ static int simxs_find_running(struct xlmig_ctx *ctx,
     char buf[SIMXS_PID_LEN], *end;
     size_t len;
     long v;
-    int r, rc;
+    int err, rc;
 
     simxs_proc_init(pr);
-    r = simxs_read_file(p->pidfile, buf, sizeof(buf), &len);
-    if (r == ENOENT) return XLMIG_OK;
-    if (r) {
-        LOGEV(ctx, ERROR, r, "read %s", p->pidfile);
+    err = simxs_read_file(p->pidfile, buf, sizeof(buf), &len);
+    if (err == ENOENT) return XLMIG_OK;
+    if (err) {
+        LOGEV(ctx, ERROR, err, "read %s", p->pidfile);
         return XLMIG_E_SYSTEM;
     }
     errno = 0;

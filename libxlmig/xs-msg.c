@@ -126,6 +126,21 @@ static const char *xs_msg_codec_name(int codec)
     return name;
 }
 
+char *xs_msg_hello_encode(const struct xs_msg_hello *h)
+{
+    yajl_gen g = xs_msg_gen_open();
+
+    xs_msg_gen_u64(g, "xlmig", h->version);
+    xs_msg_gen_str(g, "version", h->sw, strnlen(h->sw, XS_MSG_SWVER_MAX));
+    xs_msg_gen_key(g, "caps");
+    xs_msg_gen_check(yajl_gen_array_open(g));
+    if (h->stream)
+        xs_msg_gen_check(yajl_gen_string(g, (const unsigned char *)"stream",
+                                         6));
+    xs_msg_gen_check(yajl_gen_array_close(g));
+    return xs_msg_gen_close(g, false);
+}
+
 char *xs_msg_stream_encode(const struct xs_msg_stream *s)
 {
     yajl_gen g = xs_msg_gen_open();
@@ -188,25 +203,12 @@ char *xs_msg_result_encode(const struct xs_msg_result *r)
 /* The body as a JSON object; NULL and *why_r if it is not one. */
 static yajl_val xs_msg_parse(const char *json, char **why_r)
 {
-    char err[128] = "";
-    yajl_val root;
+    yajl_val root = jsonlim_parse(json, XS_MSG_MAX, XS_MSG_DEPTH_MAX, why_r);
 
-    if (strnlen(json, XS_MSG_MAX + 1) > XS_MSG_MAX) {
-        *why_r = xasprintf("over %u bytes", XS_MSG_MAX);
-        return NULL;
-    }
-    if (!json_depth_ok(json, XS_MSG_DEPTH_MAX)) {
-        *why_r = xasprintf("nested deeper than %d", XS_MSG_DEPTH_MAX);
-        return NULL;
-    }
-    root = yajl_tree_parse(json, err, sizeof(err));
-    if (!root || !YAJL_IS_OBJECT(root)) {
-        /* yajl's first line; the next ones quote the input. */
-        err[strcspn(err, "\n")] = '\0';
-        *why_r = xasprintf("not a JSON object%s%s", err[0] ? ": " : "",
-                           err);
+    if (root && !YAJL_IS_OBJECT(root)) {
+        *why_r = xstrdup("not a JSON object");
         yajl_tree_free(root);
-        return NULL;
+        root = NULL;
     }
     return root;
 }
@@ -316,6 +318,69 @@ static bool xs_msg_seconds(yajl_val root, const char *key, double *v_r,
     }
     *v_r = d;
     return true;
+}
+
+/* Printable ASCII only: the text is logged and shown. */
+static bool xs_msg_printable(const char *s)
+{
+    for (; *s; s++)
+        if (*s < 0x20 || *s > 0x7e) return false;
+    return true;
+}
+
+/* HELLO's caps: absent, or an array of short printable words. */
+static bool xs_msg_caps(yajl_val root, struct xs_msg_hello *h, char **why_r)
+{
+    const char *path[] = { "caps", NULL };
+    yajl_val v = yajl_tree_get(root, path, yajl_t_any), c;
+    size_t i;
+
+    if (!v) return true;
+    if (!YAJL_IS_ARRAY(v) || v->u.array.len > XS_MSG_CAPS_MAX) {
+        *why_r = xasprintf("caps: not an array of at most %d",
+                           XS_MSG_CAPS_MAX);
+        return false;
+    }
+    for (i = 0; i < v->u.array.len; i++) {
+        c = v->u.array.values[i];
+        if (!YAJL_IS_STRING(c) || strlen(c->u.string) > XS_MSG_CAP_MAX ||
+            !xs_msg_printable(c->u.string)) {
+            *why_r = xasprintf("caps[%zu]: not a word of at most %d bytes",
+                               i, XS_MSG_CAP_MAX);
+            return false;
+        }
+        if (!strcmp(c->u.string, "stream")) h->stream = true;
+    }
+    return true;
+}
+
+int xs_msg_hello_decode(const char *json, unsigned max_version,
+                        struct xs_msg_hello *h, char **why_r)
+{
+    const char *sw;
+    yajl_val root;
+    uint64_t v;
+    int rc = XLMIG_E_PROTO;
+
+    memset(h, 0, sizeof(*h));
+    *why_r = NULL;
+    root = xs_msg_parse(json, why_r);
+    if (!root) return rc;
+    if (!xs_msg_u64(root, "xlmig", 1, max_version, &v, why_r)) goto out;
+    sw = xs_msg_str(root, "version", XS_MSG_SWVER_MAX, why_r);
+    if (!sw) goto out;
+    if (!xs_msg_printable(sw)) {
+        *why_r = xstrdup("version: not printable ASCII");
+        goto out;
+    }
+    if (!xs_msg_caps(root, h, why_r)) goto out;
+    h->version = (unsigned)v;
+    snprintf(h->sw, sizeof(h->sw), "%s", sw);
+    rc = XLMIG_OK;
+out:
+    xs_msg_free(root, false);
+    if (rc) memset(h, 0, sizeof(*h));
+    return rc;
 }
 
 int xs_msg_stream_decode(const char *json, struct xs_msg_stream *s,

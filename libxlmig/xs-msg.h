@@ -5,6 +5,12 @@
  * Pure: no I/O, no context, no logging, so the decoders can be fuzzed
  * (tests/fuzz/fuzz-xs.c).
  *
+ *   HELLO      receiver: {"xlmig": V, "version": TEXT, "caps": [CAP...]},
+ *                        V the protocol version (1..the decoder's max),
+ *                        TEXT its xlmig version (at most 63 printable
+ *                        ASCII bytes), each CAP a word of at most 31
+ *                        bytes, at most 32 of them ("stream": it speaks
+ *                        the stream session); caps may be absent
  *   STREAM     sender:   {"data": "ssh"|"tcp", "port": 0..65535,
  *                         "codec": "none"|"lz4"|"zstd"|"auto",
  *                         "encrypt": B}
@@ -46,6 +52,21 @@
 #define XS_MSG_ADDR_MAX 63          /* bytes of STREAM_OK's addr */
 /* STREAM's codec "auto": the pump picks per frame (PUMP_CODEC_AUTO). */
 #define XS_MSG_CODEC_AUTO (-1)
+
+/* HELLO: the receiver's protocol version and what it can do. */
+#define XS_MSG_SWVER_MAX 63         /* bytes of HELLO's version text */
+#define XS_MSG_CAPS_MAX 32          /* entries of HELLO's caps */
+#define XS_MSG_CAP_MAX 31           /* bytes of one cap */
+struct xs_msg_hello {
+    unsigned version;           /* xlmig/1 protocol version */
+    char sw[XS_MSG_SWVER_MAX + 1];  /* its xlmig version */
+    bool stream;                /* caps has "stream" */
+};
+
+char *xs_msg_hello_encode(const struct xs_msg_hello *h);
+/* max_version: the highest version the decoder's side speaks. */
+MUST_CHECK int xs_msg_hello_decode(const char *json, unsigned max_version,
+                                   struct xs_msg_hello *h, char **why_r);
 
 /* STREAM: what the sender asks for. */
 struct xs_msg_stream {

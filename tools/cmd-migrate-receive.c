@@ -57,6 +57,8 @@ static void cmd_migrate_receive_event(void *arg,
                                       const struct xlmig_event *ev)
 {
     (void)arg;
+    if (ev->type == XLMIG_EV_NO_RETURN)
+        sig_refuse("migrate-receive", ev->detail);
     if (ev->type == XLMIG_EV_PROGRESS) return;
     fprintf(stderr, "migration target: [%6.1fs] %s: %s\n", ev->elapsed,
             xlmig_phase_name(ev->phase), ev->detail ? ev->detail : "");

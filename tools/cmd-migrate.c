@@ -106,6 +106,7 @@ static void cmd_migrate_json(const struct xlmig_event *ev)
     static const char *const types[] = {
         [XLMIG_EV_PHASE] = "phase", [XLMIG_EV_PROGRESS] = "progress",
         [XLMIG_EV_INFO] = "info", [XLMIG_EV_CHECK] = "check",
+        [XLMIG_EV_NO_RETURN] = "no-return",
     };
     const struct xlmig_progress *p = ev->progress;
     const struct xlmig_check_result *r = ev->check;
@@ -168,6 +169,7 @@ static void cmd_migrate_event(void *arg, const struct xlmig_event *ev)
 {
     struct cmd_migrate_out *out = arg;
 
+    if (ev->type == XLMIG_EV_NO_RETURN) sig_refuse("migrate", ev->detail);
     if (out->mode == CMD_PROGRESS_JSON) {
         cmd_migrate_json(ev);
         return;

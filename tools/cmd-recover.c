@@ -2,34 +2,43 @@
 /*
  * cmd-recover.c - "xlmig recover [-s SSHCMD]": settles the migrations that
  * were interrupted on this host (their process died, the host rebooted),
- * printing what it did; "--query NAME" is what a peer's recover asks.
+ * printing what it did; "--query UUID" and "--release UUID" are what a
+ * peer's recover asks.
  */
 #include <stdio.h>
+#include <string.h>
 
 #include "cmd.h"
 
 #define CMD_RECOVER_QUERY (CMD_OPT_LONG + 0)
+#define CMD_RECOVER_RELEASE (CMD_OPT_LONG + 1)
 
 static int cmd_recover_exec(struct cmd_ctx *c, struct cmd_args *args);
 
 static const struct option cmd_recover_longopts[] = {
     { "query", required_argument, NULL, CMD_RECOVER_QUERY },
+    { "release", required_argument, NULL, CMD_RECOVER_RELEASE },
     { NULL, 0, NULL, 0 },
 };
 
 const struct cmd_entry cmd_recover_entry = {
     .name = "recover",
-    .usage = "[-s SSHCMD] | --query NAME",
+    .usage = "[-s SSHCMD] | --query UUID | --release UUID",
     .help = "Bring interrupted migrations to exactly one running copy",
     .details =
         "Reads the journals of jobs whose process is gone and the domains\n"
         "present, and per migration resumes the guest here, destroys a\n"
         "stale copy, or starts a handed-over one; when the guest may run\n"
         "on the peer, asks it over SSHCMD (as migrate -s; default ssh).\n"
-        "Recover the receiving host first. Exit status: 0 all settled;\n"
-        "1 some could not be acted on; 3 some wait for the peer.\n"
-        "  -s SSHCMD      how to reach peers\n"
-        "  --query NAME   print what this host has of NAME (for peers)\n",
+        "Recover the receiving host first. A receiving host keeps its\n"
+        "journal of a domain that came to it until the source's recover\n"
+        "releases it. Exit status: 0 all settled; 1 some could not be\n"
+        "acted on; 3 some wait for the peer.\n"
+        "  -s SSHCMD       how to reach peers\n"
+        "  --query UUID    print what this host has of the domain (for\n"
+        "                  peers): taken, running, incoming or absent\n"
+        "  --release UUID  drop the kept journals of a domain that came\n"
+        "                  here, once its source has settled\n",
     .opts = "s:",
     .longopts = cmd_recover_longopts,
     .min_args = 0, .max_args = 0,
@@ -47,19 +56,30 @@ static void cmd_recover_report(void *arg, const char *line)
 static int cmd_recover_exec(struct cmd_ctx *c, struct cmd_args *args)
 {
     struct xlmig_recover_opts o = { .report = cmd_recover_report };
-    const char *state;
-    char uuid[37];
+    const char *state, *uuid;
+    unsigned n;
     int rc;
 
     if (!cmd_lib(c)) return CMD_EXIT_FAILED;
     if (cmd_has(args, CMD_RECOVER_QUERY)) {
-        rc = xlmig_recover_query(c->lib, cmd_get(args, CMD_RECOVER_QUERY),
-                                 &state, uuid);
+        uuid = cmd_get(args, CMD_RECOVER_QUERY);
+        rc = xlmig_recover_query(c->lib, uuid, &state);
         if (rc) {
             cmd_error(c, "%s", xlmig_strerror(rc));
             return cmd_exit_status(rc);
         }
-        printf("%s%s%s\n", state, uuid[0] ? " " : "", uuid);
+        if (strcmp(state, "absent")) printf("%s %s\n", state, uuid);
+        else printf("%s\n", state);
+        return CMD_EXIT_OK;
+    }
+    if (cmd_has(args, CMD_RECOVER_RELEASE)) {
+        rc = xlmig_recover_release(c->lib, cmd_get(args,
+                                                   CMD_RECOVER_RELEASE), &n);
+        if (rc) {
+            cmd_error(c, "%s", xlmig_strerror(rc));
+            return cmd_exit_status(rc);
+        }
+        printf("released %u\n", n);
         return CMD_EXIT_OK;
     }
     o.ssh_command = cmd_get(args, 's');

@@ -16,6 +16,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "cmd.h"
+#include "jsonlim.h"
 #include "proto.h"
 #include "stream.h"
 
@@ -24,6 +25,7 @@
 #define CMD_STREAM_INFO_TRAIL_SHOW 48   /* trailing bytes quoted */
 #define CMD_STREAM_INFO_NAME_SHOW 64    /* config strings quoted */
 #define CMD_STREAM_INFO_WHY_MAX 256
+#define CMD_STREAM_INFO_DEPTH_MAX 32    /* as domcfg.c */
 #define CMD_STREAM_INFO_CONFIG_OFF (PROTO_SAVE_HDR_LEN + 4)
 /* Input starting with this much of xl's magic is a save file, so that a
  * damaged magic is reported as such. */
@@ -118,14 +120,15 @@ static int cmd_stream_info_config(struct cmd_stream_info *si,
     static const char *name_path[] = { "c_info", "name", NULL };
     static const char *type_path[] = { "c_info", "type", NULL };
     static const char *mem_path[] = { "b_info", "target_memkb", NULL };
-    char why[CMD_STREAM_INFO_WHY_MAX] = "";
+    char *why = NULL;
     yajl_val root, v;
 
-    root = yajl_tree_parse(json, why, sizeof(why));
+    root = jsonlim_parse(json, PROTO_OPTDATA_MAX,
+                         CMD_STREAM_INFO_DEPTH_MAX, &why);
     if (!root) {
-        why[strcspn(why, "\n")] = '\0';     /* yajl adds a context line */
-        si->err = xasprintf("offset %d: the saved domain config is not "
-                            "JSON: %s", CMD_STREAM_INFO_CONFIG_OFF, why);
+        si->err = xasprintf("offset %d: the saved domain config: %s",
+                            CMD_STREAM_INFO_CONFIG_OFF, why);
+        free(why);
         return XLMIG_E_PROTO;
     }
     v = yajl_tree_get(root, name_path, yajl_t_string);

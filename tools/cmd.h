@@ -90,6 +90,9 @@ void cmd_job_json(const struct xlmig_job *j);
 
 /* sig.c: SIGINT/SIGTERM/SIGHUP make the returned fd readable. */
 int sig_cancel_fd(void);
+/* From now on those signals are refused: "xlmig CMD: not cancelling:
+ * WHY" on stderr instead (XLMIG_EV_NO_RETURN). */
+void sig_refuse(const char *cmd, const char *why);
 
 /* cmd-check.c: one check result as "SEVERITY ID: MESSAGE" (+ remedy). */
 void cmd_check_print(FILE *f, const struct xlmig_check_result *r,

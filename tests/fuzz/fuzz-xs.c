@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * fuzz-xs.c - fuzz target for the messages of the stream session of
- * xlmig/1 (xs-msg.c). The first input byte picks the decoder (% 5; the
- * seeds use 'A'..'E'):
+ * xlmig/1 (xs-msg.c). The first input byte, less 'A', picks the decoder
+ * (% 6; the seeds use 'A'..'F'):
  *   0 STREAM (as the receiver decodes it), 1 STREAM_OK over ssh and
  *   2 STREAM_OK for a data connection (as the sender decodes them),
- *   3 PROGRESS, 4 RESULT;
+ *   3 PROGRESS, 4 RESULT, 5 HELLO;
  * the rest is the body. A body with a NUL is skipped: proto_x_body()
  * refuses it before any decoder sees it. A refusal must come with a
  * reason; what decodes must encode, and decode again to the same values.
@@ -99,6 +99,22 @@ static void fuzz_result(const char *body)
     free(again);
 }
 
+static void fuzz_hello(const char *body)
+{
+    struct xs_msg_hello a, b;
+    char *why = NULL, *again;
+    int rc = xs_msg_hello_decode(body, 1, &a, &why);
+
+    fuzz_check_why(rc, why);
+    if (rc) return;
+    if (a.version != 1) abort();
+    again = xs_msg_hello_encode(&a);
+    if (xs_msg_hello_decode(again, 1, &b, &why)) abort();
+    if (a.version != b.version || a.stream != b.stream || strcmp(a.sw, b.sw))
+        abort();
+    free(again);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     char *body;
@@ -108,12 +124,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!body) abort();
     memcpy(body, data + 1, size - 1);
     body[size - 1] = '\0';
-    switch (data[0] % 5) {
+    switch ((uint8_t)(data[0] - 'A') % 6) {
     case 0: fuzz_stream(body); break;
     case 1: fuzz_stream_ok(body, false); break;
     case 2: fuzz_stream_ok(body, true); break;
     case 3: fuzz_progress(body); break;
     case 4: fuzz_result(body); break;
+    case 5: fuzz_hello(body); break;
     }
     free(body);
     return 0;

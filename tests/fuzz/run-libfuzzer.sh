@@ -35,7 +35,7 @@ sources() {
     proto) echo "$src/tests/fuzz/fuzz-proto.c $lib/proto.c $lib/buf.c" \
         "$lib/xmalloc.c" ;;
     domcfg) echo "$src/tests/fuzz/fuzz-domcfg.c $lib/domcfg.c" \
-        "$lib/xmalloc.c" ;;
+        "$lib/xmalloc.c $lib/jsonlim.c" ;;
     preflight) echo "$src/tests/fuzz/fuzz-preflight.c $lib/preflight.c" \
         "$lib/cpufeat.c $lib/proto.c $lib/buf.c $lib/xmalloc.c" \
         "$lib/jsonlim.c" ;;

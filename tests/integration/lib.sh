@@ -33,7 +33,8 @@
 #
 # Environment of a host (it_on locally, SetEnv in its sshd's sessions):
 # XLMIG_BACKEND=sim, XLMIG_SIM_HOST, XLMIG_SIMGUEST, XLMIG_XSSHIM,
-# XLMIG_STATE_DIR (journals) and XLMIG_LOG_DIR (monitors) in A/, and PATH
+# XLMIG_STATE_DIR (journals), XLMIG_LOG_DIR (monitors, refusals) and
+# XLMIG_CONF (A/xlmig.conf, absent unless a case writes it) in A/, and PATH
 # with the build tree's tools/ first; sessions also get HOME=A/home (see
 # _it_sshd_config).
 #
@@ -311,6 +312,7 @@ _it_host_vars() {
 		"XLMIG_STATE_DIR=$(it_host_dir "$1")/state"
 		"XLMIG_LOG_DIR=$(it_host_dir "$1")/log"
 		"XLMIG_CHECKS_DIR=$(it_host_dir "$1")/checks.d"
+		"XLMIG_CONF=$(it_host_dir "$1")/xlmig.conf"
 	)
 }
 

@@ -97,6 +97,40 @@ for opts in "--data tcp" "--data tcp --compress lz4" \
 done
 sim_wait_counter A vm1 3 10 >/dev/null
 
+# 2b. Junk on B's data port all through a migration (random bytes, then
+#     closed, from four connectors on A as fast as they can; B listens
+#     from the stream offer to the transfer): the sender still gets
+#     through, and B names the junk's address once, then counts.
+rm -f "$IT_DIR/junk.stop" "$IT_DIR"/junk.n.*
+junk=
+for j in 1 2 3 4; do
+	ip netns exec "$(it_ns A)" python3 -c '
+import os, socket, sys, time
+n, end = 0, time.monotonic() + 60
+while time.monotonic() < end and not os.path.exists(sys.argv[1]):
+    try:
+        s = socket.create_connection(("192.0.2.2", 47003), timeout=1)
+        s.sendall(os.urandom(64))
+        s.close()
+        n += 1
+    except OSError:
+        time.sleep(0.001)
+open(sys.argv[2], "w").write("%d\n" % n)' "$IT_DIR/junk.stop" "$IT_DIR/junk.n.$j" &
+	junk="$junk $!"
+done
+migrate_p vm1 --data tcp:47003
+touch "$IT_DIR/junk.stop"
+# shellcheck disable=SC2086
+wait $junk
+n=$(grep -c "refused a data connection from 192.0.2.1 " "$IT_DIR/vm1.err") || true
+it_log "junk: $(cat "$IT_DIR"/junk.n.* | paste -sd+) connections got in;" \
+	"B named the address in $n line(s)"
+[ "$n" -eq 1 ] || it_fail "junk refused with $n lines, not 1"
+grep -q "data connections in all" "$IT_DIR/vm1.err" ||
+	it_fail "B did not count the junk it refused"
+it_on A xlmig sim-create --memory 128 --rate 2000 --wss 16 --shape hot vm1 >/dev/null
+sim_wait_counter A vm1 3 10 >/dev/null
+
 # 3. Without the key: B refuses the connection, nothing is restored.
 XLMIG_FAULT_STREAM=badkey fails_cleanly vm1 "data connection|peer" --data tcp
 grep -q "refused a data connection from 192.0.2.1 .*did not prove the session key" \

@@ -15,8 +15,8 @@ it_setup 2
 [ "$(it_on A xlmig jobs --json | python3 -c 'import json,sys; print(json.load(sys.stdin)["limits"]["out"])')" = 2 ] ||
 	it_fail "the default outgoing limit is not 2"
 # The config file seeds B's limits (its xenstore has none yet).
-printf 'limit_in = 3\nlimit_storage = 1\n' >"$IT_DIR/xlmig.conf"
-lim=$(XLMIG_CONF=$IT_DIR/xlmig.conf it_on B xlmig jobs --json | python3 -c '
+printf 'limit_in = 3\nlimit_storage = 1\n' >"$(it_host_dir B)/xlmig.conf"
+lim=$(it_on B xlmig jobs --json | python3 -c '
 import json, sys
 l = json.load(sys.stdin)["limits"]
 print(l["out"], l["in"], l["storage"])')

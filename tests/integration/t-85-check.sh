@@ -38,7 +38,7 @@ IDS = {"domain-busy", "migrate-disabled", "pci-passthrough",
        "stream-version", "guest-type", "paging", "cpu-features", "memory",
        "vcpu-affinity", "cpupool", "disk-visible", "disk-storage",
        "disk-backend", "nic-bridge", "nic-script", "name-free", "uuid-free",
-       "maintenance", "admission"}
+       "maintenance", "admission", "incoming-policy"}
 TOP = {"domain": str, "host": str, "peer": str, "destination_checked": bool,
        "ok": bool, "errors": int, "results": list}
 RES = {"id": str, "severity": str, "side": str, "message": str,
@@ -124,7 +124,7 @@ def config(out, name, gtype, mb, sets):
                    "max_memkb": mb * 1024, "target_memkb": mb * 1024,
                    "video_memkb": 0,
                    "sched_params": {"sched": "credit2", "weight": 256, "cap": 0},
-                   "claim_mode": "True", "kernel": "/root/guest/vmlinuz",
+                   "claim_mode": "True", "kernel": "/var/lib/xen/boot/vmlinuz",
                    "cmdline": "console=hvc0 quiet",
                    "type." + gtype: {}, "arch_arm": {},
                    "arch_x86": {"msr_relaxed": "False"}},
@@ -490,6 +490,11 @@ config "$IT_DIR/disks.json" ck-disk pvh 16 "disks=[$(disk xvda "$SHARED/s1/d1.im
 	$(disk xvdb "$SHARED/missing.img"), $(disk xvdc "$SHARED/d3.img" backend=tap),
 	$(disk xvdd "$SHARED/d4.img" backend=phy script=iscsi)]"
 create A ck-disk "$IT_DIR/disks.json"
+# Without B's word, storage outside its default disk locations is refused.
+run_check ck-disk
+expect_rc 1
+expect incoming-policy destination error "disks[0].pdev_path" "outside the allowed disk locations"
+printf 'incoming_disk_paths = [ "%s" ]\n' "$SHARED" >"$(it_host_dir B)/xlmig.conf"
 run_check ck-disk
 expect_rc 1
 expect_errors disk-visible disk-backend
@@ -518,6 +523,7 @@ expect_rc 1
 expect disk-visible destination info "disk xvda of ck-disk"
 expect disk-storage destination error "disk xvda of ck-disk" "$SHARED/s1/d1.img" "not the source's disk"
 destroy A ck-disk
+rm "$(it_host_dir B)/xlmig.conf"
 
 # --- 10. nics -----------------------------------------------------------------------
 case_begin nics
@@ -527,7 +533,8 @@ config "$IT_DIR/nics.json" ck-nic pvh 16 'nics=[
 create A ck-nic "$IT_DIR/nics.json"
 run_check ck-nic
 expect_rc 1
-expect_errors nic-bridge nic-script
+expect_errors incoming-policy nic-bridge nic-script
+expect incoming-policy destination error "nics[0].bridge" "no bridge xenbr7"
 expect nic-bridge destination error "vif 0 of ck-nic" xenbr7
 expect nic-script destination info "vif 0 of ck-nic" vif-bridge
 expect nic-script destination error "vif 1 of ck-nic" vif-custom
@@ -613,7 +620,12 @@ config "$IT_DIR/blockers.json" ck-blk pvh 16 \
 create A ck-blk "$IT_DIR/blockers.json"
 run_check ck-blk
 expect_rc 1
-expect_errors pci-passthrough usb-passthrough vtpm vnuma migrate-disabled
+expect_errors pci-passthrough usb-passthrough vtpm vnuma migrate-disabled \
+	incoming-policy
+# B's incoming policy refuses what would hand it its own hardware.
+expect incoming-policy destination error "pcidevs[0]" '"pci"'
+expect incoming-policy destination error "usbdevs[0]" '"usb"'
+expect incoming-policy destination error "vtpms[0]" '"vtpm"'
 expect pci-passthrough source error 0000:03:00.0 ck-blk
 expect usb-passthrough source error ck-blk
 expect vtpm source error ck-blk
@@ -659,9 +671,11 @@ expect domain-busy source info
 
 # --- 17. checks.d ---------------------------------------------------------------------------
 case_begin checks.d
-# On both hosts, 05-env checks the scripts' interface and notes where
-# the domain config was (it must be gone after each check); it stays to
-# the end.
+# On both hosts, 05-env checks the scripts' interface (its environment
+# holds exactly the documented variables, nothing of ours) and notes
+# where the domain config was (it must be gone after each check); it
+# stays to the end. 50-linger leaves a `sleep 1000` behind, which must
+# be killed with the script's process group.
 for h in A B; do
 	side=source
 	[ "$h" = A ] || side=destination
@@ -684,6 +698,10 @@ fi
 case \$XLMIG_DOMAIN_TYPE in pv | pvh | hvm) ;; *) bad="\$bad XLMIG_DOMAIN_TYPE=\$XLMIG_DOMAIN_TYPE" ;; esac
 case \$XLMIG_DOMAIN_MEMKB in '' | *[!0-9]*) bad="\$bad XLMIG_DOMAIN_MEMKB=\$XLMIG_DOMAIN_MEMKB" ;; esac
 [ -n "\$XLMIG_PEER" ] || bad="\$bad no XLMIG_PEER"
+[ "\$PATH" = /usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin ] || bad="\$bad PATH=\$PATH"
+names=\$(tr '\\000' '\\n' </proc/\$\$/environ | sed 's/=.*//' | LC_ALL=C sort | tr '\\n' ' ')
+[ "\$names" = "PATH XLMIG_CHECK_SIDE XLMIG_DOMAIN XLMIG_DOMAIN_CONFIG XLMIG_DOMAIN_MEMKB XLMIG_DOMAIN_TYPE XLMIG_DOMAIN_UUID XLMIG_PEER " ] ||
+	bad="\$bad environment: \$names"
 if [ -n "\$bad" ]; then
 	echo "fail env:\$bad"
 else
@@ -701,7 +719,10 @@ printf '#!/bin/sh\nexit 3\n' >"$cd_b/30-silent"
 printf '#!/bin/sh\necho "fail I must not run"\n' >"$cd_a/40-noexec"
 cp "$cd_a/40-noexec" "$cd_a/x.dpkg-old"
 cp "$cd_a/40-noexec" "$cd_b/x.dpkg-old"
-chmod +x "$cd_b/10-array" "$cd_a/20-backup" "$cd_b/30-silent" "$cd_a/x.dpkg-old" "$cd_b/x.dpkg-old"
+printf '#!/bin/sh\nsleep 1000 &\necho $! >>"%s"\necho "pass lingering"\n' "$IT_DIR/linger-pids" >"$cd_a/50-linger"
+cp "$cd_a/50-linger" "$cd_b/50-linger"
+chmod +x "$cd_b/10-array" "$cd_a/20-backup" "$cd_b/30-silent" "$cd_a/x.dpkg-old" "$cd_b/x.dpkg-old" \
+	"$cd_a/50-linger" "$cd_b/50-linger"
 chmod 644 "$cd_a/40-noexec"
 run_check ck-base
 expect_rc 1
@@ -713,13 +734,25 @@ expect script:20-backup source warning "backup running"
 expect script:30-silent destination error "status 3"
 expect script:05-env source info "env of ck-base (pvh, 32768 KiB"
 expect script:05-env destination info "env of ck-base (pvh, 32768 KiB"
+expect script:50-linger source info lingering
+expect script:50-linger destination info lingering
+[ "$(wc -l <"$IT_DIR/linger-pids")" = 2 ] || it_fail "[$CASE] 50-linger ran $(wc -l <"$IT_DIR/linger-pids") times"
+# Each sleep ends (a zombie waiting for init counts) within 5 s.
+for p in $(cat "$IT_DIR/linger-pids"); do
+	t=0
+	while st=$(sed 's/.*) //' "/proc/$p/stat" 2>/dev/null) && [ "${st%% *}" != Z ]; do
+		t=$((t + 1))
+		[ "$t" -lt 50 ] || it_fail "[$CASE] the sleep 50-linger left ($p) survives it"
+		sleep 0.1
+	done
+done
 for side in source destination; do
 	case " $(ids "$side") " in
 	*noexec* | *dpkg*) it_fail "[$CASE] an ignored file ran: $(ids "$side")" ;;
 	esac
 done
 rm -f "$cd_b/10-array" "$cd_a/20-backup" "$cd_b/30-silent" "$cd_a/40-noexec" \
-	"$cd_a/x.dpkg-old" "$cd_b/x.dpkg-old"
+	"$cd_a/x.dpkg-old" "$cd_b/x.dpkg-old" "$cd_a/50-linger" "$cd_b/50-linger"
 
 # --- 18. a stock xl receiver ---------------------------------------------------------------
 case_begin xl-peer

@@ -118,7 +118,7 @@ static void new_job(struct host *h, const char *uuid, char id[32])
 /* coord_slot_take without waiting. */
 static int take_now(struct host *h, const char *id, enum coord_kind k)
 {
-    return coord_slot_take(h->c, id, k, false, NULL, NULL, NULL);
+    return coord_slot_take(h->c, id, k, false, NULL, -1, NULL, NULL);
 }
 
 static bool readable_within(int fd, int ms)
@@ -150,7 +150,7 @@ static void dead_job(struct host *h, char id[32])
         ok = !coord_open(h->xh.t.ctx, &c) &&
              !coord_job_create(c, "migrate", "guest", UUID1, "b", cid) &&
              !coord_lock_domain(c, cid, UUID1, NULL) &&
-             !coord_slot_take(c, cid, COORD_OUT, false, NULL, NULL, NULL);
+             !coord_slot_take(c, cid, COORD_OUT, false, NULL, -1, NULL, NULL);
         ok = ok && write(fds[1], cid, sizeof(cid)) == sizeof(cid);
         coord_close(c);
         _exit(ok ? 0 : 1);
@@ -376,7 +376,7 @@ static void test_slot_wait_cancel_and_timeout_leave_queue(void **state)
     assert_int_equal(pipe(fds), 0);
     assert_int_equal(write(fds[1], "c", 1), 1);
     w = fdio_wait_make(0, fds[0]);
-    assert_int_equal(coord_slot_take(h->c, c, COORD_OUT, true, &w,
+    assert_int_equal(coord_slot_take(h->c, c, COORD_OUT, true, &w, -1,
                                      record_pos, seen), XLMIG_E_CANCELLED);
     assert_int_equal(seen[0], 1);
     assert_int_equal(seen[1], 1);
@@ -394,7 +394,7 @@ static void test_slot_wait_cancel_and_timeout_leave_queue(void **state)
         free(ents);
     }
     w = fdio_wait_make(1, -1);
-    assert_int_equal(coord_slot_take(h->c, c, COORD_OUT, true, &w, NULL,
+    assert_int_equal(coord_slot_take(h->c, c, COORD_OUT, true, &w, -1, NULL,
                                      NULL), XLMIG_E_TIMEDOUT);
     assert_node(h, path, "0");
     close(fds[0]);
@@ -436,7 +436,7 @@ static void waiter_main(struct host *h, int child, int report, int go)
 
     rc = coord_open(h->xh.t.ctx, &c);
     if (!rc) rc = coord_job_create(c, "migrate", "g", "", "b", wt.id);
-    if (!rc) rc = coord_slot_take(c, wt.id, COORD_OUT, true, NULL,
+    if (!rc) rc = coord_slot_take(c, wt.id, COORD_OUT, true, NULL, -1,
                                   waiter_queued, &wt);
     if (rc) m.type = 'E';
     memcpy(m.id, wt.id, sizeof(m.id));

@@ -271,7 +271,7 @@ static const struct bad_case bad_cases[] = {
     { "{\"c_info\": {\"type\": \"pv\", \"name\": \"a/b\"}}",
       "c_info.name: holds a control character" },
     { "{\"c_info\": {\"type\": \"pv\", \"name\": \"a\\u0000b\"}}",
-      "config: string holds \\u0000" },
+      "config: a string holds \\u0000" },
     { "{\"c_info\": {\"type\": \"pv\", \"name\": \"a\", \"name\": \"b\"}}",
       "c_info.name: given twice" },
     { "{\"c_info\": {\"type\": \"xen\", \"name\": \"g\"}}",

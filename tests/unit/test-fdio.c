@@ -2,6 +2,8 @@
 /*
  * test-fdio.c - bounded fd I/O: a silent peer times out, a closing peer is
  * reported, a cancel fd stops the wait, nothing is read past what is asked.
+ * Durable file writes: a symlink or stale file at the temporary name is
+ * replaced, never written through; a read-only directory fails cleanly.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -11,9 +13,14 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <string.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
+#include <linux/capability.h>
 #include <cmocka.h>
 
 #include "fdio.h"
@@ -218,6 +225,167 @@ static void test_ms_until(void **state)
     assert_true(fdio_ms_until(t->ctx, ctx_now(t->ctx) + 2) > 1000);
 }
 
+/* ---- fdio_write_file ---- */
+
+/* A fresh directory with the paths the tests use in it. */
+struct test_dir {
+    char dir[32];
+    char path[64], tmp[64], victim[64];
+};
+
+static void test_dir_make(struct test_dir *d)
+{
+    strcpy(d->dir, "/tmp/test-fdio-XXXXXX");
+    assert_non_null(mkdtemp(d->dir));
+    snprintf(d->path, sizeof(d->path), "%s/state", d->dir);
+    snprintf(d->tmp, sizeof(d->tmp), "%s/.state.tmp", d->dir);
+    snprintf(d->victim, sizeof(d->victim), "%s/victim", d->dir);
+}
+
+static void test_dir_remove(struct test_dir *d)
+{
+    chmod(d->dir, 0700);
+    unlink(d->path);
+    unlink(d->tmp);
+    unlink(d->victim);
+    assert_int_equal(rmdir(d->dir), 0);
+}
+
+/* The whole of path, which must exist and be a regular file. */
+static char *test_slurp(struct test_ctx *t, const char *path)
+{
+    struct stat st;
+    char *text;
+
+    assert_int_equal(lstat(path, &st), 0);
+    assert_true(S_ISREG(st.st_mode));
+    assert_int_equal(fdio_read_file(t->ctx, path, 4096, &text), 0);
+    return text;
+}
+
+static void test_put(const char *path, const char *text, mode_t mode)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+
+    assert_true(fd >= 0);
+    assert_int_equal(write(fd, text, strlen(text)), (ssize_t)strlen(text));
+    assert_int_equal(close(fd), 0);
+}
+
+static void test_write_file_plain(void **state)
+{
+    struct test_ctx *t = *state;
+    struct test_dir d;
+    struct stat st;
+    char *text;
+
+    test_dir_make(&d);
+    assert_int_equal(fdio_write_file(t->ctx, d.path, "one", 3), 0);
+    assert_int_equal(fdio_write_file(t->ctx, d.path, "two", 3), 0);
+    text = test_slurp(t, d.path);
+    assert_string_equal(text, "two");
+    free(text);
+    assert_int_equal(stat(d.path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    assert_int_equal(access(d.tmp, F_OK), -1);
+    test_dir_remove(&d);
+}
+
+/*
+ * A symlink planted at the temporary name, to a file or to nowhere: the
+ * write succeeds, the link is gone, its target untouched (or not made).
+ */
+static void test_write_file_symlink_not_followed(void **state)
+{
+    struct test_ctx *t = *state;
+    struct test_dir d;
+    char *text;
+
+    test_dir_make(&d);
+    test_put(d.victim, "victim", 0644);
+    assert_int_equal(symlink(d.victim, d.tmp), 0);
+    assert_int_equal(fdio_write_file(t->ctx, d.path, "new", 3), 0);
+    text = test_slurp(t, d.victim);
+    assert_string_equal(text, "victim");
+    free(text);
+    text = test_slurp(t, d.path);
+    assert_string_equal(text, "new");
+    free(text);
+    assert_int_equal(access(d.tmp, F_OK), -1);
+
+    assert_int_equal(unlink(d.victim), 0);
+    assert_int_equal(symlink(d.victim, d.tmp), 0);      /* dangling */
+    assert_int_equal(fdio_write_file(t->ctx, d.path, "newer", 5), 0);
+    assert_int_equal(access(d.victim, F_OK), -1);
+    text = test_slurp(t, d.path);
+    assert_string_equal(text, "newer");
+    free(text);
+    test_dir_remove(&d);
+}
+
+/* A crash left the temporary file behind (longer, another mode). */
+static void test_write_file_stale_tmp_replaced(void **state)
+{
+    struct test_ctx *t = *state;
+    struct test_dir d;
+    struct stat st;
+    char *text;
+
+    test_dir_make(&d);
+    test_put(d.tmp, "a stale, half-written and longer state", 0666);
+    assert_int_equal(fdio_write_file(t->ctx, d.path, "fresh", 5), 0);
+    text = test_slurp(t, d.path);
+    assert_string_equal(text, "fresh");
+    free(text);
+    assert_int_equal(stat(d.path, &st), 0);
+    assert_int_equal(st.st_mode & 07777, 0600);
+    assert_int_equal(access(d.tmp, F_OK), -1);
+    test_dir_remove(&d);
+}
+
+/* No capabilities (root's CAP_DAC_OVERRIDE would write anyway). */
+static int test_drop_caps(void)
+{
+    struct __user_cap_header_struct hdr = {
+        .version = _LINUX_CAPABILITY_VERSION_3, .pid = 0 };
+    struct __user_cap_data_struct data[2];
+
+    memset(data, 0, sizeof(data));
+    return (int)syscall(SYS_capset, &hdr, data);
+}
+
+/*
+ * A read-only directory: a clear error, the old file as it was and no
+ * temporary file. In a child without capabilities, as root cannot fail.
+ */
+static void test_write_file_readonly_dir(void **state)
+{
+    struct test_ctx *t = *state;
+    struct test_dir d;
+    int status, rc;
+    char *text;
+    pid_t pid;
+
+    test_dir_make(&d);
+    test_put(d.path, "old", 0600);
+    assert_int_equal(chmod(d.dir, 0500), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        if (test_drop_caps()) _exit(2);
+        rc = fdio_write_file(t->ctx, d.path, "new", 3);
+        _exit(rc == XLMIG_E_SYSTEM ? 0 : 1);
+    }
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+    text = test_slurp(t, d.path);
+    assert_string_equal(text, "old");
+    free(text);
+    assert_int_equal(access(d.tmp, F_OK), -1);
+    test_dir_remove(&d);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -230,6 +398,10 @@ int main(void)
         cmocka_unit_test(test_writev_all_partial),
         cmocka_unit_test(test_writev_all_edges),
         cmocka_unit_test(test_ms_until),
+        cmocka_unit_test(test_write_file_plain),
+        cmocka_unit_test(test_write_file_symlink_not_followed),
+        cmocka_unit_test(test_write_file_stale_tmp_replaced),
+        cmocka_unit_test(test_write_file_readonly_dir),
     };
 
     return cmocka_run_group_tests(tests, test_setup, test_teardown);

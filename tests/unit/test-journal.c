@@ -396,7 +396,7 @@ static void test_damaged_files_are_inval(void **state)
     memset(deep, '[', 4000);
     write_bytes(path, deep, 4000);
     assert_int_equal(journal_read(t->ctx, path, &r), XLMIG_E_INVAL);
-    assert_non_null(strstr(t->cap.last, "nested too deeply"));
+    assert_non_null(strstr(t->cap.last, "nested deeper than 8"));
     big = xmalloc(JOURNAL_FILE_MAX + 10);
     memset(big, ' ', JOURNAL_FILE_MAX + 10);
     big[0] = '{';

@@ -17,6 +17,7 @@
 
 #include "test-util.h"
 #include "cpufeat.h"
+#include "policy.h"
 #include "preflight.h"
 
 /* ---- a fake backend ---- */
@@ -93,16 +94,32 @@ static int fake_list(struct hv *hv, struct hv_domain **list, size_t *n)
     return XLMIG_OK;
 }
 
+static int fake_canonical(struct hv *hv, const char *json, char **json_r)
+{
+    (void)hv;
+    *json_r = xstrdup(json);
+    return XLMIG_OK;
+}
+
+static int fake_pci(struct hv *hv, const char *bdf, bool *yes)
+{
+    (void)hv;
+    *yes = !strcmp(bdf, "0000:03:00.0");
+    return XLMIG_OK;
+}
+
 static const struct hv_ops fake_ops = {
     .name = "fake", .lookup = fake_lookup, .list = fake_list,
     .host_facts = fake_host_facts, .need_memory = fake_need_memory,
     .have_bridge = fake_have_bridge, .have_script = fake_have_script,
-    .have_cpupool = fake_have_pool,
+    .have_cpupool = fake_have_pool, .config_canonical = fake_canonical,
+    .pci_assignable = fake_pci,
 };
 
 struct pt {
     struct test_ctx t;
     struct hv hv;
+    struct policy pol;
     char dir[64];
 };
 
@@ -111,6 +128,7 @@ static int setup(void **state)
     struct pt *p = xcalloc(1, sizeof(*p));
 
     test_ctx_open(&p->t);
+    policy_init(&p->pol);
     p->hv.ops = &fake_ops;
     p->hv.ctx = p->t.ctx;
     snprintf(p->dir, sizeof(p->dir), "/tmp/test-preflight.XXXXXX");
@@ -123,6 +141,7 @@ static int setup(void **state)
     fake_facts.cap_pv = fake_facts.cap_hvm = fake_facts.cap_hap = true;
     fake_facts.nr_cpus = 8;
     fake_facts.free_kb = 1024 * 1024;
+    fake_facts.total_kb = 16 * 1024 * 1024;
     fake_facts.nr_features = 4;
     memset(fake_facts.featureset_pv, 0xff, sizeof(fake_facts.featureset_pv));
     memset(fake_facts.featureset_hvm, 0xff,
@@ -142,6 +161,7 @@ static int teardown(void **state)
 
     snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p->dir);
     if (system(cmd)) return -1;
+    policy_dispose(&p->pol);
     test_ctx_close(&p->t);
     free(p);
     return 0;
@@ -230,12 +250,31 @@ static void test_report_roundtrip(void **state)
     free(json);
 }
 
+/* The peer's text cannot drive the terminal it is printed on. */
+static void test_report_cleans_peer_text(void **state)
+{
+    struct pf_report back;
+    char *why = NULL;
+
+    (void)state;
+    assert_int_equal(pf_report_decode("{\"results\": [{\"id\": \"memory\", "
+                                      "\"severity\": \"error\", \"message\": "
+                                      "\"a\\u001b[2Jb\\nc\\u0085d\\u00e9\", "
+                                      "\"remedy\": \"\\u007f\"}]}",
+                                      &back, &why), XLMIG_OK);
+    assert_int_equal(back.n, 1);
+    assert_string_equal(back.r[0].message,
+                        "a\\x1b[2Jb\\x0ac\\xc2\\x85d\xc3\xa9");
+    assert_string_equal(back.r[0].remedy, "\\x7f");
+    pf_report_dispose(&back);
+}
+
 static void test_report_malformed(void **state)
 {
     static const struct {
         const char *json, *why;
     } cases[] = {
-        { "", "not a JSON object" },
+        { "", "not JSON: parse error: premature EOF" },
         { "[]", "not a JSON object" },
         { "{\"results\": 3}", "results: not an array" },
         { "{\"results\": [1]}", "results[0]: not an object" },
@@ -316,9 +355,10 @@ static void test_request_malformed(void **state)
     static const struct {
         const char *json, *why;
     } cases[] = {
-        { "{", "not a JSON object" },
+        { "{", "not JSON: parse error: premature EOF" },
         { "{\"source\":\"a\"}", "request.xen_version" },
-        { "{\"source\":\"a\",\"xen_version\":\"four\"}", "is not N.N" },
+        { "{\"source\":\"a\",\"xen_version\":\"four\"}", "not N.N" },
+        { "{\"source\":\"a\\u001b[2J\"}", "source: not printable" },
         { "{\"source\":\"a\",\"xen_version\":\"4.17\",\"featureset\":\"xyz\"}",
           "featureset" },
         { "{\"source\":\"a\",\"xen_version\":\"4.17\",\"featureset\":\"\","
@@ -363,7 +403,8 @@ static void dest(struct pt *p, const char *config, struct pf_request *req,
         req->featureset[1] = 0x1;
     }
     pf_report_init(rep);
-    assert_int_equal(pf_dest_checks(p->t.ctx, &p->hv, req, rep), XLMIG_OK);
+    assert_int_equal(pf_dest_checks(p->t.ctx, &p->hv, &p->pol, req, rep),
+                     XLMIG_OK);
 }
 
 #define CFG_PVH "{\"c_info\":{\"type\":\"pvh\",\"name\":\"vm1\"," \
@@ -475,13 +516,16 @@ static void test_dest_devices(void **state)
     free(cfg);
 }
 
-/* Facts it cannot read: an error the admin may force, and the checks
- * that do not need them still run. */
+/* Facts it cannot read: an error the sender may force, and the checks
+ * that do not need them still run; but the incoming policy cannot check
+ * the memory without them, and it and the name checks are this host's
+ * own, which no sender can force. */
 static void test_dest_facts_unreadable(void **state)
 {
     struct pt *p = *state;
     struct pf_request req = { 0 };
     struct pf_report rep;
+    char *ids;
 
     fake_facts_rc = XLMIG_E_HV;
     fake_domain_name = "vm1";
@@ -490,8 +534,11 @@ static void test_dest_facts_unreadable(void **state)
     assert_int_equal(find(&rep, "memory", NULL), -1);
     assert_int_equal(find(&rep, "cpu-features", NULL), -1);
     assert_int_equal(find(&rep, "name-free", NULL), XLMIG_CHECK_ERROR);
-    pf_force(&rep, "host-facts,name-free,uuid-free");
-    assert_int_equal(pf_errors(&rep), 0);
+    pf_force(&rep, "host-facts,name-free,uuid-free,incoming-policy");
+    ids = pf_error_ids(&rep);
+    assert_string_equal(ids, "incoming-policy name-free uuid-free");
+    free(ids);
+    assert_int_equal(pf_errors(&rep), 3);
     pf_report_dispose(&rep);
     pf_request_dispose(&req);
 }
@@ -505,7 +552,7 @@ static void test_dest_bad_config(void **state)
     req.config = xstrdup("{\"c_info\": 3}");
     snprintf(req.xen_version, sizeof(req.xen_version), "4.17");
     pf_report_init(&rep);
-    assert_int_equal(pf_dest_checks(p->t.ctx, &p->hv, &req, &rep),
+    assert_int_equal(pf_dest_checks(p->t.ctx, &p->hv, &p->pol, &req, &rep),
                      XLMIG_E_PROTO);
     assert_int_equal(rep.n, 0);
     pf_request_dispose(&req);
@@ -517,6 +564,7 @@ int main(void)
         cmocka_unit_test(test_report_force_and_errors),
         cmocka_unit_test(test_report_roundtrip),
         cmocka_unit_test(test_report_malformed),
+        cmocka_unit_test(test_report_cleans_peer_text),
         cmocka_unit_test_setup_teardown(test_request_roundtrip, setup,
                                         teardown),
         cmocka_unit_test(test_request_malformed),

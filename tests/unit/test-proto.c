@@ -277,7 +277,7 @@ static void test_x_bad_headers(void **state)
         { "xmg1\x01\0\0\0\0\0\0", XLMIG_E_TRUNC, "11 of 12" },
         { "Xen \x01\0\0\0\0\0\0\0", XLMIG_E_PROTO, "\"Xen \"" },
         { "xmg1\0\0\0\0\0\0\0\0", XLMIG_E_PROTO, "type 0" },
-        { "xmg1\x0a\0\0\0\0\0\0\0", XLMIG_E_PROTO, "type 10" },
+        { "xmg1\x0b\0\0\0\0\0\0\0", XLMIG_E_PROTO, "type 11" },
         { "xmg1\x02\0\0\0\x01\0\x40\0", XLMIG_E_TOOBIG, "over" },
         { "xmg1\x02\0\0\0\xff\xff\xff\xff", XLMIG_E_TOOBIG, "over" },
     };
@@ -581,11 +581,11 @@ static void test_xs_malformed(void **state)
         const char *json, *why;
     } cases[] = {
         /* Not an object. */
-        { TEST_XS_STREAM, "", "not a JSON object" },
+        { TEST_XS_STREAM, "", "not JSON: parse error: premature EOF" },
         { TEST_XS_STREAM, "[]", "not a JSON object" },
         { TEST_XS_OK_SSH, "\"keys\"", "not a JSON object" },
-        { TEST_XS_PROGRESS, "{\"bytes\":1", "not a JSON object: " },
-        { TEST_XS_RESULT, "{} {}", "not a JSON object: " },
+        { TEST_XS_PROGRESS, "{\"bytes\":1", "not JSON: parse error: " },
+        { TEST_XS_RESULT, "{} {}", "not JSON: parse error: " },
         { TEST_XS_RESULT, "null", "not a JSON object" },
         /* STREAM */
         { TEST_XS_STREAM, "{}", "data: missing" },
@@ -777,7 +777,7 @@ static void test_xs_bounds(void **state)
     for (i = 0; i < 20; i++) strcat(big, "]");
     strcat(big, "}");
     assert_int_equal(xs_msg_result_decode(big, &r, &why), XLMIG_E_PROTO);
-    assert_string_equal(why, "nested deeper than 16");
+    assert_string_equal(why, "nested deeper than 16 (at byte 21)");
     free(why);
     /* Brackets in strings do not count. */
     strcpy(big, "{\"a\":\"[[[[[[[[[[[[[[[[[[[[[[[[\\\"{{{{{{{{{{{{{{{{{{\",");
