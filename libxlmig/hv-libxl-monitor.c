@@ -20,12 +20,14 @@
 #include <unistd.h>
 
 #include "hv-libxl.h"
+#include "policy.h"
 
 #define HV_LIBXL_MONITOR_DUMP_DIR "/var/lib/xen/dump"
 #define HV_LIBXL_MONITOR_GONE_S 10.0    /* wait for a destroyed domid */
 
 struct hv_libxl_monitor {
     struct hv_libxl *h;
+    const struct hv_wait *w;
     uint32_t domid;
     libxl_domain_config cfg;
     libxl_evgen_domain_death *deathw;
@@ -181,6 +183,17 @@ static int hv_libxl_monitor_restart(struct hv_libxl_monitor *m)
 
     hv_libxl_monitor_wait_gone(m, m->domid);
     m->cfg.c_info.domid = INVALID_DOMID;
+    if (m->w && m->w->restart_ok) {
+        char *json = libxl_domain_config_to_json(m->h->lctx, &m->cfg);
+
+        rc = json ? m->w->restart_ok(m->w->arg, json) : XLMIG_E_HV;
+        free(json);
+        if (rc) {
+            LOG(ctx, ERROR, "not restarting %s: %s", m->cfg.c_info.name,
+                xlmig_strerror(rc));
+            return rc;
+        }
+    }
     rc = hv_libxl_freemem(m->h, &m->cfg);
     if (!rc) {
         r = libxl_domain_create_new(m->h->lctx, &m->cfg, &domid, NULL, NULL);
@@ -244,8 +257,12 @@ static int hv_libxl_monitor_act(struct hv_libxl_monitor *m, int reason,
         libxl_action_on_shutdown_to_string(action));
     if (action == LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_DESTROY ||
         action == LIBXL_ACTION_ON_SHUTDOWN_COREDUMP_RESTART) {
-        core = xasprintf(HV_LIBXL_MONITOR_DUMP_DIR "/%s",
-                         m->cfg.c_info.name);
+        /* The name came from whoever made the domain, maybe a peer: a
+         * file name only if it is a safe one. */
+        core = policy_name_ok(m->cfg.c_info.name)
+               ? xasprintf(HV_LIBXL_MONITOR_DUMP_DIR "/%s",
+                           m->cfg.c_info.name)
+               : xasprintf(HV_LIBXL_MONITOR_DUMP_DIR "/domain-%u", m->domid);
         r = libxl_domain_core_dump(m->h->lctx, m->domid, core, NULL);
         if (r) LOG(ctx, WARN, "core dump to %s failed (libxl error %d)",
                    core, r);
@@ -369,6 +386,7 @@ int hv_libxl_monitor(struct hv *hv, uint32_t domid, const struct hv_wait *w)
 
     memset(&m, 0, sizeof(m));
     m.h = hv_libxl_of(hv);
+    m.w = w;
     m.domid = domid;
     libxl_domain_config_init(&m.cfg);
     r = libxl_retrieve_domain_configuration(m.h->lctx, domid, &m.cfg, NULL);

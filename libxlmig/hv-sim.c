@@ -1050,6 +1050,22 @@ out:
     return rc;
 }
 
+/* Asks the caller before a reboot (hv_wait.restart_ok). */
+static int sim_restart_ok(struct hv *hv, uint32_t domid,
+                          const struct hv_wait *w)
+{
+    char *json = NULL;
+    int rc;
+
+    if (!w || !w->restart_ok) return XLMIG_OK;
+    rc = hv_sim_config_get(hv, domid, 0, &json);
+    if (!rc) rc = w->restart_ok(w->arg, json);
+    if (rc) LOGD(hv->ctx, ERROR, domid, "not restarted: %s",
+                 xlmig_strerror(rc));
+    free(json);
+    return rc;
+}
+
 /*
  * The lifecycle monitor: polls the domain and carries out its on_*
  * action when the guest shuts down (destroy, restart, preserve; the
@@ -1091,8 +1107,13 @@ static int hv_sim_monitor(struct hv *hv, uint32_t domid,
                                                                : "crash",
                  action);
             if (strstr(action, "restart")) {
-                rc = sim_reboot(s, domid);
-                if (rc) break;
+                rc = sim_restart_ok(hv, domid, w);
+                if (!rc) rc = sim_reboot(s, domid);
+                if (rc) {
+                    if (hv_sim_destroy(hv, domid))
+                        LOGD(hv->ctx, ERROR, domid, "cannot be destroyed");
+                    break;
+                }
                 continue;
             }
             if (!strcmp(action, "preserve")) {

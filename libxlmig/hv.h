@@ -63,6 +63,13 @@ struct hv_wait {
     void (*tick)(void *arg);
     void (*progress)(void *arg, enum hv_progress_kind kind,
                      unsigned long done, unsigned long total);
+    /*
+     * Monitor: asked before a domain is created again from its config
+     * (JSON) on reboot; anything but XLMIG_OK leaves it destroyed (a
+     * restart uses the kernel, ramdisk and disks the config names, which
+     * may have changed since they were checked). NULL: always.
+     */
+    int (*restart_ok)(void *arg, const char *json);
     void *arg;
 };
 

@@ -124,6 +124,40 @@ out:
 }
 
 /*
+ * The policy on json: XLMIG_E_PREFLIGHT (refused, the first field named;
+ * the others logged) if it refuses anything.
+ */
+static int job_recv_policy_check(struct job_recv *jr, const char *json)
+{
+    struct policy_report pr;
+    size_t i;
+    int rc;
+
+    rc = policy_check(jr->job.ctx, jr->hv, &jr->policy, json, &pr);
+    if (rc) return rc;
+    for (i = 1; i < pr.n; i++)
+        LOG(jr->job.ctx, INFO, "also refused: %s", pr.v[i]);
+    if (pr.n)
+        rc = job_recv_refuse(jr, XLMIG_E_PREFLIGHT, "incoming policy: %s%s",
+                             pr.v[0], pr.n > 1 ? " (and more: see the log)"
+                                               : "");
+    policy_report_dispose(&pr);
+    return rc;
+}
+
+/*
+ * The backend does not take the config (rc): the policy on it as sent
+ * names the field the backend's refusal does not.
+ */
+static int job_recv_unreadable(struct job_recv *jr, const char *raw, int rc)
+{
+    if (job_recv_policy_check(jr, raw) == XLMIG_E_PREFLIGHT)
+        return XLMIG_E_PREFLIGHT;
+    return job_recv_refuse(jr, rc, "this host's backend does not take its "
+                           "config");
+}
+
+/*
  * The config from the stream: bounded and strict before libxl sees it,
  * the one pre-flight checked, then in the form this backend reads it
  * (jr->json), which is what the policy judges and what is restored.
@@ -148,8 +182,7 @@ static int job_recv_config(struct job_recv *jr, const char *raw)
     }
     rc = hv_config_canonical(jr->hv, raw, &jr->json);
     if (rc) {
-        rc = job_recv_refuse(jr, rc, "this host's backend does not take "
-                             "its config");
+        rc = job_recv_unreadable(jr, raw, rc);
         goto out;
     }
     rc = domcfg_parse(jr->json, &c, &why);
@@ -174,21 +207,11 @@ out:
 /* The policy on the config as it will be restored, whoever sent it. */
 static int job_recv_check(struct job_recv *jr)
 {
-    struct policy_report pr;
     char *coord_reason = NULL;
     struct coord *co = NULL;
-    size_t i;
     int rc;
 
-    rc = policy_check(jr->job.ctx, jr->hv, &jr->policy, jr->json, &pr);
-    if (rc) return rc;
-    for (i = 1; i < pr.n; i++)
-        LOG(jr->job.ctx, INFO, "also refused: %s", pr.v[i]);
-    if (pr.n)
-        rc = job_recv_refuse(jr, XLMIG_E_PREFLIGHT, "incoming policy: %s%s",
-                             pr.v[0], pr.n > 1 ? " (and more: see the log)"
-                                               : "");
-    policy_report_dispose(&pr);
+    rc = job_recv_policy_check(jr, jr->json);
     if (rc) return rc;
     jr->in_name = xasprintf("%s--incoming", jr->name);
     if (hv_name_in_use(jr->hv, jr->name) ||
@@ -346,8 +369,12 @@ static int job_recv_report(struct job_recv *jr, int result)
     struct xlmig_ctx *ctx = jr->job.ctx;
     struct fdio_wait w = fdio_wait_make(jr->job.wait.timeout_s, -1);
     uint8_t status = result ? (uint8_t)(-result) : 0;
-    int rc = XLMIG_OK;
+    int rc = XLMIG_OK, i;
 
+    /* The answer goes out whatever cancel came: it is what tells the
+     * sender to resume its copy. */
+    for (i = 0; i < FDIO_CANCEL_FDS; i++)
+        jr->job.wait.cancel_fds[i] = -1;
     if (result) job_recv_destroy(jr);
     /* The sender learns when the guest ran again, for its downtime. */
     if (jr->xs.framed)
@@ -407,6 +434,7 @@ static int job_recv_take(struct job_recv *jr)
     jr->job.jr.domid = jr->domid;
     rc = job_journal(&jr->job);
     if (!rc) rc = job_write_msg(&jr->job, jr->opts->send_fd, &proto_ready);
+    if (!rc) job_fault(&jr->job, "ready");
     return rc;
 }
 
@@ -442,9 +470,11 @@ int xlmig_migrate_receive(struct xlmig_ctx *ctx,
         rc = job_x_hello_send(&jr.job, opts->send_fd, opts->xlmig_proto,
                               &chosen);
         if (!rc)
-            rc = job_x_serve(&jr.job, jr.hv, &jr.policy, opts->recv_fd,
-                             opts->send_fd, &jr.xs, &jr.xsess);
-        if (rc == XLMIG_E_PREFLIGHT)
+            rc = job_x_serve(&jr.job, jr.hv, &jr.policy, jr.peer,
+                             opts->recv_fd, opts->send_fd, &jr.xs,
+                             &jr.xsess);
+        /* A refusal (job_why()), not a hangup or a garbled message. */
+        if (rc && jr.job.why[0])
             job_log_refusal(&jr.job, NULL, jr.peer, jr.job.why);
         /* A sender that only checks leaves here, nothing changed. */
         if (rc || !jr.xsess.proceed) goto out;

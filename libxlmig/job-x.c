@@ -239,8 +239,9 @@ void job_x_session_dispose(struct job_x_session *s)
 /* Answers the PREFLIGHT and keeps what it checked and found. A config we
  * cannot parse ends the session. */
 static int job_x_answer(struct job *job, struct hv *hv,
-                        const struct policy *pol, int send_fd,
-                        const char *body, struct job_x_session *s)
+                        const struct policy *pol, const char *peer,
+                        int send_fd, const char *body,
+                        struct job_x_session *s)
 {
     struct pf_request req;
     struct pf_report rep;
@@ -259,7 +260,9 @@ static int job_x_answer(struct job *job, struct hv *hv,
     }
     rc = domcfg_parse(req.config, &cfg, &why);
     if (rc) {
-        LOG(job->ctx, ERROR, "pre-flight request: domain config: %s", why);
+        /* Refused, as the same config in xl's header is (job-recv.c). */
+        job_why(job, "its config: %s", why);
+        LOG(job->ctx, ERROR, "refused the domain: %s", job->why);
         rc = XLMIG_E_PROTO;
         goto out;
     }
@@ -270,7 +273,7 @@ static int job_x_answer(struct job *job, struct hv *hv,
     for (i = 0; i < rep.n; i++)
         if (rep.r[i].severity == XLMIG_CHECK_ERROR &&
             !strcmp(rep.r[i].id, "incoming-policy"))
-            job_log_refusal(job, cfg.name, req.source, rep.r[i].message);
+            job_log_refusal(job, cfg.name, peer, rep.r[i].message);
     checkd_run(job->ctx, true, req.config, &cfg, req.source, &rep);
     out = pf_report_encode(&rep);
     rc = job_x_write(job, send_fd, PROTO_X_RESULTS, out);
@@ -297,7 +300,7 @@ out:
 static int job_x_proceed(struct job *job, const char *force,
                          struct job_x_session *s)
 {
-    size_t n = strlen(force);
+    size_t n = strlen(force), i;
     char *ids;
 
     if (n > PF_RESULTS_MAX * PF_ID_MAX ||
@@ -315,7 +318,13 @@ static int job_x_proceed(struct job *job, const char *force,
     ids = pf_error_ids(&s->rep);
     job_why(job, "the sender went on despite this host's pre-flight "
             "errors (%s), which only this host's admin can waive", ids);
-    LOG(job->ctx, ERROR, "refused: %s", job->why);
+    /* The refusal's one line names the field and the rule: the first
+     * error (pf_errors() says there is one). */
+    for (i = 0; i < s->rep.n; i++)
+        if (s->rep.r[i].severity == XLMIG_CHECK_ERROR && !s->rep.r[i].forced)
+            break;
+    LOG(job->ctx, ERROR, "refused: %s; the first: %s", job->why,
+        i < s->rep.n ? s->rep.r[i].message : "?");
     free(ids);
     return XLMIG_E_PREFLIGHT;
 }
@@ -362,8 +371,8 @@ static bool job_x_in_turn(struct job *job, uint32_t type, unsigned *seen,
 }
 
 int job_x_serve(struct job *job, struct hv *hv, const struct policy *pol,
-                int recv_fd, int send_fd, struct job_xs *xs,
-                struct job_x_session *s)
+                const char *peer, int recv_fd, int send_fd,
+                struct job_xs *xs, struct job_x_session *s)
 {
     unsigned seen = 0;
     uint32_t type;
@@ -380,7 +389,7 @@ int job_x_serve(struct job *job, struct hv *hv, const struct policy *pol,
         }
         switch (type) {
         case PROTO_X_PREFLIGHT:
-            rc = job_x_answer(job, hv, pol, send_fd, body, s);
+            rc = job_x_answer(job, hv, pol, peer, send_fd, body, s);
             break;
         case PROTO_X_STREAM:
             rc = job_xs_answer(job, send_fd, body, pol->require_encrypt, xs);

@@ -101,7 +101,8 @@ MUST_CHECK int job_admit(struct job *job, enum coord_kind k, bool no_wait,
  * "ROLE:POINT:wait" until the file $XLMIG_FAULT_RESUME exists (at most a
  * minute). Called on entering each phase (after the journal is written),
  * and at "journaled" (send: the GO journal written, GO not yet sent),
- * "go" (right after GO) and "renamed" (recv: renamed, not yet unpaused).
+ * "go" (right after GO), "ready" (recv: "ready" sent, GO not yet read)
+ * and "renamed" (recv: renamed, not yet unpaused).
  */
 void job_fault(struct job *job, const char *point);
 /*
@@ -201,11 +202,12 @@ void job_x_session_dispose(struct job_x_session *s);
  * the config s->checked) or BYE (the sender only checked). Each message
  * must come in turn: PREFLIGHT first and once, STREAM at most once.
  * XLMIG_E_PREFLIGHT if the sender proceeds despite an error of this
- * host's that it may not force. xs: what a STREAM request agreed.
+ * host's that it may not force. xs: what a STREAM request agreed. peer:
+ * the sender as this host sees it (its ssh address), for the log.
  */
 MUST_CHECK int job_x_serve(struct job *job, struct hv *hv,
-                           const struct policy *pol, int recv_fd,
-                           int send_fd, struct job_xs *xs,
+                           const struct policy *pol, const char *peer,
+                           int recv_fd, int send_fd, struct job_xs *xs,
                            struct job_x_session *s);
 
 /* ---- job-xs.c: the stream session of xlmig/1 (proto.h) ---- */

@@ -52,6 +52,13 @@ XLMIG_API const char *xlmig_strerror(int rc);
 /* Stable token for rc ("E_PROTO"); never NULL. */
 XLMIG_API const char *xlmig_errname(int rc);
 
+/*
+ * Whether name is one this host takes for an incoming domain: 1..64 of
+ * A-Z a-z 0-9 _ . + -, starting with a letter or digit, not all digits,
+ * not ending in --incoming or --migratedaway (safe in a file name).
+ */
+XLMIG_API bool xlmig_name_ok(const char *name);
+
 /* Version string of the library ("0.1.0"). */
 XLMIG_API const char *xlmig_version(void);
 
@@ -468,6 +475,12 @@ struct xlmig_sim_domain_info {
 };
 XLMIG_API int xlmig_sim_domain_info(struct xlmig_ctx *ctx, const char *domain,
                                     struct xlmig_sim_domain_info *info);
+/*
+ * The sim guest shuts itself down as a guest would: how is "poweroff",
+ * "reboot" or "crash". Its monitor, if one runs, then acts on it.
+ */
+XLMIG_API int xlmig_sim_domain_shutdown(struct xlmig_ctx *ctx,
+                                        const char *domain, const char *how);
 
 #ifdef __cplusplus
 }

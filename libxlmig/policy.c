@@ -354,6 +354,11 @@ bool policy_name_ok(const char *name)
     return true;
 }
 
+bool xlmig_name_ok(const char *name)
+{
+    return policy_name_ok(name);
+}
+
 static void policy_name(struct policy_walk *w, const char *where, yajl_val v,
                         unsigned arg)
 {

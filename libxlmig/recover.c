@@ -259,6 +259,25 @@ out:
     return rc;
 }
 
+/*
+ * A receiver's kept journal: whether its source has let go of the domain
+ * (no copy of it there any more, asked as a sender's recover asks us). A
+ * source that cannot be asked has not.
+ */
+static bool recover_source_let_go(struct recover *r,
+                                  const struct journal_rec *j)
+{
+    char *state = NULL;
+    bool gone;
+
+    if (!r->o || !strcmp(j->peer, "local") || strchr(j->peer, ' ') ||
+        recover_ask_peer(r, j, &state))
+        return false;
+    gone = !strcmp(state, "absent");
+    free(state);
+    return gone;
+}
+
 /* GO came: the domain is ours; start it as the receiver would have. */
 static int recover_start(struct recover *r, const struct journal_rec *j,
                          uint32_t domid, const char *name)
@@ -307,10 +326,14 @@ static int recover_recv(struct recover *r, const struct journal_rec *j,
         goto out;
     }
     if (!strcmp(j->phase, RECOVER_PHASE_DONE)) {
-        recover_say(r, "%s: %s came here (GO); its journal stays until the "
-                    "source host's recover settles it (or xlmig recover "
-                    "--release %s)", j->id, j->name, j->uuid);
-        *keep_r = true;
+        *keep_r = !recover_source_let_go(r, j);
+        if (*keep_r)
+            recover_say(r, "%s: %s came here (GO); its journal stays until "
+                        "the source host's recover settles it (or xlmig "
+                        "recover --release %s)", j->id, j->name, j->uuid);
+        else
+            recover_say(r, "%s: %s came here (GO) and its source holds no "
+                        "copy; journal dropped", j->id, j->name);
         goto out;
     }
     if (domid != HV_INVALID_DOMID) rc = recover_start(r, j, domid, name);

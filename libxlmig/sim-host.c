@@ -353,3 +353,32 @@ out:
     free(name);
     return rc;
 }
+
+int xlmig_sim_domain_shutdown(struct xlmig_ctx *ctx, const char *domain,
+                              const char *how)
+{
+    static const struct {
+        const char *how;
+        enum sim_reason reason;
+    } hows[] = {
+        { "poweroff", SIM_REASON_POWEROFF }, { "reboot", SIM_REASON_REBOOT },
+        { "crash", SIM_REASON_CRASH },
+    };
+    struct hv_sim *s;
+    char *name = NULL;
+    uint32_t domid;
+    size_t i;
+    int rc;
+
+    for (i = 0; i < ARRAY_SIZE(hows); i++)
+        if (!strcmp(how, hows[i].how)) break;
+    if (i == ARRAY_SIZE(hows)) {
+        LOG(ctx, ERROR, "'%s' is not poweroff, reboot or crash", how);
+        return XLMIG_E_INVAL;
+    }
+    rc = sim_backend(ctx, &s);
+    if (!rc) rc = xlmig_domain_lookup(ctx, domain, &domid, &name);
+    if (!rc) rc = hv_sim_guest_stop(s, domid, hows[i].reason);
+    free(name);
+    return rc;
+}

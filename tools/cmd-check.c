@@ -52,6 +52,8 @@ const struct cmd_entry cmd_check_entry = {
         "stream-version guest-type paging cpu-features memory\n"
         "vcpu-affinity cpupool disk-visible disk-storage disk-backend\n"
         "nic-bridge nic-script name-free uuid-free maintenance admission\n"
+        "incoming-policy (the destination's own, with name-free,\n"
+        "uuid-free, maintenance and its scripts: not forceable here),\n"
         "host-facts (facts of either host could not be read),\n"
         "and script:NAME for each /etc/xen/xlmig/checks.d/NAME.\n"
         "\nExit status: 0 no error (forced ones aside); 1 an error, or the\n"

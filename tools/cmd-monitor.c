@@ -109,7 +109,11 @@ static int cmd_monitor_exec(struct cmd_ctx *c, struct cmd_args *args)
 
             if (!dir || !*dir) dir = CMD_MONITOR_LOG_DIR;
             mkdir(dir, 0755);
-            if (asprintf(&log, "%s/xlmig-%s.log", dir, name) < 0)
+            /* The name may have come from a peer: in a path only if
+             * it is a safe one. */
+            if ((xlmig_name_ok(name)
+                 ? asprintf(&log, "%s/xlmig-%s.log", dir, name)
+                 : asprintf(&log, "%s/xlmig-domain-%u.log", dir, domid)) < 0)
                 log = NULL;
         }
         /* No libxl state may cross a fork: close it, reopen after. */

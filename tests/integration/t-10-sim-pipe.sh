@@ -61,7 +61,9 @@ for type in pvh pv; do
 		>/dev/null || fail "sim-create $g"
 	wait_counter_above a "$g" 5
 	# The receiver's input is captured for the stream parser.
-	recv="tee $T/$g.cap | env XLMIG_SIM_HOST=$T/b $xlmig migrate-receive -e -p"
+	# Each host keeps its own journals, as real hosts do: job ids are
+	# unique per host (xenstore), not across hosts.
+	recv="tee $T/$g.cap | env XLMIG_SIM_HOST=$T/b XLMIG_STATE_DIR=$T/state-b $xlmig migrate-receive -e -p"
 	XLMIG_SIM_FREEZE_DIR=$T/freeze on a migrate -s '' "$g" "$recv" \
 		>"$T/$g.out" 2>&1 || { cat "$T/$g.out"; fail "migrate $g"; }
 	grep -q "migrated $g" "$T/$g.out" || fail "no summary line for $g"

@@ -401,6 +401,40 @@ static void test_slot_wait_cancel_and_timeout_leave_queue(void **state)
     close(fds[1]);
 }
 
+/*
+ * The peer's fd: data waiting there does not end the wait (a receiver
+ * queues while the sender's stream fills its pipe); the peer hanging up
+ * does, at once, with XLMIG_E_PEER.
+ */
+static void test_slot_wait_ends_when_the_peer_leaves(void **state)
+{
+    struct host *h = *state;
+    char a[32], b[32], c[32], path[128];
+    struct fdio_wait w;
+    double t0;
+    int fds[2];
+
+    new_job(h, "", a);
+    new_job(h, "", b);
+    new_job(h, "", c);
+    assert_int_equal(take_now(h, a, COORD_OUT), XLMIG_OK);
+    assert_int_equal(take_now(h, b, COORD_OUT), XLMIG_OK);
+    assert_int_equal(pipe(fds), 0);
+    assert_int_equal(write(fds[1], "stream", 6), 6);
+    w = fdio_wait_make(1, -1);
+    assert_int_equal(coord_slot_take(h->c, c, COORD_OUT, true, &w, fds[0],
+                                     NULL, NULL), XLMIG_E_TIMEDOUT);
+    close(fds[1]);
+    w = fdio_wait_make(30, -1);
+    t0 = ctx_now(h->xh.t.ctx);
+    assert_int_equal(coord_slot_take(h->c, c, COORD_OUT, true, &w, fds[0],
+                                     NULL, NULL), XLMIG_E_PEER);
+    assert_true(ctx_now(h->xh.t.ctx) - t0 < 5);
+    snprintf(path, sizeof(path), "/libxlmig/job/%s/queue", c);
+    assert_node(h, path, "0");
+    close(fds[0]);
+}
+
 /* ---- FIFO across processes ---- */
 
 struct msg {
@@ -708,6 +742,7 @@ int main(void)
         HOST_TEST(test_lock_of_dead_job_is_reclaimed),
         HOST_TEST(test_slot_limit_busy),
         HOST_TEST(test_slot_wait_cancel_and_timeout_leave_queue),
+        HOST_TEST(test_slot_wait_ends_when_the_peer_leaves),
         HOST_TEST(test_slot_queue_is_fifo_across_processes),
         HOST_TEST(test_cancel_fd_fires_on_request),
         HOST_TEST(test_cancel_fd_quiet_until_requested),
