@@ -187,9 +187,11 @@ static int job_send_preflight(struct job_send *js, bool check_only)
 
     rc = job_x_preflight(&js->job, &p, &js->checks);
     if (js->peer_version && (rc || check_only)) {
-        /* The receiver ends its session at once, with nothing changed. */
+        /* The receiver ends its session at once, with nothing changed
+         * (and logs a migration its policy stopped, not a check). */
         brc = job_x_write(&js->job, js->tr.send_fd, PROTO_X_BYE,
-                          rc ? "pre-flight checks failed" : "checked");
+                          check_only ? JOB_X_BYE_CHECKED
+                                     : "pre-flight checks failed");
         if (!rc) rc = brc;
     }
     return rc;

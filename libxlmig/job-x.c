@@ -239,15 +239,13 @@ void job_x_session_dispose(struct job_x_session *s)
 /* Answers the PREFLIGHT and keeps what it checked and found. A config we
  * cannot parse ends the session. */
 static int job_x_answer(struct job *job, struct hv *hv,
-                        const struct policy *pol, const char *peer,
-                        int send_fd, const char *body,
-                        struct job_x_session *s)
+                        const struct policy *pol, int send_fd,
+                        const char *body, struct job_x_session *s)
 {
     struct pf_request req;
     struct pf_report rep;
     struct domcfg cfg;
     char *why = NULL, *out = NULL;
-    size_t i;
     int rc;
 
     memset(&cfg, 0, sizeof(cfg));
@@ -270,10 +268,6 @@ static int job_x_answer(struct job *job, struct hv *hv,
               req.source);
     rc = pf_dest_checks(job->ctx, hv, pol, &req, &rep);
     if (rc) goto out;
-    for (i = 0; i < rep.n; i++)
-        if (rep.r[i].severity == XLMIG_CHECK_ERROR &&
-            !strcmp(rep.r[i].id, "incoming-policy"))
-            job_log_refusal(job, cfg.name, peer, rep.r[i].message);
     checkd_run(job->ctx, true, req.config, &cfg, req.source, &rep);
     out = pf_report_encode(&rep);
     rc = job_x_write(job, send_fd, PROTO_X_RESULTS, out);
@@ -283,6 +277,7 @@ static int job_x_answer(struct job *job, struct hv *hv,
     req.config = NULL;
     s->rep = rep;
     pf_report_init(&rep);
+    snprintf(s->name, sizeof(s->name), "%s", cfg.name);
 out:
     free(out);
     free(why);
@@ -327,6 +322,24 @@ static int job_x_proceed(struct job *job, const char *force,
         i < s->rep.n ? s->rep.r[i].message : "?");
     free(ids);
     return XLMIG_E_PREFLIGHT;
+}
+
+static void job_x_log_refused(struct job *job, const char *peer,
+                              const struct job_x_session *s)
+{
+    static const char lead[] = "refused by this host's ";
+    const char *m;
+    size_t i;
+
+    for (i = 0; i < s->rep.n; i++) {
+        if (s->rep.r[i].severity != XLMIG_CHECK_ERROR ||
+            strcmp(s->rep.r[i].id, "incoming-policy"))
+            continue;
+        /* As job-recv.c words it: "incoming policy: FIELD: RULE". */
+        m = s->rep.r[i].message;
+        if (!strncmp(m, lead, sizeof(lead) - 1)) m += sizeof(lead) - 1;
+        job_log_refusal(job, s->name, peer, m);
+    }
 }
 
 /* The receiver's protocol table (STYLE.md, wire codecs rule 4). */
@@ -389,7 +402,7 @@ int job_x_serve(struct job *job, struct hv *hv, const struct policy *pol,
         }
         switch (type) {
         case PROTO_X_PREFLIGHT:
-            rc = job_x_answer(job, hv, pol, peer, send_fd, body, s);
+            rc = job_x_answer(job, hv, pol, send_fd, body, s);
             break;
         case PROTO_X_STREAM:
             rc = job_xs_answer(job, send_fd, body, pol->require_encrypt, xs);
@@ -402,6 +415,10 @@ int job_x_serve(struct job *job, struct hv *hv, const struct policy *pol,
             esc = proto_escape((const uint8_t *)body, strlen(body), 120);
             job_info(job, "the sender ended the session%s%s",
                      *body ? ": " : "", esc);
+            /* A migration that stopped at this host's policy, not a
+             * sender that only checked: the refusal goes in the log. */
+            if (strcmp(body, JOB_X_BYE_CHECKED))
+                job_x_log_refused(job, peer, s);
             free(esc);
             free(body);
             return XLMIG_OK;

@@ -192,8 +192,11 @@ struct policy;
 struct job_x_session {
     bool proceed;               /* PROCEED came: xl's protocol follows */
     char *checked;              /* the config PREFLIGHT checked */
+    char name[128];             /* its domain's name */
     struct pf_report rep;       /* this host's results for it */
 };
+/* BYE's body from a sender that only checked (xlmig check). */
+#define JOB_X_BYE_CHECKED "checked"
 void job_x_session_dispose(struct job_x_session *s);
 
 /*

@@ -183,7 +183,10 @@ int policy_load(struct xlmig_ctx *ctx, struct policy *p, char **cause_r)
     *cause_r = NULL;
     policy_init(p);
     rc = conf_open(ctx, &c, cause_r);
-    if (rc) return rc;
+    if (rc) {
+        policy_dispose(p);
+        return rc;
+    }
     rc = policy_conf_list(c, "incoming_disk_paths", true, &p->disk_paths,
                           &p->n_disk_paths, NULL, cause_r);
     if (!rc)

@@ -259,7 +259,20 @@ printf 'incoming_disk_paths = [ "/srv\n' >"$(it_host_dir B)/xlmig.conf"
 refused "incoming policy cannot be read"
 CASE=refused-policy
 printf 'incoming_max_memory_mb = 32\n' >"$(it_host_dir B)/xlmig.conf"
+# B's log of refusals: a check is no refusal, a migration stopped is.
+reflog=$(it_host_dir B)/log/xlmig-incoming.log
+before=$(cat "$reflog" 2>/dev/null | wc -l)
+new_vm
+rc=0
+it_on A xlmig check -s "$IT_SSH" "$VM" "$B_IP" >"$IT_DIR/c.out" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] && grep -q 'incoming-policy' "$IT_DIR/c.out" ||
+	it_fail "$CASE: check: exit $rc: $(cat "$IT_DIR/c.out")"
+[ "$(cat "$reflog" 2>/dev/null | wc -l)" = "$before" ] ||
+	it_fail "$CASE: xlmig check was logged as a refusal: $(tail -n 1 "$reflog")"
+finish
 refused "incoming-policy"
+grep -q "refused vm[0-9]* from 192.0.2.1 (job -): incoming policy: b_info.max_memkb" "$reflog" ||
+	it_fail "$CASE: B did not log the refusal: $(cat "$reflog" 2>/dev/null)"
 CASE=refused-policy-forced
 refused "only the destination's admin can waive" --force=incoming-policy
 rm "$(it_host_dir B)/xlmig.conf"

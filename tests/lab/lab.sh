@@ -308,7 +308,8 @@ _lab_check_ssh() {
 
 # lab_up: boot host A and B in parallel, wait for both dom0s, check the
 # agents and ssh both ways, install LAB_INSTALL_TREE (if set) into both.
-# The guest kernel, initramfs and config template are in /root/guest/.
+# The guest kernel and initramfs are /var/lib/xen/boot/lab-{vmlinuz,domu.cpio},
+# the config template /root/guest/domu.cfg.in.
 lab_up() {
 	local t0=$SECONDS h
 	[ -n "${LAB_RUN_DIR:-}" ] || _lab_die "lab_up: LAB_RUN_DIR is not set (lab_run_init)" || return

@@ -342,9 +342,12 @@ install_overlay() {
 	install -m 644 "$keys/root_ed25519.pub" "$st/root/.ssh/id_ed25519.pub"
 	install -m 600 "$keys/root_ed25519.pub" "$st/root/.ssh/authorized_keys"
 	install -m 600 "$LAB_DIR/dom0/ssh_config" "$st/root/.ssh/config"
-	install -d -m 755 "$st/root/guest"
-	install -m 644 "$kdir/vmlinuz" "$st/root/guest/vmlinuz"
-	install -m 644 "$udir/domu.cpio" "$st/root/guest/domu.cpio"
+	# The guest's kernel and initramfs where an admin's guests keep theirs
+	# (a receiver's default incoming policy allows /var/lib/xen/boot); the
+	# config template and the guests' configs in /root/guest.
+	install -d -m 755 "$st/var/lib/xen/boot" "$st/root/guest"
+	install -m 644 "$kdir/vmlinuz" "$st/var/lib/xen/boot/lab-vmlinuz"
+	install -m 644 "$udir/domu.cpio" "$st/var/lib/xen/boot/lab-domu.cpio"
 	install -m 644 "$LAB_DIR/domu/domu.cfg.in" "$st/root/guest/domu.cfg.in"
 	printf '127.0.0.1 localhost\n192.0.2.1 xlmig-a\n192.0.2.2 xlmig-b\n' >"$st/etc/hosts"
 	# Let sshd accept root's key on the locked-by-default account.
