@@ -142,6 +142,8 @@ out:
     if (attr_ok) posix_spawnattr_destroy(&attr);
     fdio_close_pair(in);
     fdio_close_pair(out);
+    /* Nothing started: nothing for the caller to dispose of. */
+    if (rc) child_dispose(sp);
     return rc;
 }
 

@@ -350,21 +350,17 @@ static int datach_acc_poll(struct datach_acc *acc, int listen_fd,
     nfds_t n = 0, i;
     int ms, pms, r;
 
-    acc->pfd[n].fd = listen_fd;
-    acc->pfd[n++].events = POLLIN;
-    acc->pfd[n].fd = ctl_fd;
-    acc->pfd[n++].events = POLLIN;
-    for (i = 0; i < FDIO_CANCEL_FDS; i++) {
-        acc->pfd[n].fd = w->cancel_fds[i];     /* poll skips -1 */
-        acc->pfd[n++].events = POLLIN;
-    }
+    /* Whole structs, revents 0: gcc's access checks lose track of an
+     * array filled member by member (a false -Wstringop-overflow). */
+    acc->pfd[n++] = (struct pollfd){ .fd = listen_fd, .events = POLLIN };
+    acc->pfd[n++] = (struct pollfd){ .fd = ctl_fd, .events = POLLIN };
+    for (i = 0; i < FDIO_CANCEL_FDS; i++)       /* poll skips -1 */
+        acc->pfd[n++] = (struct pollfd){ .fd = w->cancel_fds[i],
+                                         .events = POLLIN };
     acc->pend_at = n;
-    for (i = 0; i < acc->n_pend; i++) {
-        acc->pfd[n].fd = acc->pend[i].fd;
-        acc->pfd[n++].events = POLLIN;
-    }
-    for (i = 0; i < n; i++)
-        acc->pfd[i].revents = 0;
+    for (i = 0; i < acc->n_pend; i++)
+        acc->pfd[n++] = (struct pollfd){ .fd = acc->pend[i].fd,
+                                         .events = POLLIN };
     ms = fdio_ms_until(acc->ctx, deadline);
     if (acc->n_pend) {
         pms = fdio_ms_until(acc->ctx, acc->pend[0].deadline);

@@ -342,7 +342,7 @@ static int domcfg_vnuma(yajl_val b_info, struct domcfg *c, char **why_r)
     return XLMIG_OK;
 }
 
-static bool domcfg_uuid_ok(const char *s)
+bool domcfg_uuid_ok(const char *s)
 {
     size_t i;
 

@@ -80,6 +80,9 @@ MUST_CHECK int domcfg_parse(const char *json, struct domcfg *c,
                             char **why_r);
 void domcfg_dispose(struct domcfg *c);
 
+/* Whether s is a uuid as text: 8-4-4-4-12 hex digits, either case. */
+bool domcfg_uuid_ok(const char *s);
+
 /* "pv", "pvh", "hvm" */
 const char *domcfg_type_name(enum domcfg_type t);
 

@@ -28,6 +28,7 @@
 
 #include "child.h"
 #include "coord.h"
+#include "domcfg.h"
 #include "hv.h"
 #include "journal.h"
 
@@ -59,18 +60,11 @@ static void recover_say(struct recover *r, const char *fmt, ...)
     free(line);
 }
 
+/* A uuid as our journals and hv_uuid_str() write it (lower case): the
+ * one word of a peer's that goes through the shells. */
 static bool recover_uuid_ok(const char *s)
 {
-    size_t i;
-
-    if (strlen(s) != 36) return false;
-    for (i = 0; i < 36; i++) {
-        bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-
-        if (dash ? s[i] != '-' : !strchr("0123456789abcdef", s[i]))
-            return false;
-    }
-    return true;
+    return domcfg_uuid_ok(s) && strspn(s, "0123456789abcdef-") == 36;
 }
 
 /*

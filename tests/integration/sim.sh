@@ -107,3 +107,21 @@ sim_shape() {
 	ip netns exec "$(it_ns "$1")" tc qdisc replace dev eth0 root tbf \
 		rate "$2" burst 256kb latency 100ms
 }
+
+# sim_jobs HOST: how many jobs HOST lists.
+sim_jobs() {
+	it_on "$1" xlmig jobs --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["jobs"]))'
+}
+
+# sim_where NAME: the host of IT_HOSTS that has NAME ("" if none); fails
+# if more than one has it.
+sim_where() {
+	local h found=
+	for h in $IT_HOSTS; do
+		if sim_names "$h" | grep -qx "$1"; then
+			[ -z "$found" ] || it_fail "$1 exists on both $found and $h"
+			found=$h
+		fi
+	done
+	echo "$found"
+}

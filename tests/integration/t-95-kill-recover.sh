@@ -14,21 +14,12 @@
 it_begin t-95-kill-recover 300
 it_setup 2
 
-jobs_on() {
-	it_on "$1" xlmig jobs --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["jobs"]))'
-}
-
 # where_is NAME: the host that runs NAME (exactly one must).
 where_is() {
-	local h found=
-	for h in A B; do
-		if sim_names "$h" | grep -qx "$1"; then
-			[ -z "$found" ] || it_fail "$1 exists on both A and B"
-			found=$h
-		fi
-	done
-	[ -n "$found" ] || it_fail "$1 exists nowhere"
-	echo "$found"
+	local h
+	h=$(sim_where "$1")
+	[ -n "$h" ] || it_fail "$1 exists nowhere"
+	echo "$h"
 }
 
 n=0
@@ -76,7 +67,7 @@ assert j["error"].startswith(("switchover:", "commit:")), j["error"]' "$j" ||
 	c1=$(sim_info "$h" "$vm" counter)
 	[ "$c1" -gt "$c0" ] || it_fail "$fault: counter of $vm went from $c0 to $c1"
 	for x in A B; do
-		[ "$(jobs_on "$x")" = 0 ] || it_fail "$fault: jobs left on $x"
+		[ "$(sim_jobs "$x")" = 0 ] || it_fail "$fault: jobs left on $x"
 		[ -z "$(ls -A "$(it_host_dir "$x")/state" 2>/dev/null)" ] ||
 			it_fail "$fault: journals left on $x: $(ls "$(it_host_dir "$x")/state")"
 	done

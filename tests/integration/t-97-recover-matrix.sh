@@ -31,27 +31,11 @@ B_IP=$(it_ip B)
 RESUME=$IT_DIR/resume
 n=0
 
-jobs_on() {
-	it_on "$1" xlmig jobs --json | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["jobs"]))'
-}
-
-# where_is NAME: the host that runs NAME (at most one may; "" if none).
-where_is() {
-	local h found=
-	for h in A B; do
-		if sim_names "$h" | grep -qx "$1"; then
-			[ -z "$found" ] || it_fail "$1 exists on both A and B"
-			found=$h
-		fi
-	done
-	echo "$found"
-}
-
 # clean: no job, journal or leftover on either host.
 clean() {
 	local x
 	for x in A B; do
-		[ "$(jobs_on "$x")" = 0 ] || it_fail "$CASE: jobs left on $x"
+		[ "$(sim_jobs "$x")" = 0 ] || it_fail "$CASE: jobs left on $x"
 		[ -z "$(ls -A "$(it_host_dir "$x")/state" 2>/dev/null)" ] ||
 			it_fail "$CASE: journals left on $x: $(ls "$(it_host_dir "$x")/state")"
 	done
@@ -75,7 +59,7 @@ settle() {
 # counter past C0; prints the host.
 one_copy() {
 	local h c
-	h=$(where_is "$1")
+	h=$(sim_where "$1")
 	[ -n "$h" ] || it_fail "$CASE: $1 runs nowhere"
 	[ -z "${3:-}" ] || [ "$h" = "$3" ] || it_fail "$CASE: $1 runs on $h, not $3"
 	sim_expect_only "$h" "$1"
@@ -93,7 +77,7 @@ new_vm() {    # new_vm: a fresh guest on A; sets VM and C0
 
 finish() {    # finish: destroy VM wherever it runs
 	local h
-	h=$(where_is "$VM")
+	h=$(sim_where "$VM")
 	[ -z "$h" ] || it_on "$h" xlmig destroy "$VM"
 }
 
@@ -160,7 +144,7 @@ for how in poweroff reboot crash; do
 	# A asked B, which answered from its kept journal, not its domains.
 	grep -q "$VM was handed over to $B_IP (taken there)" "$IT_DIR/rec.all.A" ||
 		it_fail "$CASE: A did not learn from B's journal: $(cat "$IT_DIR/rec.all.A")"
-	h=$(where_is "$VM")
+	h=$(sim_where "$VM")
 	if [ "$how" = reboot ]; then
 		[ "$h" = B ] || it_fail "$CASE: $VM runs on '${h:-nowhere}', not B"
 		sim_expect_only B "$VM"
@@ -289,10 +273,10 @@ CASE=queued-peer-gone
 new_vm
 it_on A xlmig migrate -s "$IT_SSH" --timeout 60 "$VM" "$B_IP" >"$IT_DIR/m.out" 2>&1 &
 m=$!
-it_wait_until 20 "B's job to queue" eval '[ "$(jobs_on B)" = 1 ]'
+it_wait_until 20 "B's job to queue" eval '[ "$(sim_jobs B)" = 1 ]'
 sim_kill A KILL 'xlmig migrate -s|^ssh -F'
 wait "$m" || true
-it_wait_until 10 "B's receiver to notice" eval '[ "$(jobs_on B)" = 0 ]'
+it_wait_until 10 "B's receiver to notice" eval '[ "$(sim_jobs B)" = 0 ]'
 it_wait_until 10 "B's receiver to end" eval '! ip netns pids "$(it_ns B)" | xargs -r -I{} cat /proc/{}/cmdline 2>/dev/null | tr "\0" " " | grep -q migrate-receive'
 settle
 one_copy "$VM" "$C0" A >/dev/null
