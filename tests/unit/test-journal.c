@@ -292,6 +292,8 @@ static char *json_with(const char *key, const char *value)
         { "peer", "\"h\"" }, { "domid", "3" }, { "go", "false" },
         { "suspended", "false" }, { "started", "1.5" },
         { "updated", "2" }, { "error", "\"\"" },
+        /* Optional (added later): absent is false, as in old journals. */
+        { "paused", NULL },
     };
     char *out = xstrdup("{"), *next;
     const char *v;
@@ -354,6 +356,8 @@ static void test_damaged_files_are_inval(void **state)
         { "domid neg", "domid", "-1", NULL, 0, "domid" },
         { "domid big", "domid", "4294967296", NULL, 0, "domid" },
         { "go int", "go", "1", NULL, 0, "go missing or not" },
+        { "paused str", "paused", "\"yes\"", NULL, 0,
+          "paused not true/false" },
         { "started str", "started", "\"now\"", NULL, 0, "started" },
         { "started inf", "started", "1e999", NULL, 0, "started" },
         { "updated null", "updated", "null", NULL, 0, "updated" },
