@@ -46,6 +46,12 @@ const struct cmd_entry cmd_recover_entry = {
     .exec = cmd_recover_exec,
 };
 
+bool cmd_recover_asks(const struct cmd_args *args)
+{
+    return cmd_has(args, CMD_RECOVER_QUERY) != cmd_has(args,
+                                                       CMD_RECOVER_RELEASE);
+}
+
 static void cmd_recover_report(void *arg, const char *line)
 {
     (void)arg;

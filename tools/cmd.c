@@ -27,6 +27,7 @@ extern const struct cmd_entry cmd_sim_host_destroy_entry;
 extern const struct cmd_entry cmd_sim_create_entry;
 extern const struct cmd_entry cmd_sim_info_entry;
 extern const struct cmd_entry cmd_sim_shutdown_entry;
+extern const struct cmd_entry cmd_ssh_serve_entry;
 extern const struct cmd_entry cmd_jobs_entry;
 extern const struct cmd_entry cmd_job_show_entry;
 extern const struct cmd_entry cmd_job_cancel_entry;
@@ -53,6 +54,7 @@ const struct cmd_entry *const cmd_table[] = {
     &cmd_sim_create_entry,
     &cmd_sim_info_entry,
     &cmd_sim_shutdown_entry,
+    &cmd_ssh_serve_entry,
     &cmd_jobs_entry,
     &cmd_job_show_entry,
     &cmd_job_cancel_entry,

@@ -85,6 +85,10 @@ void cmd_hide_progress(struct cmd_ctx *c, bool hide);
  * NULL prints null). */
 void cmd_json_str(const char *s);
 
+/* cmd-recover.c: the args ask exactly one of --query, --release (what a
+ * peer may run, see cmd-ssh-serve.c). */
+bool cmd_recover_asks(const struct cmd_args *args);
+
 /* cmd-jobs.c: one job as a JSON object on stdout (no newline). */
 void cmd_job_json(const struct xlmig_job *j);
 

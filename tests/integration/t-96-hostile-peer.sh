@@ -306,6 +306,39 @@ receiver hand-back "receiver failed to start the domain (status 1)" \
 	"receiver destroyed its copy and gave vm1 back" "resumed vm1 here" \
 	"still runs on this host"
 
+# --- the source's key, restricted -------------------------------------------------------
+# With `command="xlmig ssh-serve",restrict` on A's key in B's
+# authorized_keys, the key runs migrate-receive and recover --query or
+# --release, and nothing else: not a shell, not a command smuggled after
+# one, not a full recover. A migration still works through it.
+case_begin ssh-serve
+ak=$(it_host_dir B)/authorized_keys
+cp "$ak" "$IT_DIR/authorized_keys.orig"
+sed -i 's/^/command="xlmig ssh-serve",restrict /' "$ak"
+for cmd in "touch $IT_DIR/pwned" "xlmig migrate-receive; touch $IT_DIR/pwned" \
+	"xlmig recover" "xlmig destroy vm1" "sh -c id" "xlmig recover --query \$(id)" \
+	"/tmp/evil migrate-receive"; do
+	rc=0
+	it_on A $IT_SSH "$(it_ip B)" "$cmd" >"$IT_DIR/s.out" 2>&1 || rc=$?
+	[ "$rc" -ne 0 ] && grep -q 'ssh-serve: refused' "$IT_DIR/s.out" ||
+		it_fail "[$CASE] '$cmd' was not refused: exit $rc: $(cat "$IT_DIR/s.out")"
+done
+[ ! -e "$IT_DIR/pwned" ] || it_fail "[$CASE] a refused command ran"
+# A path ending in xlmig runs this host's own xlmig, not that path.
+rc=0
+it_on A $IT_SSH "$(it_ip B)" "$IT_DIR/nowhere/xlmig migrate-receive" \
+	</dev/null >"$IT_DIR/s.out" 2>&1 || rc=$?
+grep -q 'xl migration receiver ready' "$IT_DIR/s.out" ||
+	it_fail "[$CASE] a path ending in xlmig did not run this host's: $(cat "$IT_DIR/s.out")"
+out=$(it_on A $IT_SSH "$(it_ip B)" xlmig recover --query 85850000-0000-4000-8000-000000000001)
+[ "$out" = absent ] || it_fail "[$CASE] recover --query through ssh-serve: '$out'"
+it_on A xlmig migrate -s "$IT_SSH" vm1 "$(it_ip B)" >"$IT_DIR/s.out" 2>&1 ||
+	it_fail "[$CASE] a migration through ssh-serve failed: $(tail -n 3 "$IT_DIR/s.out")"
+sim_expect_only B vm1
+it_on B xlmig migrate -s "$IT_SSH" vm1 "$(it_ip A)" >"$IT_DIR/s.out" 2>&1 ||
+	it_fail "[$CASE] back to A failed: $(tail -n 3 "$IT_DIR/s.out")"
+cp "$IT_DIR/authorized_keys.orig" "$ak"
+
 # --- the end --------------------------------------------------------------------------
 case_begin end
 it_on A xlmig destroy vm1 >/dev/null
