@@ -156,6 +156,22 @@ for how in poweroff reboot crash; do
 	finish
 done
 
+# A reboot on B goes through B's policy again (its monitor checks the
+# config before it creates the domain anew): refused, it stays down.
+CASE=reboot-refused
+new_vm
+it_on A xlmig migrate -s "$IT_SSH" "$VM" "$B_IP" >"$IT_DIR/m.out" 2>&1 ||
+	it_fail "$CASE: migrate: $(tail -n 3 "$IT_DIR/m.out")"
+printf 'incoming_max_memory_mb = 32\n' >"$(it_host_dir B)/xlmig.conf"
+it_on B xlmig sim-shutdown "$VM" reboot
+it_wait_until 20 "$VM to be gone from B" eval '! sim_names B | grep -qx "$VM"'
+grep -q "refused by this host's incoming policy: b_info.max_memkb" \
+	"$(it_host_dir B)/log/xlmig-$VM.log" ||
+	it_fail "$CASE: the monitor's log does not say why: $(tail -n 3 "$(it_host_dir B)/log/xlmig-$VM.log")"
+[ -z "$(sim_where "$VM")" ] || it_fail "$CASE: $VM runs on $(sim_where "$VM")"
+rm "$(it_host_dir B)/xlmig.conf"
+clean
+
 # --- 3. the journal's disk full or read-only -----------------------------------------
 # The sender runs in a mount namespace of its own whose state directory
 # is a small tmpfs; at the fault point it is filled (or made read-only).
