@@ -804,19 +804,23 @@ static void policy_nic_bridge(struct policy_walk *w, const char *where,
         policy_refuse(w, where, "there is no bridge %s on this host", s);
 }
 
-static void policy_nic(struct policy_walk *w, const char *where, yajl_val v,
-                       unsigned arg)
+/* A key of a nic or a disk that is not harmless: false when it is not
+ * one this host knows. dev is the whole device, for keys that need their
+ * siblings. */
+typedef bool policy_key_fn(struct policy_walk *w, const char *at,
+                           const char *key, yajl_val v, yajl_val dev);
+
+/* The keys of device object v: those in safe[] pass, the backend and the
+ * hotplug script are judged as for any device, the rest by fn. */
+static void policy_keys(struct policy_walk *w, const char *where, yajl_val v,
+                        const char *const *safe, size_t nsafe,
+                        policy_key_fn *fn)
 {
-    static const char *const safe[] = {
-        "devid", "mtu", "mac", "nictype", "rate_bytes_per_interval",
-        "rate_interval_usecs",
-    };
     char at[POLICY_WHERE_MAX];
     const char *k;
     yajl_val x;
     size_t i, j;
 
-    (void)arg;
     if (!YAJL_IS_OBJECT(v)) {
         policy_refuse(w, where, "not an object");
         return;
@@ -825,27 +829,48 @@ static void policy_nic(struct policy_walk *w, const char *where, yajl_val v,
         k = v->u.object.keys[i];
         x = v->u.object.values[i];
         snprintf(at, sizeof(at), "%s.%s", where, k);
-        for (j = 0; j < ARRAY_SIZE(safe); j++)
+        for (j = 0; j < nsafe; j++)
             if (!strcmp(k, safe[j])) break;
-        if (j < ARRAY_SIZE(safe) || policy_backend(w, where, k, x)) continue;
-        if (!strcmp(k, "bridge")) {
-            policy_nic_bridge(w, at, x);
-        } else if (!strcmp(k, "script")) {
+        if (j < nsafe || policy_backend(w, where, k, x)) continue;
+        if (!strcmp(k, "script")) {
             if (policy_str(w, at, x) && *x->u.string)
                 policy_script(w, at, x->u.string);
-        } else if (!strcmp(k, "ip")) {
-            policy_nic_ip(w, at, x);
-        } else if (!strcmp(k, "ifname") || !strcmp(k, "gatewaydev")) {
-            policy_word(w, at, x, POLICY_IFNAME_MAX);
-        } else if (!strcmp(k, "model")) {
-            policy_word(w, at, x, 32);
-        } else if (!strncmp(k, "colo", 4)) {
-            policy_allowed(w, at, x, POLICY_ALLOW_COLO);
-        } else {
+        } else if (!fn(w, at, k, x, v)) {
             policy_refuse(w, at, "not a field this host's incoming policy "
                           "knows");
         }
     }
+}
+
+static bool policy_nic_key(struct policy_walk *w, const char *at,
+                           const char *k, yajl_val x, yajl_val dev)
+{
+    (void)dev;
+    if (!strcmp(k, "bridge"))
+        policy_nic_bridge(w, at, x);
+    else if (!strcmp(k, "ip"))
+        policy_nic_ip(w, at, x);
+    else if (!strcmp(k, "ifname") || !strcmp(k, "gatewaydev"))
+        policy_word(w, at, x, POLICY_IFNAME_MAX);
+    else if (!strcmp(k, "model"))
+        policy_word(w, at, x, 32);
+    else if (!strncmp(k, "colo", 4))
+        policy_allowed(w, at, x, POLICY_ALLOW_COLO);
+    else
+        return false;
+    return true;
+}
+
+static void policy_nic(struct policy_walk *w, const char *where, yajl_val v,
+                       unsigned arg)
+{
+    static const char *const safe[] = {
+        "devid", "mtu", "mac", "nictype", "rate_bytes_per_interval",
+        "rate_interval_usecs",
+    };
+
+    (void)arg;
+    policy_keys(w, where, v, safe, ARRAY_SIZE(safe), policy_nic_key);
 }
 
 /* The string member key of a disk, or NULL. */
@@ -857,6 +882,33 @@ static const char *policy_disk_get(yajl_val v, const char *key)
     return x ? x->u.string : NULL;
 }
 
+static bool policy_disk_key(struct policy_walk *w, const char *at,
+                            const char *k, yajl_val x, yajl_val dev)
+{
+    static const char *const spec_ok[] = { "xen", "unknown" };
+
+    if (!strcmp(k, "pdev_path")) {
+        if (policy_str(w, at, x) && *x->u.string)
+            policy_disk_path(w, at, x->u.string,
+                             policy_disk_get(dev, "backend"),
+                             policy_disk_get(dev, "format"),
+                             policy_disk_get(dev, "script"));
+    } else if (!strcmp(k, "vdev")) {
+        policy_word(w, at, x, 32);
+    } else if (!strcmp(k, "specification")) {
+        policy_enum(w, at, x, spec_ok, ARRAY_SIZE(spec_ok),
+                    POLICY_ALLOW_VIRTIO);
+    } else if (!strcmp(k, "irq") || !strcmp(k, "base")) {
+        policy_allowed(w, at, x, POLICY_ALLOW_VIRTIO);
+    } else if (!strncmp(k, "colo", 4) || !strcmp(k, "active_disk") ||
+               !strcmp(k, "hidden_disk")) {
+        policy_allowed(w, at, x, POLICY_ALLOW_COLO);
+    } else {
+        return false;
+    }
+    return true;
+}
+
 static void policy_disk(struct policy_walk *w, const char *where, yajl_val v,
                         unsigned arg)
 {
@@ -864,48 +916,9 @@ static void policy_disk(struct policy_walk *w, const char *where, yajl_val v,
         "backend", "format", "removable", "readwrite", "is_cdrom",
         "direct_io_safe", "discard_enable", "trusted", "transport",
     };
-    static const char *const spec_ok[] = { "xen", "unknown" };
-    char at[POLICY_WHERE_MAX];
-    const char *k;
-    yajl_val x;
-    size_t i, j;
 
     (void)arg;
-    if (!YAJL_IS_OBJECT(v)) {
-        policy_refuse(w, where, "not an object");
-        return;
-    }
-    for (i = 0; i < v->u.object.len; i++) {
-        k = v->u.object.keys[i];
-        x = v->u.object.values[i];
-        snprintf(at, sizeof(at), "%s.%s", where, k);
-        for (j = 0; j < ARRAY_SIZE(safe); j++)
-            if (!strcmp(k, safe[j])) break;
-        if (j < ARRAY_SIZE(safe) || policy_backend(w, where, k, x)) continue;
-        if (!strcmp(k, "pdev_path")) {
-            if (policy_str(w, at, x) && *x->u.string)
-                policy_disk_path(w, at, x->u.string,
-                                 policy_disk_get(v, "backend"),
-                                 policy_disk_get(v, "format"),
-                                 policy_disk_get(v, "script"));
-        } else if (!strcmp(k, "script")) {
-            if (policy_str(w, at, x) && *x->u.string)
-                policy_script(w, at, x->u.string);
-        } else if (!strcmp(k, "vdev")) {
-            policy_word(w, at, x, 32);
-        } else if (!strcmp(k, "specification")) {
-            policy_enum(w, at, x, spec_ok, ARRAY_SIZE(spec_ok),
-                        POLICY_ALLOW_VIRTIO);
-        } else if (!strcmp(k, "irq") || !strcmp(k, "base")) {
-            policy_allowed(w, at, x, POLICY_ALLOW_VIRTIO);
-        } else if (!strncmp(k, "colo", 4) || !strcmp(k, "active_disk") ||
-                   !strcmp(k, "hidden_disk")) {
-            policy_allowed(w, at, x, POLICY_ALLOW_COLO);
-        } else {
-            policy_refuse(w, at, "not a field this host's incoming policy "
-                          "knows");
-        }
-    }
+    policy_keys(w, where, v, safe, ARRAY_SIZE(safe), policy_disk_key);
 }
 
 /* ---- the walk ---- */
