@@ -80,10 +80,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct pt *t = *state;
-    char cmd[96];
 
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", t->root);
-    if (system(cmd)) return -1;
+    if (test_rm_rf(t->root)) return -1;
     policy_dispose(&t->p);
     test_ctx_close(&t->t);
     free(t);

@@ -157,10 +157,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct pt *p = *state;
-    char cmd[96];
 
-    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", p->dir);
-    if (system(cmd)) return -1;
+    if (test_rm_rf(p->dir)) return -1;
     policy_dispose(&p->pol);
     test_ctx_close(&p->t);
     free(p);
