@@ -59,17 +59,21 @@ static int job_recv_refuse(struct job_recv *jr, int rc, const char *fmt, ...)
 
 static int job_recv_refuse(struct job_recv *jr, int rc, const char *fmt, ...)
 {
-    char *what;
+    char *raw, *what, *name;
     va_list ap;
 
     va_start(ap, fmt);
-    if (vasprintf(&what, fmt, ap) < 0) abort();
+    if (vasprintf(&raw, fmt, ap) < 0) abort();
     va_end(ap);
-    LOG(jr->job.ctx, ERROR, "refused %s: %s", jr->name ? jr->name
-                                                      : "the domain", what);
+    /* The sender's name and values go to its terminal: escaped. */
+    what = proto_clean_text(raw);
+    name = proto_clean_text(jr->name ? jr->name : "the domain");
+    LOG(jr->job.ctx, ERROR, "refused %s: %s", name, what);
     job_log_refusal(&jr->job, jr->name, jr->peer, what);
     job_why(&jr->job, "refused: %s", what);
+    free(name);
     free(what);
+    free(raw);
     return rc;
 }
 

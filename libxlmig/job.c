@@ -330,7 +330,7 @@ void job_log_refusal(struct job *job, const char *domain, const char *peer,
                      const char *what)
 {
     const char *dir = getenv("XLMIG_LOG_DIR");
-    char *path, *line, stamp[32];
+    char *path, *text, *clean, *line, stamp[32];
     struct tm tm;
     time_t now = time(NULL);
     ssize_t n = -1;
@@ -342,9 +342,12 @@ void job_log_refusal(struct job *job, const char *domain, const char *peer,
     path = xasprintf("%s/" JOB_REFUSAL_LOG, dir);
     gmtime_r(&now, &tm);
     strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    line = xasprintf("%s refused %s from %s (job %s): %s\n", stamp,
+    /* One line whatever the sender named. */
+    text = xasprintf("%s refused %s from %s (job %s): %s", stamp,
                      domain ? domain : "a domain", peer,
                      job->id[0] ? job->id : "-", what);
+    clean = proto_clean_text(text);
+    line = xasprintf("%s\n", clean);
     fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
               0640);
     if (fd >= 0) n = write(fd, line, strlen(line));
@@ -352,6 +355,8 @@ void job_log_refusal(struct job *job, const char *domain, const char *peer,
         LOGE(job->ctx, WARN, "cannot log the refusal in %s", path);
     if (fd >= 0) close(fd);
     free(line);
+    free(clean);
+    free(text);
     free(path);
 }
 

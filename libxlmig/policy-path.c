@@ -105,6 +105,13 @@ static bool policy_below(struct policy_walk *w, const char *where,
     bool ok = false;
     int r;
 
+    /* The allowed directory itself: nothing below it to take. */
+    if (!path[strlen(dir)]) {
+        policy_refuse_path(w, where, path, "is an allowed directory, not a "
+                           "file in it");
+        free(fs);
+        return false;
+    }
     for (i = skip + strlen(dir) + 1;; i++) {
         if (fs[i] != '/' && fs[i]) continue;
         c = fs[i];
@@ -268,10 +275,19 @@ static int policy_img_info(struct policy_walk *w, const char *where,
                      (char *)"--output=json", (char *)"-f", (char *)format,
                      (char *)"--", fs, NULL };
     yajl_val v, b, f;
-    char *why = NULL;
+    char *why = NULL, *q;
     int rc;
 
     *backing_r = *bformat_r = NULL;
+    /* Nothing to read: refused, as the chain cannot be judged. */
+    if (access(fs, F_OK) < 0 && errno == ENOENT) {
+        q = policy_quote(path);
+        policy_refuse(w, where, "%s does not exist here, so its backing "
+                      "files cannot be checked", q);
+        free(q);
+        rc = XLMIG_E_NOTFOUND;
+        goto out;
+    }
     /* Without a format qemu-img would guess it from the file. */
     if (!format) {
         argv[4] = (char *)"--";

@@ -245,14 +245,21 @@ void policy_refuse(struct policy_walk *w, const char *where, const char *fmt,
                    ...)
 {
     struct policy_report *rep = w->rep;
-    char *msg;
+    char *msg, *line;
     va_list ap;
 
     va_start(ap, fmt);
     if (vasprintf(&msg, fmt, ap) < 0) abort();
     va_end(ap);
+    line = xasprintf("%s: %s", where, msg);
+    /* A key or a value of the sender's may be in it: one printable line
+     * of bounded length, for the sender's terminal and this host's log. */
     rep->v = xrealloc(rep->v, (rep->n + 1) * sizeof(*rep->v));
-    rep->v[rep->n++] = xasprintf("%s: %s", where, msg);
+    rep->v[rep->n] = proto_clean_text(line);
+    if (strlen(rep->v[rep->n]) > POLICY_REFUSAL_MAX)
+        strcpy(rep->v[rep->n] + POLICY_REFUSAL_MAX - 3, "...");
+    rep->n++;
+    free(line);
     free(msg);
 }
 

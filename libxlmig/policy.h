@@ -86,7 +86,10 @@ void policy_dispose(struct policy *p);
 MUST_CHECK int policy_load(struct xlmig_ctx *ctx, struct policy *p,
                            char **cause_r);
 
-/* What a check found: one line per field refused, "FIELD: RULE". */
+/* What a check found: one line per field refused, "FIELD: RULE",
+ * printable (control characters escaped), POLICY_REFUSAL_MAX bytes at
+ * most. */
+#define POLICY_REFUSAL_MAX 1024
 struct policy_report {
     char **v;
     size_t n;

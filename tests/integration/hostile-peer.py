@@ -179,6 +179,12 @@ def attacks(d):
                   {"b_info/max_vcpus": 4096,
                    "b_info/avail_vcpus": list(range(4096))}),
         "unknown": ("b_info.evil_knob", {"b_info/evil_knob": 1}),
+        # Terminal escapes and a forged log line, in a key and a name.
+        "key-escape": ("nics[0].m\\x1b]0;owned\\x07\\x0a",
+                       {"nics": [nic(**{"m\x1b]0;owned\x07\n"
+                                        "2026-01-01T00:00:00Z forged": 1})]}),
+        "name-newline": ("c_info.name",
+                         {"c_info/name": "x\n2026-01-01T00:00:00Z forged"}),
         "dup-key": ("on_crash", {"text": ('"on_reboot": "restart"',
                                           '"on_reboot": "restart", '
                                           '"on_crash": "destroy", '

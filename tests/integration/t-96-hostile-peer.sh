@@ -138,21 +138,37 @@ expect_logged() {
 	LOG_N=$n
 }
 
-# expect_refused FIELD: one line of B's stderr refuses, naming FIELD; the
-# refusal is logged; B is untouched.
+# expect_clean: B's stderr and its log of refusals hold no control
+# character but newline (a sender's key or name comes escaped: no
+# terminal escape reaches a screen, no line is forged in the log).
+expect_clean() {
+	local f
+	for f in "$IT_DIR/h.err" "$B_LOG"; do
+		! LC_ALL=C grep -q $'[\x01-\x09\x0b-\x1f\x7f]' "$f" ||
+			it_fail "[$CASE] $f has a control character: $(LC_ALL=C grep -n $'[\x01-\x09\x0b-\x1f\x7f]' "$f" | head -n 1 | cat -v)"
+	done
+	! grep -q '^2026-01-01T00:00:00Z' "$B_LOG" ||
+		it_fail "[$CASE] a forged line in $B_LOG"
+}
+
+# expect_refused FIELD: one line of B's stderr refuses, naming FIELD (as
+# it is: see expect_results_error); the refusal is logged, on one line;
+# B is untouched.
 expect_refused() {
 	expect_exit1
-	awk -v f="$1" 'index($0, f) && /refused/ { ok = 1 } END { exit !ok }' \
+	F="$1" awk 'index($0, ENVIRON["F"]) && /refused/ { ok = 1 } END { exit !ok }' \
 		"$IT_DIR/h.err" ||
 		it_fail "[$CASE] no refusal naming $1: $(grep -v '^migration target' "$IT_DIR/h.err" | tr '\n' '|')"
 	expect_logged
+	expect_clean
 	expect_b_untouched
 }
 
-# expect_results_error ID TEXT: B's RESULTS had an error ID naming TEXT.
+# expect_results_error ID TEXT: B's RESULTS had an error ID naming TEXT
+# (TEXT as it is: through the environment, awk -v would unescape it).
 expect_results_error() {
-	awk -v id="$1" -v t="$2" '$1 == "result" && $2 == id && $3 == "error" &&
-		index($0, t) { ok = 1 } END { exit !ok }' "$IT_DIR/h.out" ||
+	T="$2" awk -v id="$1" '$1 == "result" && $2 == id && $3 == "error" &&
+		index($0, ENVIRON["T"]) { ok = 1 } END { exit !ok }' "$IT_DIR/h.out" ||
 		it_fail "[$CASE] no $1 error naming '$2' in the RESULTS: $(grep '^result.* error ' "$IT_DIR/h.out" | tr '\n' '|')"
 }
 
@@ -164,8 +180,8 @@ LOG_N=$(log_lines)
 # --- 1. the incoming policy, raw and in xlmig/1 ---------------------------------
 ATTACKS="dom0-sda dom0-xvda shadow dotdot symlink devnode qcow2 script-sh
 	script-dotdot bridge pci iomem ioports irqs device-model extra p9s serial
-	kernel ramdisk name-path name-shell name-semicolon memory vcpus unknown
-	dup-key comment-bomb deep"
+	kernel ramdisk name-path name-shell name-semicolon name-newline memory
+	vcpus unknown key-escape dup-key comment-bomb deep"
 for a in $ATTACKS; do
 	field=$("$PY" -S "$HP" field "$a")
 	for mode in raw x1; do
@@ -175,7 +191,7 @@ for a in $ATTACKS; do
 		[ "$mode" = x1 ] || continue
 		# A config B cannot read at all is refused before any RESULTS.
 		case $a in
-		name-path | name-shell | comment-bomb | deep)
+		name-path | name-shell | name-newline | comment-bomb | deep)
 			! grep -q '^result ' "$IT_DIR/h.out" ||
 				it_fail "[$CASE] RESULTS for a config B cannot read"
 			;;

@@ -125,6 +125,7 @@ static void run(struct pt *t, const char *fmt, ...)
 static void expect(struct pt *t, const char *json, size_t n, ...)
 {
     struct policy_report rep;
+    const unsigned char *u;
     const char *want;
     bool found;
     size_t i;
@@ -136,6 +137,15 @@ static void expect(struct pt *t, const char *json, size_t n, ...)
         for (i = 0; i < rep.n; i++)
             print_error("  refused: %s\n", rep.v[i]);
         fail_msg("%zu refusals, expected %zu, for %.200s", rep.n, n, json);
+    }
+    /* Each one printable line of bounded length, whatever the config. */
+    for (i = 0; i < rep.n; i++) {
+        for (u = (const unsigned char *)rep.v[i]; *u; u++)
+            if (*u < 0x20 || *u == 0x7f || (*u == 0xc2 && u[1] >= 0x80 &&
+                                             u[1] <= 0x9f))
+                fail_msg("refusal %zu has control character 0x%02x: %s",
+                         i, *u, rep.v[i]);
+        assert_in_range(strlen(rep.v[i]), 1, POLICY_REFUSAL_MAX);
     }
     va_start(ap, n);
     while ((want = va_arg(ap, const char *))) {
@@ -275,6 +285,12 @@ static void test_disk_locations(void **state)
     expect_disk(t, "/srv/xen//vm1.img", "", 1, "not a plain");
     expect_disk(t, "/srv/xen/vm1.img,file.driver=nbd", "", 1, "not a plain");
     expect_disk(t, "srv/xen/vm1.img", "", 1, "not a plain");
+    /* An allowed directory itself is no disk (nor a boot file). */
+    expect_disk(t, "/srv/xen", "", 1, "is an allowed directory, not a file");
+    expect_disk(t, "/var/lib/xen/images", "\"backend\": \"phy\"", 1,
+                "is an allowed directory");
+    expect_cfg(t, "\"kernel\": \"/var/lib/xen/boot\"", "", 1,
+               "is an allowed directory");
     expect_disk(t, "/srv/xen/vm1.img", "\"backend\": \"phy\"", 0, NULL);
     /* A qdisk image must say its format: QEMU would guess it. */
     expect_disk(t, "/srv/xen/vm1.img", "\"format\": \"unknown\"", 1,
@@ -386,6 +402,10 @@ static void test_backing_files(void **state)
     /* A raw file that claims to be qcow2. */
     expect_disk(t, "/srv/xen/x", "\"format\": \"qcow2\"", 1,
                 "cannot read the image's header");
+    /* Not there: no chain to judge, so refused (qemu-img not run). */
+    t->p.qemu_img = "/nonexistent/qemu-img";
+    expect_disk(t, "/srv/xen/gone.qcow2", "\"format\": \"qcow2\"", 1,
+                "/srv/xen/gone.qcow2 does not exist here");
     /* No qemu-img: refused, never waved through. */
     t->p.qemu_img = "/nonexistent/qemu-img";
     expect_disk(t, "/srv/xen/ok.qcow2", "\"format\": \"qcow2\"", 1,
@@ -466,6 +486,7 @@ static void test_scripts(void **state)
 static void test_nics(void **state)
 {
     struct pt *t = *state;
+    char *long_key, *top;
 
     expect_cfg(t, "", "\"nics\": [{\"devid\": 0, \"bridge\": \"xenbr0\", "
                "\"mac\": \"00:16:3e:00:00:01\", \"ip\": \"192.0.2.1 "
@@ -488,6 +509,21 @@ static void test_nics(void **state)
     expect_cfg(t, "", "\"nics\": [{\"backend_domname\": \"Domain-0\"}]", 0,
                NULL);
     expect_cfg(t, "", "\"nics\": [{\"novel\": 1}]", 1, "nics[0].novel");
+    /* The sender's keys and values reach its terminal and this host's
+     * log escaped (expect() checks every refusal is printable). */
+    expect_cfg(t, "", "\"nics\": [{\"m\\u001b]0;x\\u0007\\nforged\": 1}]", 1,
+               "nics[0].m\\x1b]0;x\\x07\\x0aforged");
+    expect_cfg(t, "", "\"nics\": [{\"k\\u007f\\u0085\": 1}]", 1,
+               "nics[0].k\\x7f\\xc2\\x85");
+    expect_cfg(t, "", "\"nics\": [{\"bridge\": \"\\u001b[2J\"}]", 1,
+               "nics[0].bridge");
+    long_key = xmalloc(5001);
+    memset(long_key, 'a', 5000);
+    long_key[5000] = '\0';
+    top = xasprintf("\"disks\": [{\"%s\": 1}]", long_key);
+    expect_cfg(t, "", top, 1, "disks[0].aaaa");
+    free(top);
+    free(long_key);
     /* With a list, only those bridges. */
     t->p.bridges = realloc(t->p.bridges, sizeof(char *));
     t->p.bridges[0] = xstrdup("xenbr1");
