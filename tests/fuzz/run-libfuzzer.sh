@@ -12,7 +12,7 @@ src=${top_srcdir:-.}
 build=${top_builddir:-.}
 seconds=${FUZZ_SECONDS:-20}
 clang=${CLANG:-clang}
-targets="stream proto domcfg preflight frame xs"
+targets="stream proto domcfg preflight frame xs policy"
 
 if ! command -v "$clang" >/dev/null 2>&1; then
     echo "run-libfuzzer: FAIL: $clang not found; run scripts/install-deps" \
@@ -43,6 +43,10 @@ sources() {
         "$lib/xmalloc.c" ;;
     xs) echo "$src/tests/fuzz/fuzz-xs.c $lib/xs-msg.c $lib/frame.c" \
         "$lib/buf.c $lib/xmalloc.c $lib/jsonlim.c" ;;
+    policy) echo "$src/tests/fuzz/fuzz-policy.c $lib/policy.c" \
+        "$lib/policy-path.c $lib/jsonlim.c $lib/domcfg.c $lib/proto.c" \
+        "$lib/buf.c $lib/conf.c $lib/child.c $lib/fdio.c $lib/err.c" \
+        "$lib/xmalloc.c" ;;
     esac
 }
 
@@ -50,6 +54,7 @@ sources() {
 libs() {
     case $1 in
     domcfg|preflight) pkg-config --libs yajl ;;
+    policy) pkg-config --libs yajl xlutil ;;
     frame|xs) pkg-config --libs libcrypto libzstd liblz4 yajl ;;
     esac
 }
