@@ -402,13 +402,6 @@ static bool pf_disk_decode(yajl_val o, size_t i, struct pf_disk_ident *d,
            pf_get_u64(o, "sample", where, &d->sample, why_r);
 }
 
-static bool pf_printable(const char *s)
-{
-    for (; *s; s++)
-        if (*s < 0x20 || *s > 0x7e) return false;
-    return true;
-}
-
 int pf_request_decode(const char *json, struct pf_request *req,
                       char **why_r)
 {
@@ -426,7 +419,7 @@ int pf_request_decode(const char *json, struct pf_request *req,
                    why_r);
     if (!s) goto out;
     /* Logged, and given to check scripts: printable ASCII only. */
-    if (!pf_printable(s)) {
+    if (!proto_printable(s)) {
         *why_r = xstrdup("request.source: not printable ASCII");
         goto out;
     }
@@ -434,7 +427,7 @@ int pf_request_decode(const char *json, struct pf_request *req,
     s = pf_get_str(root, "xen_version", sizeof(req->xen_version) - 1,
                    "request", why_r);
     if (!s) goto out;
-    if (!pf_printable(s) ||
+    if (!proto_printable(s) ||
         sscanf(s, "%u.%u", &req->xen_major, &req->xen_minor) != 2) {
         *why_r = xstrdup("request.xen_version: not N.N");
         goto out;

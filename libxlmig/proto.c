@@ -58,6 +58,13 @@ char *proto_clean_text(const char *s)
     return out;
 }
 
+bool proto_printable(const char *s)
+{
+    for (; *s; s++)
+        if (*s < 0x20 || *s > 0x7e) return false;
+    return true;
+}
+
 int proto_check_msg(const struct proto_msg *msg, const uint8_t *got,
                     char **why_r)
 {

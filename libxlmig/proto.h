@@ -84,6 +84,9 @@ char *proto_escape(const uint8_t *data, size_t len, size_t max);
  * UTF-8 included, is kept. Allocated.
  */
 char *proto_clean_text(const char *s);
+/* Whether s is printable ASCII only (for text a peer sends that is logged,
+ * shown and handed to scripts as it is). */
+bool proto_printable(const char *s);
 
 /*
  * xlmig/1: what two xlmig ends speak besides xl's protocol. The sender

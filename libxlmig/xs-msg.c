@@ -15,6 +15,7 @@
 #include <yajl/yajl_tree.h>
 
 #include "jsonlim.h"
+#include "proto.h"
 #include "xs-msg.h"
 
 #define XS_MSG_SECONDS_MAX 1e9
@@ -320,14 +321,6 @@ static bool xs_msg_seconds(yajl_val root, const char *key, double *v_r,
     return true;
 }
 
-/* Printable ASCII only: the text is logged and shown. */
-static bool xs_msg_printable(const char *s)
-{
-    for (; *s; s++)
-        if (*s < 0x20 || *s > 0x7e) return false;
-    return true;
-}
-
 /* HELLO's caps: absent, or an array of short printable words. */
 static bool xs_msg_caps(yajl_val root, struct xs_msg_hello *h, char **why_r)
 {
@@ -344,7 +337,7 @@ static bool xs_msg_caps(yajl_val root, struct xs_msg_hello *h, char **why_r)
     for (i = 0; i < v->u.array.len; i++) {
         c = v->u.array.values[i];
         if (!YAJL_IS_STRING(c) || strlen(c->u.string) > XS_MSG_CAP_MAX ||
-            !xs_msg_printable(c->u.string)) {
+            !proto_printable(c->u.string)) {
             *why_r = xasprintf("caps[%zu]: not a word of at most %d bytes",
                                i, XS_MSG_CAP_MAX);
             return false;
@@ -369,7 +362,7 @@ int xs_msg_hello_decode(const char *json, unsigned max_version,
     if (!xs_msg_u64(root, "xlmig", 1, max_version, &v, why_r)) goto out;
     sw = xs_msg_str(root, "version", XS_MSG_SWVER_MAX, why_r);
     if (!sw) goto out;
-    if (!xs_msg_printable(sw)) {
+    if (!proto_printable(sw)) {
         *why_r = xstrdup("version: not printable ASCII");
         goto out;
     }

@@ -42,7 +42,7 @@ sources() {
     frame) echo "$src/tests/fuzz/fuzz-frame.c $lib/frame.c $lib/buf.c" \
         "$lib/xmalloc.c" ;;
     xs) echo "$src/tests/fuzz/fuzz-xs.c $lib/xs-msg.c $lib/frame.c" \
-        "$lib/buf.c $lib/xmalloc.c $lib/jsonlim.c" ;;
+        "$lib/buf.c $lib/xmalloc.c $lib/jsonlim.c $lib/proto.c" ;;
     policy) echo "$src/tests/fuzz/fuzz-policy.c $lib/policy.c" \
         "$lib/policy-path.c $lib/jsonlim.c $lib/domcfg.c $lib/proto.c" \
         "$lib/buf.c $lib/conf.c $lib/child.c $lib/fdio.c $lib/err.c" \
