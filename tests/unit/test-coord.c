@@ -121,6 +121,17 @@ static int take_now(struct host *h, const char *id, enum coord_kind k)
     return coord_slot_take(h->c, id, k, false, NULL, -1, NULL, NULL);
 }
 
+/* Jobs a and b hold both outgoing slots; job c is made, with none. */
+static void out_slots_full(struct host *h, char a[32], char b[32],
+                           char c[32])
+{
+    new_job(h, "", a);
+    new_job(h, "", b);
+    new_job(h, "", c);
+    assert_int_equal(take_now(h, a, COORD_OUT), XLMIG_OK);
+    assert_int_equal(take_now(h, b, COORD_OUT), XLMIG_OK);
+}
+
 static bool readable_within(int fd, int ms)
 {
     struct pollfd p = { .fd = fd, .events = POLLIN };
@@ -368,11 +379,7 @@ static void test_slot_wait_cancel_and_timeout_leave_queue(void **state)
     struct fdio_wait w;
     int fds[2];
 
-    new_job(h, "", a);
-    new_job(h, "", b);
-    new_job(h, "", c);
-    assert_int_equal(take_now(h, a, COORD_OUT), XLMIG_OK);
-    assert_int_equal(take_now(h, b, COORD_OUT), XLMIG_OK);
+    out_slots_full(h, a, b, c);
     assert_int_equal(pipe(fds), 0);
     assert_int_equal(write(fds[1], "c", 1), 1);
     w = fdio_wait_make(0, fds[0]);
@@ -414,11 +421,7 @@ static void test_slot_wait_ends_when_the_peer_leaves(void **state)
     double t0;
     int fds[2];
 
-    new_job(h, "", a);
-    new_job(h, "", b);
-    new_job(h, "", c);
-    assert_int_equal(take_now(h, a, COORD_OUT), XLMIG_OK);
-    assert_int_equal(take_now(h, b, COORD_OUT), XLMIG_OK);
+    out_slots_full(h, a, b, c);
     assert_int_equal(pipe(fds), 0);
     assert_int_equal(write(fds[1], "stream", 6), 6);
     w = fdio_wait_make(1, -1);
