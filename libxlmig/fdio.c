@@ -306,7 +306,8 @@ int fdio_sync_dir(struct xlmig_ctx *ctx, const char *dir)
  * reappears in between (another writer of the same file).
  */
 static int fdio_write_tmp(struct xlmig_ctx *ctx, const char *tmp,
-                          const void *data, size_t len, struct stat *st_r)
+                          const void *data, size_t len,
+                          const struct stat *like, struct stat *st_r)
 {
     size_t done = 0;
     ssize_t r;
@@ -337,6 +338,13 @@ static int fdio_write_tmp(struct xlmig_ctx *ctx, const char *tmp,
             done += (size_t)r;
         }
     }
+    if (!rc && like &&
+        (fchown(fd, like->st_uid, like->st_gid) ||
+         fchmod(fd, like->st_mode & 07777))) {
+        LOGE(ctx, ERROR, "give %s the owner and mode of the file it "
+             "replaces", tmp);
+        rc = err_from_errno(errno);
+    }
     if (!rc && fsync(fd)) {
         LOGE(ctx, ERROR, "fsync %s", tmp);
         rc = err_from_errno(errno);
@@ -356,6 +364,12 @@ static int fdio_write_tmp(struct xlmig_ctx *ctx, const char *tmp,
 int fdio_write_file(struct xlmig_ctx *ctx, const char *path,
                     const void *data, size_t len)
 {
+    return fdio_write_file_as(ctx, path, data, len, NULL);
+}
+
+int fdio_write_file_as(struct xlmig_ctx *ctx, const char *path,
+                       const void *data, size_t len, const struct stat *like)
+{
     const char *slash = strrchr(path, '/');
     struct stat st, now;
     char *dir, *tmp;
@@ -368,7 +382,7 @@ int fdio_write_file(struct xlmig_ctx *ctx, const char *path,
         dir = xstrdup("/");
     }
     tmp = xasprintf("%s/.%s.tmp", dir, slash ? slash + 1 : path);
-    rc = fdio_write_tmp(ctx, tmp, data, len, &st);
+    rc = fdio_write_tmp(ctx, tmp, data, len, like, &st);
     if (rc) goto out;
     /* Ours still: another writer's stale-file removal may have hit it. */
     if (lstat(tmp, &now) || now.st_dev != st.st_dev ||

@@ -91,6 +91,12 @@ MUST_CHECK int fdio_read_file(struct xlmig_ctx *ctx, const char *path,
                               size_t max, char **text_r);
 MUST_CHECK int fdio_write_file(struct xlmig_ctx *ctx, const char *path,
                                const void *data, size_t len);
+/* As fdio_write_file, the new file with like's owner and mode (NULL:
+ * ours, 0600): a config file rewritten stays the admin's. */
+struct stat;
+MUST_CHECK int fdio_write_file_as(struct xlmig_ctx *ctx, const char *path,
+                                  const void *data, size_t len,
+                                  const struct stat *like);
 MUST_CHECK int fdio_sync_dir(struct xlmig_ctx *ctx, const char *dir);
 
 #endif /* XLMIG_FDIO_H */

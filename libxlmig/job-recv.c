@@ -453,6 +453,9 @@ int xlmig_migrate_receive(struct xlmig_ctx *ctx,
     int rc, rrc = XLMIG_OK;
 
     *domid_r = HV_INVALID_DOMID;
+    if (opts->cold)
+        return job_cold_receive(ctx, opts->recv_fd, opts->send_fd,
+                                opts->timeout_s);
     memset(&jr, 0, sizeof(jr));
     job_init(&jr.job, ctx, opts->event_fn, opts->event_arg,
              opts->timeout_s, opts->cancel_fd);

@@ -465,6 +465,16 @@ static void job_send_report_unsafe(struct job_send *js)
     js->res->where = XLMIG_WHERE_UNKNOWN;
 }
 
+/* Whether domain is not running here (a cold migration, with --config). */
+static bool job_send_halted(struct xlmig_ctx *ctx, const char *domain)
+{
+    struct hv *hv;
+    uint32_t domid;
+
+    return !ctx_hv(ctx, &hv) &&
+           hv_lookup(hv, domain, &domid) == XLMIG_E_NOTFOUND;
+}
+
 int xlmig_migrate(struct xlmig_ctx *ctx, const char *domain,
                   const char *host, const struct xlmig_migrate_opts *opts,
                   struct xlmig_migrate_result *res)
@@ -476,6 +486,13 @@ int xlmig_migrate(struct xlmig_ctx *ctx, const char *domain,
 
     if (!res) res = &dummy;
     memset(res, 0, sizeof(*res));
+    if (opts->config_file && job_send_halted(ctx, domain))
+        return job_cold_send(ctx, domain, host, opts, res);
+    if (opts->n_storage) {
+        LOG(ctx, ERROR, "--storage moves the disks of a halted domain "
+            "(give its --config); %s is running", domain);
+        return XLMIG_E_INVAL;
+    }
     memset(&js, 0, sizeof(js));
     job_init(&js.job, ctx, opts->event_fn, opts->event_arg,
              opts->timeout_s, opts->cancel_fd);

@@ -213,17 +213,19 @@ static void job_queued(void *arg, unsigned pos)
 int job_register(struct job *job, const char *role, const char *domain,
                  const char *uuid, const char *peer)
 {
+    const char *kind;
     char *holder = NULL;
     int rc, fd;
 
     rc = coord_open(job->ctx, &job->coord);
     if (rc) return rc;
-    rc = coord_job_create(job->coord, "migrate", domain, uuid ? uuid : "",
+    kind = job->kind ? job->kind : "migrate";
+    rc = coord_job_create(job->coord, kind, domain, uuid ? uuid : "",
                           peer, job->id);
     if (rc) goto fail;
     snprintf(job->jr.id, sizeof(job->jr.id), "%s", job->id);
     snprintf(job->jr.role, sizeof(job->jr.role), "%s", role);
-    snprintf(job->jr.kind, sizeof(job->jr.kind), "migrate");
+    snprintf(job->jr.kind, sizeof(job->jr.kind), "%s", kind);
     snprintf(job->jr.name, sizeof(job->jr.name), "%s", domain);
     snprintf(job->jr.uuid, sizeof(job->jr.uuid), "%s", uuid ? uuid : "");
     snprintf(job->jr.peer, sizeof(job->jr.peer), "%s", peer);
@@ -260,8 +262,9 @@ int job_admit(struct job *job, enum coord_kind k, bool no_wait,
     rc = coord_slot_take(job->coord, job->id, k, !no_wait, &qwait, peer_fd,
                          job_queued, job);
     if (rc == XLMIG_E_BUSY)
-        LOG(job->ctx, ERROR, "this host is at its limit of %s migrations "
-            "(xlmig jobs; xlmig set-limit)", coord_kind_name(k));
+        LOG(job->ctx, ERROR, "this host is at its limit of %s %s "
+            "(xlmig jobs; xlmig set-limit)", coord_kind_name(k),
+            k == COORD_STORAGE ? "moves" : "migrations");
     if (rc) return rc;
     job->slotted = true;
     job->slot_kind = k;

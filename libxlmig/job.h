@@ -51,6 +51,7 @@ struct job {
     size_t x_back_len;
     uint64_t peer_bytes;        /* stream bytes the receiver has taken */
 
+    const char *kind;           /* "migrate" (NULL) or "storage" */
     /* The job's record in xenstore and its journal (job_register()). */
     struct coord *coord;        /* NULL until registered */
     char id[32];
@@ -144,6 +145,18 @@ MUST_CHECK int job_read_msg(struct job *job, int fd,
                             const struct proto_msg *msg);
 MUST_CHECK int job_write_msg(struct job *job, int fd,
                              const struct proto_msg *msg);
+
+/* ---- job-cold.c: a halted domain's config to another host ---- */
+
+/* Sender: config file opts->config_file of halted domain to host, its
+ * disks moved first (opts->storage), removed here once host has it. */
+MUST_CHECK int job_cold_send(struct xlmig_ctx *ctx, const char *domain,
+                             const char *host,
+                             const struct xlmig_migrate_opts *opts,
+                             struct xlmig_migrate_result *res);
+/* Receiver (migrate-receive --cold): checks and writes one config. */
+MUST_CHECK int job_cold_receive(struct xlmig_ctx *ctx, int recv_fd,
+                                int send_fd, unsigned timeout_s);
 
 /* ---- job-x.c: xlmig/1 (proto.h) ---- */
 

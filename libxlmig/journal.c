@@ -34,6 +34,16 @@ static const struct {
     JOURNAL_STR(id), JOURNAL_STR(role), JOURNAL_STR(kind),
     JOURNAL_STR(phase), JOURNAL_STR(name), JOURNAL_STR(uuid),
     JOURNAL_STR(peer), JOURNAL_STR(error),
+};
+
+/* Added later (storage moves): absent means "". */
+static const struct {
+    const char *key;
+    size_t off, size;
+} journal_opt_strs[] = {
+    JOURNAL_STR(vdev), JOURNAL_STR(src), JOURNAL_STR(src_format),
+    JOURNAL_STR(part), JOURNAL_STR(dst), JOURNAL_STR(dst_format),
+    JOURNAL_STR(cfg), JOURNAL_STR(save),
 #undef JOURNAL_STR
 };
 
@@ -105,6 +115,21 @@ static char *journal_to_json(const struct journal_rec *r)
         journal_gen_str(g, (const char *)r + journal_strs[i].off,
                         journal_strs[i].size);
     }
+    for (i = 0; i < ARRAY_SIZE(journal_opt_strs); i++) {
+        const char *v = (const char *)r + journal_opt_strs[i].off;
+
+        if (!*v) continue;
+        journal_gen_key(g, journal_opt_strs[i].key);
+        journal_gen_str(g, v, journal_opt_strs[i].size);
+    }
+    if (r->keep) {
+        journal_gen_key(g, "keep");
+        yajl_gen_bool(g, true);
+    }
+    if (r->offline) {
+        journal_gen_key(g, "offline");
+        yajl_gen_bool(g, true);
+    }
     journal_gen_key(g, "domid");
     yajl_gen_integer(g, r->domid);
     journal_gen_key(g, "go");
@@ -146,6 +171,11 @@ static int journal_mkdir(struct xlmig_ctx *ctx, const char *dir)
     }
     free(path);
     return rc;
+}
+
+int journal_make_dir(struct xlmig_ctx *ctx)
+{
+    return journal_mkdir(ctx, journal_dir());
 }
 
 int journal_write(struct xlmig_ctx *ctx, const struct journal_rec *r)
@@ -291,6 +321,32 @@ static const char *journal_from_tree(yajl_val root, struct journal_rec *r,
     if (v && !YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
         return "paused not true/false";
     r->paused = YAJL_IS_TRUE(v);
+    path[0] = "keep";
+    v = yajl_tree_get(root, path, yajl_t_any);
+    if (v && !YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
+        return "keep not true/false";
+    r->keep = YAJL_IS_TRUE(v);
+    path[0] = "offline";
+    v = yajl_tree_get(root, path, yajl_t_any);
+    if (v && !YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
+        return "offline not true/false";
+    r->offline = YAJL_IS_TRUE(v);
+    for (i = 0; i < ARRAY_SIZE(journal_opt_strs); i++) {
+        path[0] = journal_opt_strs[i].key;
+        v = yajl_tree_get(root, path, yajl_t_any);
+        if (!v) continue;
+        if (!YAJL_IS_STRING(v)) {
+            snprintf(why, size, "%s is not a string",
+                     journal_opt_strs[i].key);
+            return why;
+        }
+        if (strlen(v->u.string) >= journal_opt_strs[i].size) {
+            snprintf(why, size, "%s longer than %zu bytes",
+                     journal_opt_strs[i].key, journal_opt_strs[i].size - 1);
+            return why;
+        }
+        strcpy((char *)r + journal_opt_strs[i].off, v->u.string);
+    }
     path[0] = "started";
     v = yajl_tree_get(root, path, yajl_t_any);
     if (!YAJL_IS_DOUBLE(v) || !isfinite(YAJL_GET_DOUBLE(v)))

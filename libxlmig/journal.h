@@ -16,7 +16,7 @@
 
 #define JOURNAL_VERSION 1
 #define JOURNAL_DIR_DEFAULT "/var/lib/xlmig"
-#define JOURNAL_FILE_MAX (16 * 1024)    /* a record is far smaller */
+#define JOURNAL_FILE_MAX (32 * 1024)    /* a record is far smaller */
 
 struct journal_rec {
     char id[32];            /* a coord job id: [A-Za-z0-9_-] */
@@ -32,6 +32,19 @@ struct journal_rec {
     bool paused;            /* recv: to be left paused (-p); optional */
     double started, updated;    /* unix seconds */
     char error[256];
+    /*
+     * A storage move (kind "storage", role "move"; optional, "" or false
+     * when absent): the disk, the source image and its format, the copy
+     * while it is made (part, tagged by name) and once complete (dst) and
+     * its format, the config file that names the disk ("" for none), the
+     * save image of an offline move, whether the source stays.
+     * go: the switch to the copy began; suspended: the domain is saved.
+     */
+    char vdev[32];
+    char src[1024], src_format[16];
+    char part[1024], dst[1024], dst_format[16];
+    char cfg[1024], save[1024];
+    bool keep, offline;
 };
 
 /* $XLMIG_STATE_DIR if set and not empty, else JOURNAL_DIR_DEFAULT. */
@@ -47,6 +60,8 @@ const char *journal_dir(void);
 MUST_CHECK int journal_write(struct xlmig_ctx *ctx,
                              const struct journal_rec *r);
 
+/* Makes the state directory (0700) and its missing parents. */
+MUST_CHECK int journal_make_dir(struct xlmig_ctx *ctx);
 /*
  * Reads the record at path into *r_r (zeroed on failure). Anything but a
  * complete record of JOURNAL_VERSION with every field of the right type

@@ -214,6 +214,14 @@ struct xlmig_migrate_opts {
     const char *data;
     const char *compress;
     bool encrypt;
+    /*
+     * Cold migration: a domain that is not running here, with its config
+     * file (config_file), is moved as that file to the destination (its
+     * /etc/xen), and not started; storage (n_storage "VDEV=SR") moves
+     * disks to SRs both hosts see first.
+     */
+    const char *const *storage;
+    size_t n_storage;
 };
 
 struct xlmig_migrate_result {
@@ -231,6 +239,10 @@ struct xlmig_migrate_result {
     bool downtime_measured;
     double restore_s;           /* receiver: first frame to ready */
     struct xlmig_progress progress;
+    /* A cold migration (a halted domain's config moved): where says
+     * which host holds the config; disks_moved, its disks moved first. */
+    bool cold;
+    unsigned disks_moved;
 };
 
 /*
@@ -297,6 +309,9 @@ struct xlmig_receive_opts {
      * highest version it speaks; 0 means stock xl's protocol only.
      */
     unsigned xlmig_proto;
+    /* A cold migration's config file (migrate-receive --cold), written
+     * to $XLMIG_CONFIG_DIR or /etc/xen; *domid_r stays invalid. */
+    bool cold;
 };
 
 /*
@@ -481,6 +496,97 @@ XLMIG_API int xlmig_sim_domain_info(struct xlmig_ctx *ctx, const char *domain,
  */
 XLMIG_API int xlmig_sim_domain_shutdown(struct xlmig_ctx *ctx,
                                         const char *domain, const char *how);
+
+/*
+ * Storage repositories (SRs): shared storage declared in xlmig.conf
+ * ("sr = [ \"NAME:dir:PATH\", \"NAME:lvm:VG\" ]") and proven the same
+ * on every host by an identity written into it (xlmig_sr_create).
+ */
+struct xlmig_sr_disk {
+    uint32_t domid;
+    char domain[128];
+    char vdev[32];
+    char path[1024];
+};
+struct xlmig_sr {
+    char name[64];
+    char type[8];               /* "dir" or "lvm" */
+    char location[1024];        /* a directory, or a VG name */
+    char uuid[40];              /* its identity; "" when unavailable */
+    char state[256];            /* "ok", or one line saying why not */
+    uint64_t size, free;        /* bytes; 0 when unknown */
+    size_t n_disks;             /* disks of running domains in it */
+    struct xlmig_sr_disk *disks;
+};
+/* Every SR this host declares, in declaration order. XLMIG_E_INVAL
+ * (logged) if xlmig.conf or a declaration is broken. */
+XLMIG_API int xlmig_sr_list(struct xlmig_ctx *ctx, struct xlmig_sr **list_r,
+                            size_t *n_r);
+XLMIG_API void xlmig_sr_list_free(struct xlmig_sr *list, size_t n);
+/*
+ * Writes the identity of the SR declared as name here (type and location
+ * given: "dir" PATH or "lvm" VG; they must match a declaration if there is
+ * one) into the SR: *uuid_r (40 bytes) is it. XLMIG_E_EXISTS if it has one.
+ */
+XLMIG_API int xlmig_sr_create(struct xlmig_ctx *ctx, const char *name,
+                              const char *type, const char *location,
+                              char *uuid_r);
+
+/* What a storage move reports while it copies. */
+struct xlmig_storage_progress {
+    uint64_t done, total;       /* bytes of the disk walked, its size */
+    double rate;                /* bytes/s, recent; 0: unknown */
+    double eta_s;               /* -1: unknown */
+};
+
+/* Options of xlmig_storage_move(); zero-initialise. */
+struct xlmig_storage_opts {
+    const char *domain;         /* a running domain, or NULL (config_file) */
+    const char *config_file;    /* its xl.cfg or libxl JSON file, rewritten
+                                   to name the copy; required without domain */
+    const char *vdev;           /* the disk ("xvda") */
+    const char *sr;             /* the target SR's name */
+    const char *format;         /* "raw", "qcow2"; NULL: as it is */
+    bool keep_source;           /* leave the source image */
+    bool offline;               /* a running domain: save, copy, restore */
+    const char *save_dir;       /* where the save image goes; NULL: the
+                                   target SR (dir), else the state dir */
+    uint64_t bandwidth;         /* bytes/s read; 0: none */
+    bool no_wait;               /* fail at once if the storage slots are full */
+    int cancel_fd;              /* readable means cancel; -1: none */
+    xlmig_event_fn *event_fn;   /* phases, checks, info */
+    void (*progress_fn)(void *arg, const struct xlmig_storage_progress *p);
+    void *event_arg;            /* for both */
+};
+struct xlmig_storage_result {
+    char source[1024], target[1024];
+    uint64_t size, data, written;   /* virtual size, data read, written */
+    double copy_s, verify_s, downtime_s, total_s;
+    bool switched;              /* the config names the copy */
+    uint32_t domid;             /* offline: the restored domain; else
+                                   0x7ff4 (none) */
+    char job[32];               /* its job id */
+};
+/*
+ * Moves disk vdev of a halted domain (config_file) or of a running one
+ * (offline: saved, destroyed, restored on the copy) to SR sr: copy,
+ * verify, switch the config to the copy, remove the source. A running
+ * domain without offline is refused (the live mover is another story).
+ * On failure before the switch, the source stays in use and the partial
+ * copy is removed; res->switched says which side is in use.
+ */
+XLMIG_API int xlmig_storage_move(struct xlmig_ctx *ctx,
+                                 const struct xlmig_storage_opts *o,
+                                 struct xlmig_storage_result *res);
+/*
+ * The estimate of an offline move's downtime (save, copy, restore) in
+ * seconds, for the confirmation asked before it: *size_r the disk's
+ * virtual size and *data_r its allocated bytes.
+ */
+XLMIG_API int xlmig_storage_estimate(struct xlmig_ctx *ctx,
+                                     const struct xlmig_storage_opts *o,
+                                     uint64_t *size_r, uint64_t *data_r,
+                                     double *seconds_r);
 
 #ifdef __cplusplus
 }

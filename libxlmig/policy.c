@@ -18,6 +18,7 @@
 #include "jsonlim.h"
 #include "policy-priv.h"
 #include "proto.h"
+#include "sr.h"
 
 #define POLICY_JSON_MAX (4u << 20)      /* as domcfg.c */
 #define POLICY_DEPTH_MAX 32
@@ -174,6 +175,36 @@ static int policy_conf_allow(const struct conf *c, struct policy *p,
     return rc;
 }
 
+/*
+ * The SRs declared here whose identity this host reads are disk
+ * locations too: a dir SR's directory, an LVM SR's VG. An SR without its
+ * identity here (not mounted, a local stand-in) is not.
+ */
+static int policy_add_srs(struct xlmig_ctx *ctx, struct policy *p,
+                          char **cause_r)
+{
+    struct sr *list = NULL;
+    char uuid[SR_UUID_MAX], *why = NULL, ***v;
+    size_t n = 0, i, *nv;
+    int rc;
+
+    rc = sr_load(ctx, &list, &n, cause_r);
+    for (i = 0; !rc && i < n; i++) {
+        if (sr_identity(ctx, &list[i], uuid, &why)) {
+            free(why);
+            why = NULL;
+            continue;
+        }
+        v = list[i].type == SR_DIR ? &p->disk_paths : &p->disk_vgs;
+        nv = list[i].type == SR_DIR ? &p->n_disk_paths : &p->n_disk_vgs;
+        *v = xrealloc(*v, (*nv + 2) * sizeof(**v));
+        (*v)[(*nv)++] = xstrdup(list[i].loc);
+        (*v)[*nv] = NULL;
+    }
+    free(list);
+    return rc;
+}
+
 int policy_load(struct xlmig_ctx *ctx, struct policy *p, char **cause_r)
 {
     struct conf *c = NULL;
@@ -207,6 +238,7 @@ int policy_load(struct xlmig_ctx *ctx, struct policy *p, char **cause_r)
         rc = policy_conf_list(c, "incoming_bridges", false, &p->bridges,
                               &p->n_bridges, &p->bridges_set, cause_r);
     if (!rc) rc = policy_conf_allow(c, p, cause_r);
+    if (!rc) rc = policy_add_srs(ctx, p, cause_r);
     v = 0;
     if (!rc)
         rc = conf_long(c, "incoming_max_memory_mb", 1, POLICY_MEMORY_MB_MAX,

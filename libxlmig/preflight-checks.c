@@ -21,6 +21,7 @@
 #include "cpufeat.h"
 #include "domcfg.h"
 #include "preflight.h"
+#include "sr.h"
 
 #define PF_SAMPLE_LEN (64u << 10)   /* bytes hashed at each end of a disk */
 #define PF_SRC false
@@ -226,6 +227,32 @@ static void pf_check_suspend(const struct domcfg *c,
                "domain %s advertises suspend support", c->name);
 }
 
+/* Each disk in a declared SR carries that SR's identity: the destination
+ * knows it for the same storage by it (pf_check_storage). */
+static void pf_request_srs(struct xlmig_ctx *ctx, struct pf_request *req)
+{
+    struct sr *list = NULL;
+    const struct sr *s;
+    char *why = NULL;
+    size_t n = 0, i;
+
+    if (sr_load(ctx, &list, &n, &why)) {
+        LOG(ctx, WARN, "%s: the disks' SRs are not named to the "
+            "destination", why);
+        free(why);
+        return;
+    }
+    for (i = 0; i < req->n_disks; i++) {
+        s = sr_of_path(list, n, req->disks[i].path);
+        if (s && sr_identity(ctx, s, req->disks[i].sr_uuid, &why)) {
+            req->disks[i].sr_uuid[0] = '\0';
+            free(why);
+            why = NULL;
+        }
+    }
+    free(list);
+}
+
 static void pf_request_fill(const char *json, const struct domcfg *c,
                             const struct hv_host_facts *hf,
                             const struct hv_domain_facts *df,
@@ -274,6 +301,7 @@ int pf_source_checks(struct xlmig_ctx *ctx, struct hv *hv, uint32_t domid,
         snprintf(hf.xen_version, sizeof(hf.xen_version), "0.0");
     }
     pf_request_fill(json, cfg, &hf, &df, req);
+    pf_request_srs(ctx, req);
     if (check_busy) pf_check_busy(ctx, cfg, rep);
     pf_check_devices(cfg, rep);
     if (!rc) {

@@ -15,6 +15,7 @@
 #include "domcfg.h"
 #include "policy.h"
 #include "preflight.h"
+#include "sr.h"
 
 #define PF_DST true
 #define PF_MIB(kb) ((kb) / 1024)
@@ -238,8 +239,39 @@ static const struct pf_disk_ident *pf_source_disk(const struct pf_request *r,
     return NULL;
 }
 
+/* A disk in an SR on the source: the same storage here if it is in an SR
+ * of the same identity here (an SR is compared, not the disk's bytes). */
+static void pf_check_sr(struct xlmig_ctx *ctx, const struct pf_disk_ident *src,
+                        const struct domcfg_disk *d, const char *who,
+                        struct pf_report *rep)
+{
+    struct sr *list = NULL;
+    const struct sr *s = NULL;
+    char uuid[SR_UUID_MAX] = "", *why = NULL;
+    size_t n = 0;
+
+    if (!sr_load(ctx, &list, &n, &why))
+        s = sr_of_path(list, n, d->pdev_path);
+    if (s && !sr_identity(ctx, s, uuid, &why) && !strcmp(uuid, src->sr_uuid))
+        pf_add(rep, PF_DST, "disk-storage", XLMIG_CHECK_INFO, NULL,
+               "%s: %s is in SR %s, the source's (identity %s)", who,
+               d->pdev_path, s->name, uuid);
+    else
+        pf_add(rep, PF_DST, "disk-storage", XLMIG_CHECK_ERROR,
+               "declare the source's SR here (xlmig sr-list on both "
+               "hosts), or move the disk with xlmig storage-move",
+               "%s: %s is in the source's SR %s, which this host %s", who,
+               d->pdev_path, src->sr_uuid,
+               !s ? "does not declare at that path"
+                  : uuid[0] ? "sees as another SR (not shared)"
+                            : "cannot read");
+    free(why);
+    free(list);
+}
+
 /* The disk at d->pdev_path here against what the source saw there. */
-static void pf_check_storage(const struct pf_request *req,
+static void pf_check_storage(struct xlmig_ctx *ctx,
+                             const struct pf_request *req,
                              const struct domcfg_disk *d, const char *who,
                              struct pf_report *rep)
 {
@@ -257,6 +289,10 @@ static void pf_check_storage(const struct pf_request *req,
     }
     pf_add(rep, PF_DST, "disk-visible", XLMIG_CHECK_INFO, NULL,
            "%s: %s is visible here", who, d->pdev_path);
+    if (src && src->sr_uuid[0]) {
+        pf_check_sr(ctx, src, d, who, rep);
+        goto out;
+    }
     if (!src || src->kind == PF_DISK_MISSING || src->err || here.err) {
         pf_add(rep, PF_DST, "disk-storage", XLMIG_CHECK_WARNING,
                "make sure both hosts see the same storage",
@@ -323,7 +359,7 @@ static void pf_check_disks(struct hv *hv, const struct pf_request *req,
                    "%s is served by driver domain %s; not checked", who,
                    d->backend_domname);
         else if (d->pdev_path && *d->pdev_path)
-            pf_check_storage(req, d, who, rep);
+            pf_check_storage(hv->ctx, req, d, who, rep);
     }
     if (!c->n_disks)
         pf_add(rep, PF_DST, "disk-visible", XLMIG_CHECK_INFO, NULL,

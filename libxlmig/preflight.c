@@ -291,6 +291,7 @@ char *pf_request_encode(const struct pf_request *req)
         pf_gen_ku(g, "size", d->size);
         pf_gen_ku(g, "ino", d->ino);
         pf_gen_ku(g, "sample", d->sample);
+        if (d->sr_uuid[0]) pf_gen_kv(g, "sr", d->sr_uuid);
         yajl_gen_map_close(g);
     }
     yajl_gen_array_close(g);
@@ -397,6 +398,17 @@ static bool pf_disk_decode(yajl_val o, size_t i, struct pf_disk_ident *d,
         return false;
     }
     d->kind = (enum pf_disk_kind)k;
+    /* Added later, optional: the identity of the SR holding it. */
+    if (yajl_tree_get(o, (const char *[]){ "sr", NULL }, yajl_t_any)) {
+        s = pf_get_str(o, "sr", sizeof(d->sr_uuid) - 1, where, why_r);
+        if (!s) return false;
+        if (!*s || strspn(s, "0123456789abcdefghijklmnopqrstuvwxyz"
+                          "ABCDEFGHIJKLMNOPQRSTUVWXYZ-") != strlen(s)) {
+            *why_r = xasprintf("%s.sr: not an SR identity", where);
+            return false;
+        }
+        strcpy(d->sr_uuid, s);
+    }
     return pf_get_u64(o, "size", where, &d->size, why_r) &&
            pf_get_u64(o, "ino", where, &d->ino, why_r) &&
            pf_get_u64(o, "sample", where, &d->sample, why_r);

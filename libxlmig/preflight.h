@@ -72,6 +72,7 @@ struct pf_disk_ident {
     uint64_t size;              /* bytes */
     uint64_t ino;               /* files: inode number (shared fs keep it) */
     uint64_t sample;            /* hash of the first and last 64 KiB */
+    char sr_uuid[40];           /* identity of the SR holding it; "" */
 };
 /* Reads what identifies path here; never fails (kind MISSING, err). */
 void pf_disk_ident_get(const char *path, struct pf_disk_ident *id);

@@ -21,6 +21,7 @@
  *                   so that the answer stays "taken" even if the guest
  *                   stops here meanwhile
  * Recovering the receiving host first settles a pending sender.
+ * Storage moves (kind "storage") are recovered by storage-recover.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,7 @@
 #include "domcfg.h"
 #include "hv.h"
 #include "journal.h"
+#include "storage-move.h"
 
 #define RECOVER_QUERY_TIMEOUT_S 60
 #define RECOVER_AWAY_SUFFIX "--migratedaway"
@@ -377,6 +379,12 @@ static void recover_orphans(struct recover *r, char **paths, size_t n)
     hv_list_free(list, count);
 }
 
+/* One line of the storage mover's recovery. */
+static void recover_line(void *arg, const char *line)
+{
+    recover_say(arg, "%s", line);
+}
+
 /* true if the job still runs (its record names a live process). */
 static bool recover_job_alive(struct coord *c, const char *id)
 {
@@ -401,8 +409,10 @@ static void recover_one(struct recover *r, struct coord *c, const char *path)
         recover_say(r, "%s: still running (pid alive); not touched", j.id);
         return;
     }
-    rc = !strcmp(j.role, "send") ? recover_send(r, &j)
-                                 : recover_recv(r, &j, &keep);
+    if (!strcmp(j.kind, "storage"))
+        rc = smove_recover(r->ctx, r->hv, &j, recover_line, r);
+    else if (!strcmp(j.role, "send")) rc = recover_send(r, &j);
+    else rc = recover_recv(r, &j, &keep);
     if (rc == XLMIG_E_UNSAFE) {
         r->pending++;
         return;
@@ -439,6 +449,7 @@ int xlmig_recover(struct xlmig_ctx *ctx, const struct xlmig_recover_opts *o)
     for (i = 0; i < n; i++)
         recover_one(&r, c, paths[i]);
     recover_orphans(&r, paths, n);
+    smove_recover_orphans(ctx, recover_line, &r);
     if (n == r.kept) recover_say(&r, "no interrupted migration on this host");
     rc = r.failed ? XLMIG_E_HV : r.pending ? XLMIG_E_UNSAFE : XLMIG_OK;
 out:

@@ -22,6 +22,10 @@ char *transport_rune(const struct transport_opts *o)
     char offer[48] = "";
 
     if (!*ssh) return xstrdup(o->host);
+    if (o->cold)
+        return xasprintf("exec %s %s %s migrate-receive --cold --timeout %u",
+                         ssh, o->host, o->program ? o->program : "xlmig",
+                         o->timeout_s);
     /* Only xlmig takes these (xl would refuse the command line). */
     if (o->xlmig_proto)
         snprintf(offer, sizeof(offer), " --xlmig %u --timeout %u",

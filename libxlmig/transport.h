@@ -26,6 +26,7 @@ struct transport_opts {
     bool no_monitor, debug, paused;     /* receiver's -e, -d, -p */
     unsigned xlmig_proto;       /* offer xlmig/1 up to this (--xlmig N) */
     unsigned timeout_s;         /* an xlmig receiver's too (--timeout) */
+    bool cold;                  /* a halted domain's config (--cold) */
 };
 
 void transport_init(struct transport *t);

@@ -17,6 +17,7 @@
 
 #define CMD_MIGRATE_RECEIVE_TIMEOUT (CMD_OPT_LONG + 0)
 #define CMD_MIGRATE_RECEIVE_XLMIG (CMD_OPT_LONG + 1)
+#define CMD_MIGRATE_RECEIVE_COLD (CMD_OPT_LONG + 2)
 #define CMD_MIGRATE_RECEIVE_TIMEOUT_DEFAULT 120
 #define CMD_MIGRATE_RECEIVE_NO_DOMAIN 0x7ff4u   /* libxl's INVALID_DOMID */
 
@@ -28,12 +29,13 @@ static int cmd_migrate_receive_exec(struct cmd_ctx *c,
 static const struct option cmd_migrate_receive_longopts[] = {
     { "timeout", required_argument, NULL, CMD_MIGRATE_RECEIVE_TIMEOUT },
     { "xlmig", required_argument, NULL, CMD_MIGRATE_RECEIVE_XLMIG },
+    { "cold", no_argument, NULL, CMD_MIGRATE_RECEIVE_COLD },
     { NULL, 0, NULL, 0 },
 };
 
 const struct cmd_entry cmd_migrate_receive_entry = {
     .name = "migrate-receive",
-    .usage = "[-e] [-d] [-p] [-F] [--timeout SECS] [--xlmig N]",
+    .usage = "[-e] [-d] [-p] [-F] [--timeout SECS] [--xlmig N] [--cold]",
     .help = "Receive a migrating domain on stdin/stdout (run by migrate)",
     .details =
         "Options:\n"
@@ -44,6 +46,9 @@ const struct cmd_entry cmd_migrate_receive_entry = {
         "  --timeout SECS  fail when the sender is silent this long\n"
         "                  (default 120; 0 waits for ever)\n"
         "  --xlmig N       the sender speaks xlmig/1 up to version N\n"
+        "  --cold          take a halted domain's config (a cold\n"
+        "                  migration) into /etc/xen, checked by the\n"
+        "                  incoming policy, never replacing a file\n"
         "                  (pre-flight checks here); without it, exactly\n"
         "                  xl's protocol\n",
     .opts = "edpF",
@@ -68,7 +73,7 @@ static void cmd_migrate_receive_event(void *arg,
  * Starts "xlmig monitor DOMID" (which daemonises itself) without letting
  * it inherit the ssh session's stdin/stdout.
  */
-static int cmd_migrate_receive_monitor(struct cmd_ctx *c, uint32_t domid)
+int cmd_start_monitor(struct cmd_ctx *c, uint32_t domid)
 {
     posix_spawn_file_actions_t fa;
     char id[16], *argv[4], self[4096];
@@ -135,6 +140,7 @@ static int cmd_migrate_receive_exec(struct cmd_ctx *c,
     o.paused = cmd_has(args, 'p');
     o.debug = cmd_has(args, 'd');
     o.timeout_s = (unsigned)timeout;
+    o.cold = cmd_has(args, CMD_MIGRATE_RECEIVE_COLD);
     o.cancel_fd = sig_cancel_fd();
     o.event_fn = cmd_migrate_receive_event;
     lib = cmd_lib(c);
@@ -151,7 +157,7 @@ static int cmd_migrate_receive_exec(struct cmd_ctx *c,
     if (cmd_has(args, 'e')) return CMD_EXIT_OK;
     if (!cmd_has(args, 'F')) {
         /* The domain runs; a monitor that failed to start is a warning. */
-        cmd_migrate_receive_monitor(c, domid);
+        (void)cmd_start_monitor(c, domid);
         return CMD_EXIT_OK;
     }
     /* -F: this process becomes the monitor; let the session go. */

@@ -21,6 +21,8 @@
 #define CMD_MIGRATE_DATA (CMD_OPT_LONG + 8)
 #define CMD_MIGRATE_COMPRESS (CMD_OPT_LONG + 9)
 #define CMD_MIGRATE_ENCRYPT (CMD_OPT_LONG + 10)
+#define CMD_MIGRATE_STORAGE (CMD_OPT_LONG + 11)
+#define CMD_MIGRATE_STORAGE_MAX 16
 #define CMD_MIGRATE_TIMEOUT_DEFAULT 120
 
 static int cmd_migrate_exec(struct cmd_ctx *c, struct cmd_args *args);
@@ -37,6 +39,8 @@ static const struct option cmd_migrate_longopts[] = {
     { "data", required_argument, NULL, CMD_MIGRATE_DATA },
     { "compress", required_argument, NULL, CMD_MIGRATE_COMPRESS },
     { "encrypt", no_argument, NULL, CMD_MIGRATE_ENCRYPT },
+    { "config", required_argument, NULL, 'C' },
+    { "storage", required_argument, NULL, CMD_MIGRATE_STORAGE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -52,8 +56,14 @@ const struct cmd_entry cmd_migrate_entry = {
         "  -e, -F          no monitor process for the domain at the\n"
         "                  destination\n"
         "  -p              leave the domain paused at the destination\n"
-        "  -C CONFIG       send CONFIG (xl.cfg or libxl JSON) instead of\n"
-        "                  the stored configuration\n"
+        "  -C, --config CONFIG  send CONFIG (xl.cfg or libxl JSON)\n"
+        "                  instead of the stored configuration. For a\n"
+        "                  domain that is not running here: a cold\n"
+        "                  migration, CONFIG goes to <host>'s /etc/xen\n"
+        "                  (checked there, never replacing a file) and\n"
+        "                  is removed here; nothing is started\n"
+        "  --storage VDEV=SR[,VDEV=SR...]  cold migration: move these\n"
+        "                  disks to SRs both hosts see first\n"
         "  -D              keep the same domid at the destination\n"
         "  --debug         libxc verify pass (slow)\n"
         "  --timeout SECS  fail when the peer is silent this long\n"
@@ -94,16 +104,13 @@ const struct cmd_entry cmd_migrate_entry = {
     .exec = cmd_migrate_exec,
 };
 
-enum cmd_migrate_progress { CMD_PROGRESS_NONE, CMD_PROGRESS_TTY,
-                             CMD_PROGRESS_JSON };
-
 struct cmd_migrate_out {
-    enum cmd_migrate_progress mode;
+    enum cmd_progress mode;
     bool progress_shown;        /* a \r progress line is on screen */
 };
 
 /* One event as a JSON object on a line of its own (--progress=json). */
-static void cmd_migrate_json(const struct xlmig_event *ev)
+void cmd_event_json(const struct xlmig_event *ev)
 {
     static const char *const types[] = {
         [XLMIG_EV_PHASE] = "phase", [XLMIG_EV_PROGRESS] = "progress",
@@ -173,7 +180,7 @@ static void cmd_migrate_event(void *arg, const struct xlmig_event *ev)
 
     if (ev->type == XLMIG_EV_NO_RETURN) sig_refuse("migrate", ev->detail);
     if (out->mode == CMD_PROGRESS_JSON) {
-        cmd_migrate_json(ev);
+        cmd_event_json(ev);
         return;
     }
     if (ev->type == XLMIG_EV_PROGRESS) {
@@ -182,11 +189,18 @@ static void cmd_migrate_event(void *arg, const struct xlmig_event *ev)
         out->progress_shown = true;
         return;
     }
+    cmd_event_text(ev, &out->progress_shown);
+}
+
+/* A phase, check or info event as a line on stderr (after a progress
+ * line, which *shown says is on screen). */
+void cmd_event_text(const struct xlmig_event *ev, bool *shown)
+{
     if (ev->type == XLMIG_EV_CHECK && ev->check->severity ==
         XLMIG_CHECK_INFO)
         return;
-    if (out->progress_shown) fputc('\n', stderr);
-    out->progress_shown = false;
+    if (*shown) fputc('\n', stderr);
+    *shown = false;
     if (ev->type == XLMIG_EV_CHECK)
         cmd_check_print(stderr, ev->check, "           ");
     else if (ev->type == XLMIG_EV_PHASE)
@@ -203,6 +217,20 @@ static void cmd_migrate_report(struct cmd_ctx *c, int rc, const char *domain,
 {
     const char *name = res->name[0] ? res->name : domain;
 
+    if (res->cold) {
+        if (!rc)
+            printf("moved the config of %s to %s in %.1f s (%u disk%s "
+                   "moved first); it is not started\n", name, host,
+                   res->total_s, res->disks_moved,
+                   res->disks_moved == 1 ? "" : "s");
+        else
+            cmd_error(c, "cold migration of %s failed in phase %s: %s; "
+                      "its config stays on this host%s", name,
+                      xlmig_phase_name(res->failed_phase),
+                      xlmig_strerror(rc), res->disks_moved
+                      ? " (its config names the disks moved)" : "");
+        return;
+    }
     if (!rc) {
         printf("migrated %s to %s in %.1f s (downtime %.0f ms, %.1f MB in "
                "%u rounds", name, host, res->total_s,
@@ -265,8 +293,8 @@ static void cmd_migrate_json_result(int rc,
     fflush(stdout);
 }
 
-static int cmd_migrate_progress_arg(struct cmd_ctx *c, const char *arg,
-                                    enum cmd_migrate_progress *mode_r)
+int cmd_progress_arg(struct cmd_ctx *c, const char *arg,
+                     enum cmd_progress *mode_r)
 {
     *mode_r = isatty(STDERR_FILENO) == 1 ? CMD_PROGRESS_TTY
                                          : CMD_PROGRESS_NONE;
@@ -316,6 +344,9 @@ static int cmd_migrate_exec(struct cmd_ctx *c, struct cmd_args *args)
     struct xlmig_migrate_result res;
     struct cmd_migrate_out out = { .mode = CMD_PROGRESS_NONE };
     struct xlmig_ctx *lib;
+    const char *storage[CMD_MIGRATE_STORAGE_MAX];
+    char *storage_list = NULL;
+    size_t n_storage = 0;
     long long timeout = CMD_MIGRATE_TIMEOUT_DEFAULT;
     char *cause = NULL;
     int rc;
@@ -338,7 +369,7 @@ static int cmd_migrate_exec(struct cmd_ctx *c, struct cmd_args *args)
     o.no_wait = cmd_has(args, CMD_MIGRATE_NO_WAIT);
     o.force = cmd_get(args, CMD_MIGRATE_FORCE);
     if (cmd_check_force_arg(c, o.force)) return CMD_EXIT_USAGE;
-    if (cmd_migrate_progress_arg(c, cmd_get(args, CMD_MIGRATE_PROGRESS),
+    if (cmd_progress_arg(c, cmd_get(args, CMD_MIGRATE_PROGRESS),
                                  &out.mode))
         return CMD_EXIT_USAGE;
     if (cmd_has(args, CMD_MIGRATE_BANDWIDTH) &&
@@ -353,12 +384,32 @@ static int cmd_migrate_exec(struct cmd_ctx *c, struct cmd_args *args)
     o.encrypt = cmd_has(args, CMD_MIGRATE_ENCRYPT);
     if (cmd_migrate_stream_args(c, o.data, o.compress))
         return CMD_EXIT_USAGE;
+    if (cmd_has(args, CMD_MIGRATE_STORAGE)) {
+        char *p;
+
+        storage_list = strdup(cmd_get(args, CMD_MIGRATE_STORAGE));
+        if (!storage_list) abort();
+        for (p = strtok(storage_list, ","); p; p = strtok(NULL, ",")) {
+            if (n_storage == CMD_MIGRATE_STORAGE_MAX || !strchr(p, '=')) {
+                cmd_error(c, "--storage: expected at most %d VDEV=SR, "
+                          "comma-separated", CMD_MIGRATE_STORAGE_MAX);
+                free(storage_list);
+                return CMD_EXIT_USAGE;
+            }
+            storage[n_storage++] = p;
+        }
+        o.storage = storage;
+        o.n_storage = n_storage;
+    }
     o.timeout_s = (unsigned)timeout;
     o.cancel_fd = sig_cancel_fd();
     o.event_fn = cmd_migrate_event;
     o.event_arg = &out;
     lib = cmd_lib(c);
-    if (!lib) return CMD_EXIT_FAILED;
+    if (!lib) {
+        free(storage_list);
+        return CMD_EXIT_FAILED;
+    }
     /* Our own progress line replaces libxc's, as xl hides its meter. */
     cmd_hide_progress(c, true);
     rc = xlmig_migrate(lib, args->argv[0], args->argv[1], &o, &res);
@@ -371,5 +422,6 @@ static int cmd_migrate_exec(struct cmd_ctx *c, struct cmd_args *args)
     } else {
         cmd_migrate_report(c, rc, args->argv[0], args->argv[1], &res);
     }
+    free(storage_list);
     return cmd_exit_status(rc);
 }

@@ -37,6 +37,10 @@ extern const struct cmd_entry cmd_stream_info_entry;
 extern const struct cmd_entry cmd_check_entry;
 extern const struct cmd_entry cmd_maintenance_entry;
 extern const struct cmd_entry cmd_job_set_entry;
+extern const struct cmd_entry cmd_sr_create_entry;
+extern const struct cmd_entry cmd_sr_list_entry;
+extern const struct cmd_entry cmd_sr_show_entry;
+extern const struct cmd_entry cmd_storage_move_entry;
 
 const struct cmd_entry *const cmd_table[] = {
     &cmd_help_entry,
@@ -62,6 +66,10 @@ const struct cmd_entry *const cmd_table[] = {
     &cmd_set_limit_entry,
     &cmd_maintenance_entry,
     &cmd_recover_entry,
+    &cmd_sr_create_entry,
+    &cmd_sr_list_entry,
+    &cmd_sr_show_entry,
+    &cmd_storage_move_entry,
     &cmd_stream_info_entry,
     NULL,
 };

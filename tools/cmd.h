@@ -104,4 +104,22 @@ void cmd_check_print(FILE *f, const struct xlmig_check_result *r,
 /* Checks a --force list (cmd_error and -1 on an unknown id). */
 int cmd_check_force_arg(struct cmd_ctx *c, const char *list);
 
+/* cmd-migrate.c: progress output (--progress=tty|json|none; the default
+ * tty if stderr is one), events as JSON lines on stdout or text on
+ * stderr. */
+enum cmd_progress { CMD_PROGRESS_NONE, CMD_PROGRESS_TTY, CMD_PROGRESS_JSON };
+int cmd_progress_arg(struct cmd_ctx *c, const char *arg,
+                     enum cmd_progress *mode_r);
+void cmd_event_json(const struct xlmig_event *ev);
+void cmd_event_text(const struct xlmig_event *ev, bool *shown);
+
+/* cmd-migrate-receive.c: starts "xlmig monitor DOMID" (it daemonises)
+ * for a domain this command created; -1 (said) if it did not start. */
+int cmd_start_monitor(struct cmd_ctx *c, uint32_t domid);
+
+/* cmd-sr-list.c: one SR as a JSON object on stdout (no newline); bytes
+ * as "12.3G". */
+void cmd_sr_json(const struct xlmig_sr *s);
+void cmd_sr_size(char *out, size_t size, uint64_t bytes);
+
 #endif /* XLMIG_CMD_H */

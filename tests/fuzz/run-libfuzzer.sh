@@ -12,7 +12,7 @@ src=${top_srcdir:-.}
 build=${top_builddir:-.}
 seconds=${FUZZ_SECONDS:-20}
 clang=${CLANG:-clang}
-targets="stream proto domcfg preflight frame xs policy"
+targets="stream proto domcfg preflight frame xs policy cfgfile"
 
 if ! command -v "$clang" >/dev/null 2>&1; then
     echo "run-libfuzzer: FAIL: $clang not found; run scripts/install-deps" \
@@ -47,6 +47,9 @@ sources() {
         "$lib/policy-path.c $lib/jsonlim.c $lib/domcfg.c $lib/proto.c" \
         "$lib/buf.c $lib/conf.c $lib/child.c $lib/fdio.c $lib/err.c" \
         "$lib/xmalloc.c" ;;
+    cfgfile) echo "$src/tests/fuzz/fuzz-cfgfile.c $lib/cfgfile.c" \
+        "$lib/cfgfile-json.c $lib/cfgfile-xl.c $lib/jsonlim.c" \
+        "$lib/xmalloc.c" ;;
     esac
 }
 
@@ -55,6 +58,7 @@ libs() {
     case $1 in
     domcfg|preflight) pkg-config --libs yajl ;;
     policy) pkg-config --libs yajl xlutil ;;
+    cfgfile) pkg-config --libs yajl xlutil xenlight ;;
     frame|xs) pkg-config --libs libcrypto libzstd liblz4 yajl ;;
     esac
 }

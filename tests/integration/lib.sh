@@ -427,7 +427,7 @@ PrintLastLog no
 X11Forwarding no
 UseDNS no
 LogLevel INFO
-AcceptEnv XLMIG_FAULT*
+AcceptEnv XLMIG_FAULT* XLMIG_CONFIG_DIR
 SetEnv$setenv
 EOF
 }
