@@ -29,6 +29,7 @@
 #include "policy.h"
 #include "proto.h"
 #include "sr.h"
+#include "storage-move.h"
 #include "transport.h"
 
 #define COLD_MAGIC "xlmig-cold 1"
@@ -283,6 +284,37 @@ static bool cold_in_sr(struct xlmig_ctx *ctx, const char *json,
     return in;
 }
 
+/* The domain's LVs in LVM SRs are the destination's now: deactivated
+ * here (an LV is active on one host at a time). */
+static void cold_release_lvs(struct xlmig_ctx *ctx, const char *json,
+                             const char *host)
+{
+    struct domcfg c;
+    struct sr *list = NULL;
+    const struct sr *s;
+    char *why = NULL;
+    size_t n = 0, i;
+
+    memset(&c, 0, sizeof(c));
+    if (domcfg_parse(json, &c, &why) || sr_load(ctx, &list, &n, &why)) {
+        free(why);
+        domcfg_dispose(&c);
+        return;
+    }
+    for (i = 0; i < c.n_disks; i++) {
+        s = sr_of_path(list, n, c.disks[i].pdev_path);
+        if (!s || s->type != SR_LVM) continue;
+        if (smove_lv_change(ctx, c.disks[i].pdev_path, "-an", NULL))
+            LOG(ctx, WARN, "%s is still active here: deactivate it before "
+                "%s starts the domain", c.disks[i].pdev_path, host);
+        else
+            LOG(ctx, INFO, "%s deactivated here for %s",
+                c.disks[i].pdev_path, host);
+    }
+    free(list);
+    domcfg_dispose(&c);
+}
+
 /* --storage VDEV=SR: each disk to its SR first, one storage move each
  * (the config file then names the copies); a disk there already stays. */
 static int cold_storage(struct xlmig_ctx *ctx,
@@ -411,6 +443,7 @@ int job_cold_send(struct xlmig_ctx *ctx, const char *domain, const char *host,
         goto out;
     }
     res->where = XLMIG_WHERE_DEST;
+    cold_release_lvs(ctx, json, host);
     job_phase(&job, XLMIG_PHASE_DONE, "%s is defined on %s, not here",
               domain, host);
 out:

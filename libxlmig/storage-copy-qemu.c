@@ -99,19 +99,29 @@ static char *scopy_last_line(const char *out)
                         SCOPY_QEMU_WHY_MAX);
 }
 
-/* Logs a failed qemu-img run: XLMIG_E_NOSPACE or XLMIG_E_STORAGE. */
+/*
+ * Logs a failed qemu-img run of path: XLMIG_E_STORAGE, or XLMIG_E_NOSPACE
+ * if it said "No space left" (then naming dst, what it writes; NULL: it
+ * writes nothing).
+ */
 static int scopy_qemu_failed(struct xlmig_ctx *ctx, const char *what,
-                             const char *path, int status, const char *out,
-                             bool nospace)
+                             const char *path, const char *dst, int status,
+                             const char *out, bool nospace)
 {
     char why[64], *line = scopy_last_line(out);
+    int rc = XLMIG_E_STORAGE;
 
-    LOG(ctx, ERROR, "%s of %s %s: %s", what, path,
-        child_status_str(status, why, sizeof(why)),
-        *line ? line : "(no output)");
+    if (dst && (nospace || strstr(out, "No space left"))) {
+        LOG(ctx, ERROR, "no space left on %s (%s of %s: %s)", dst, what,
+            path, line);
+        rc = XLMIG_E_NOSPACE;
+    } else {
+        LOG(ctx, ERROR, "%s of %s %s: %s", what, path,
+            child_status_str(status, why, sizeof(why)),
+            *line ? line : "(no output)");
+    }
     free(line);
-    return nospace || strstr(out, "No space left") ? XLMIG_E_NOSPACE
-                                                   : XLMIG_E_STORAGE;
+    return rc;
 }
 
 /* Runs a short qemu-img command and parses its JSON answer. */
@@ -131,7 +141,7 @@ static int scopy_qemu_json(struct xlmig_ctx *ctx, const char *what,
     rc = child_run_group(ctx, what, argv, &ro, &out, &status);
     if (rc) goto out;
     if (status) {
-        rc = scopy_qemu_failed(ctx, what, path, status, out, false);
+        rc = scopy_qemu_failed(ctx, what, path, NULL, status, out, false);
         goto out;
     }
     /* Warnings (its stderr) may come first, a line each. */
@@ -364,7 +374,7 @@ int scopy_measure(struct xlmig_ctx *ctx, const char *src,
     return rc;
 }
 
-/* ---- qemu-img convert and compare ------------------------------------------- */
+/* ---- qemu-img convert and compare ---------------------------------------- */
 
 /* A long qemu-img run, followed: its progress, its last words, cancel. */
 struct scopy_qrun {
@@ -550,8 +560,8 @@ static int scopy_compare(struct scopy_qrun *q, const char *src,
             src, q->last);
         rc = XLMIG_E_STORAGE;
     } else if (status) {
-        rc = scopy_qemu_failed(q->ctx, q->what, dst, status, q->last,
-                               q->nospace);
+        rc = scopy_qemu_failed(q->ctx, q->what, dst, NULL, status, q->last,
+                               false);
     }
 out:
     free(argv);
@@ -675,7 +685,8 @@ int scopy_convert(struct xlmig_ctx *ctx, const char *src,
     q.what = "qemu-img convert";
     rc = scopy_qrun(&q, argv, &status);
     if (!rc && status)
-        rc = scopy_qemu_failed(ctx, q.what, src, status, q.last, q.nospace);
+        rc = scopy_qemu_failed(ctx, q.what, src, dst, status, q.last,
+                               q.nospace);
     if (!rc) rc = scopy_sync(ctx, dst, dev, &res->written);
     t1 = ctx_now(ctx);
     res->copy_s = t1 - t0;

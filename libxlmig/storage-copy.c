@@ -1,35 +1,49 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * storage-copy.c - copies a disk image for storage-move and proves the
- * copy (see storage-copy.h): raw images here, by read/pwrite, hashed on
- * the way and verified by reading the target back; other formats by
- * qemu-img convert and compare, watched for progress and cancel.
+ * copy (see storage-copy.h): raw images, by read/pwrite, hashed on the
+ * way and verified by reading the target back. Other formats go through
+ * qemu-img (storage-copy-qemu.c).
  *
  * The raw method, measured on this project's machine (2 vCPUs, virtio
  * disk, ext4; and tmpfs), 2 GiB images, page cache dropped before each
  * run, copy + fdatasync + verify by reading the target back, seconds,
  * medians of 5 round-robin runs (copy / verify / total):
  *
- *   method                         ext4 full       ext4 25%        tmpfs full
- *   read/pwrite 1 MiB, zero skip   10.1/2.0/12.0   0.93/0.54/1.46  1.11/0.48/1.58
- *   read/pwrite 2 MiB              11.3/1.3/12.6   -               1.59/0.52/2.08
- *   read/pwrite 4 MiB              4.4/1.3/5.7     0.89/0.59/1.43  1.09/0.52/1.61
- *   read/pwrite 8 MiB              4.1/1.4/5.5     -               1.50/0.55/2.03
- *   read/pwrite 16 MiB             5.2/1.7/6.8     0.89/0.54/1.43  2.48/0.59/3.08
- *   4 MiB + sync_file_range 64 MiB 5.2/1.4/6.7     0.91/1.08/2.13  1.07/0.52/1.59
- *   copy_file_range per extent,    3.5/3.2/6.4     1.52/0.67/2.31  1.81/1.31/3.47
+ *   method                        ext4 full      ext4 25%       tmpfs full
+ *   read/pwrite 1 MiB, zero skip  10.1/2.0/12.0  .93/.54/1.46   1.11/.48/1.58
+ *   read/pwrite 2 MiB             11.3/1.3/12.6  -              1.59/.52/2.08
+ *   read/pwrite 4 MiB             4.4/1.3/5.7    .89/.59/1.43   1.09/.52/1.61
+ *   read/pwrite 8 MiB             4.1/1.4/5.5    -              1.50/.55/2.03
+ *   read/pwrite 16 MiB            5.2/1.7/6.8    .89/.54/1.43   2.48/.59/3.08
+ *   4 MiB + sync_file_range 64M   5.2/1.4/6.7    .91/1.08/2.13  1.07/.52/1.59
+ *   copy_file_range per extent,   3.5/3.2/6.4    1.52/.67/2.31  1.81/1.31/3.47
  *     16 MiB calls, then both
  *     sides hashed by reading
  *
  * (tmpfs 25 %: 0.40-0.46 s total for all.) copy_file_range copies faster
  * on ext4 (no user copy) but must read the source a second time to hash
  * it and cannot leave zero blocks unwritten; in total it is 10-60 %
- * slower. ext4 is slow with writes of 1-2 MiB (dirty throttling, same in
- * every run), flat from 4 to 8 MiB; tmpfs prefers 1-4 MiB. So: read and
- * pwrite in SCOPY_BLOCK (8 MiB) units, the 4 KiB zero check costing
- * nothing measurable. Bounding dirty data (SCOPY_WB_WINDOW, needed for a
- * cancel under a second whatever the size) costs 0-15 % (the 5.7 vs
- * 6.7 s above is within this disk's run-to-run spread of +-20 %).
+ * slower. ext4 here is 2-2.5x slower with writes of 1-2 MiB than with
+ * 4-8 MiB (in every run); tmpfs prefers 1-4 MiB. So: read and pwrite in
+ * SCOPY_BLOCK (8 MiB) units; the 4 KiB zero check costs nothing
+ * measurable. Then, on 4 GiB images (bench/scopy: 25 % data in 1-7 MiB
+ * extents, and full), ext4, total seconds, medians of 3:
+ *
+ *   data asked for ahead (WILLNEED)  0     8     32    64    128 MiB
+ *     25 %                           3.38  3.11  2.46  2.32  2.27
+ *     full                           8.36  9.18  9.14  9.30  8.68
+ *   dirty data written back in       16    64    256   (never) MiB windows
+ *     25 %                           2.42  2.27  2.17  1.98
+ *     full                           9.15  8.35  9.66  22.47
+ *
+ * A single reader keeps one request in flight, so a sparse image's many
+ * short extents leave the disk idle; read-ahead SCOPY_AHEAD past the
+ * reads fixes that (full images are bound by their writes). Leaving
+ * writeback to the kernel makes the final fdatasync flush gigabytes
+ * (2.7x slower, and no cancel for that long); SCOPY_WB_WINDOW windows
+ * bound it and a cancel's wait. Cancel latency measured (bench/scopy
+ * cancel, 4 GiB full, mid-copy): 2-22 ms.
  *
  * The hash is a two-level XXH3-128: each SCOPY_LEAF (1 MiB) leaf of the
  * virtual size (the last one shorter) is hashed, and the leaves' digests
@@ -55,12 +69,13 @@
 #define SCOPY_LEAF (1u << 20)           /* hash leaf */
 #define SCOPY_HOLE_STEP (1ull << 30)    /* a hole is hashed in such steps */
 #define SCOPY_WB_WINDOW (64u << 20)     /* dirty data written back in these */
+#define SCOPY_AHEAD (64u << 20)         /* data asked for ahead of the reads */
 #define SCOPY_SLICES 10                 /* a limited read: limit/10 at most */
 #define SCOPY_SLICE_MIN (64u << 10)
 #define SCOPY_BURST_S 0.25              /* unused limit saved up at most */
 #define SCOPY_TICK_S 1.0                /* progress interval */
 
-/* ---- the hash ---------------------------------------------------------- */
+/* ---- the hash ------------------------------------------------------------ */
 
 struct scopy_hash {
     XXH3_state_t *leaf, *root;
@@ -144,10 +159,6 @@ static XXH128_hash_t scopy_hash_final(struct scopy_hash *h)
     if (h->fill) scopy_hash_leaf_end(h);
     return XXH3_128bits_digest(h->root);
 }
-
-static uint64_t scopy_ahead(void) { return getenv("SCOPY_AHEAD") ? strtoull(getenv("SCOPY_AHEAD"),0,10) << 20 : 32u << 20; } /* TEMP */
-
-static uint64_t scopy_wbw(void) { return getenv("SCOPY_WB") ? strtoull(getenv("SCOPY_WB"),0,10) << 20 : 64u << 20; } /* TEMP */
 
 /* ---- one walk over an image ---------------------------------------------- */
 
@@ -362,7 +373,7 @@ static void scopy_writeback(struct scopy_run *r, struct scopy_walk *w,
     const unsigned wait = SYNC_FILE_RANGE_WAIT_BEFORE |
                           SYNC_FILE_RANGE_WRITE | SYNC_FILE_RANGE_WAIT_AFTER;
 
-    if (end - w->wb_mark < scopy_wbw() && end < r->size) return;
+    if (end - w->wb_mark < SCOPY_WB_WINDOW && end < r->size) return;
     if (w->wfd >= 0 &&
         sync_file_range(w->wfd, (off_t)w->wb_mark,
                         (off_t)(end - w->wb_mark), SYNC_FILE_RANGE_WRITE))
@@ -431,11 +442,10 @@ static int scopy_extent(struct scopy_run *r, struct scopy_walk *w,
 static void scopy_prefetch(struct scopy_run *r, struct scopy_walk *w,
                            uint64_t off)
 {
-    uint64_t limit = off + scopy_ahead(), from = w->ahead > off ? w->ahead
-                                                                 : off;
+    uint64_t limit = off + SCOPY_AHEAD;
+    uint64_t from = w->ahead > off ? w->ahead : off;
     off_t d, h;
 
-    if (getenv("SCOPY_NOPF")) return; /* TEMP */
     if (limit > r->size) limit = r->size;
     while (from < limit) {
         d = (off_t)from;
@@ -500,7 +510,7 @@ static int scopy_walk(struct scopy_run *r, struct scopy_walk *w)
     return XLMIG_OK;
 }
 
-/* ---- opening both ends ----------------------------------------------------- */
+/* ---- opening both ends --------------------------------------------------- */
 
 /* Opens a source (or a target to verify): a regular file or a block
  * device; *size_r its size, *dev_r whether a device. */

@@ -86,8 +86,20 @@ static int smove_lvm(struct xlmig_ctx *ctx, const char *what,
 
     rc = child_capture(ctx, what, argv, 64u << 10, SMOVE_LVM_TIMEOUT_S, &out);
     free(out);
-    if (rc) LOG(ctx, ERROR, "%s %s failed", argv[0], argv[1]);
     return rc;
+}
+
+int smove_lv_change(struct xlmig_ctx *ctx, const char *path,
+                    const char *what, const char *arg)
+{
+    char *argv[] = { (char *)"lvchange", (char *)what, (char *)arg,
+                     (char *)path, NULL };
+
+    if (!arg) {
+        argv[2] = (char *)path;
+        argv[3] = NULL;
+    }
+    return smove_lvm(ctx, "lvchange", argv);
 }
 
 int smove_remove_image(struct xlmig_ctx *ctx, const char *path)
@@ -843,6 +855,13 @@ static int smove_commit(struct smove *m)
     rc = job_journal(&m->job);
     if (rc) return rc;
     job_fault(&m->job, "commit-files");
+    if (m->to->type == SR_LVM) {
+        char *tag = xasprintf(SMOVE_LV_TAG_PREFIX "%s", m->job.id);
+
+        if (smove_lv_change(m->ctx, jr->dst, "--deltag", tag))
+            LOG(m->ctx, WARN, "%s keeps its tag %s", jr->dst, tag);
+        free(tag);
+    }
     if (!jr->keep) rc = smove_remove_image(m->ctx, jr->src);
     if (jr->save[0]) {
         cfgpath = xasprintf("%s" SMOVE_CONFIG_SUFFIX, jr->save);

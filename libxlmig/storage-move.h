@@ -22,6 +22,10 @@
 
 /* Whether path is a block device (an LV) rather than a file. */
 bool smove_is_blockdev(const char *path);
+/* `lvchange WHAT [ARG] PATH` (an LV's /dev/VG/LV): "-an", "-aey",
+ * "--deltag TAG". */
+MUST_CHECK int smove_lv_change(struct xlmig_ctx *ctx, const char *path,
+                               const char *what, const char *arg);
 /* Removes an image: a file, or an LV (lvremove). XLMIG_OK if absent. */
 MUST_CHECK int smove_remove_image(struct xlmig_ctx *ctx, const char *path);
 /*

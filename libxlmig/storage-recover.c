@@ -227,6 +227,13 @@ int smove_recover(struct xlmig_ctx *ctx, struct hv *hv,
     }
     rc = srec_forward(&r);
     if (rc) return rc;
+    if (smove_is_blockdev(j->dst)) {
+        char *tag = xasprintf(SMOVE_LV_TAG_PREFIX "%s", j->id);
+
+        if (smove_lv_change(ctx, j->dst, "--deltag", tag))
+            srec_say(&r, "%s: %s keeps its tag %s", j->id, j->dst, tag);
+        free(tag);
+    }
     if (!j->keep) {
         rc = srec_remove(&r, j->src, "the source");
         if (rc) return rc;

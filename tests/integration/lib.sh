@@ -39,6 +39,7 @@
 # _it_sshd_config).
 #
 # Public: it_begin, it_setup, it_on, it_ip, it_ns, it_host_dir, it_sim_dir,
+# it_on_teardown,
 # it_sshd_stop, it_sshd_start, it_wait_until, it_log, it_print, it_fail,
 # it_skip, it_teardown, it_check_clean; variables IT_DIR, IT_ID, IT_HOSTS,
 # IT_SSHCFG, IT_SSH, IT_SRCDIR, IT_BUILDDIR.
@@ -603,7 +604,11 @@ _it_dump_logs() {
 # partial it_setup. Fails (reasons in _it_teardown_err) if something
 # could not be removed.
 it_teardown() {
-	local h ns err errs=()
+	local h ns err c errs=()
+	for c in "${_it_teardown_cmds[@]}"; do
+		eval "$c" >>"$IT_DIR/log" 2>&1 || errs+=("teardown command '$c' failed")
+	done
+	_it_teardown_cmds=()
 	if [ "$IT_SIM" = 1 ] && [ -n "$IT_DIR" ]; then
 		for h in $IT_HOSTS; do
 			[ -d "$(it_sim_dir "$h")" ] || continue
@@ -623,6 +628,11 @@ it_teardown() {
 	[ -z "$IT_DIR" ] || rm -rf "$IT_DIR"
 	[ "${#errs[@]}" -eq 0 ]
 }
+
+# it_on_teardown CMD: run the shell command CMD at teardown, before the
+# hosts go (in the order given); a failure fails the case.
+_it_teardown_cmds=()
+it_on_teardown() { _it_teardown_cmds+=("$1"); }
 
 # PIDs of processes (other than us) whose command line or environment
 # names IT_DIR. The pattern goes through stdin: on grep's own command

@@ -448,4 +448,51 @@ done
 [ "$(ls "$(it_host_dir B)/etc-xen")" = m1.cfg ] || it_fail "B's config dir: $(ls -A "$(it_host_dir B)/etc-xen")"
 expect_tidy coldmig
 
+# ---- lvm --------------------------------------------------------------------
+# A VG on a loop device of this run: made an SR, its identity the VG's
+# uuid; a move into it succeeds where device-mapper is there, and
+# elsewhere (this kernel may have none) fails at lvcreate leaving no LV.
+vg=xlmigit$IT_ID
+truncate -s 64M "$IT_DIR/pv.img"
+loop=$(losetup -f --show "$IT_DIR/pv.img") || it_fail "losetup"
+it_on_teardown "vgremove -f -q $vg 2>/dev/null; pvremove -q $loop 2>/dev/null; losetup -d $loop"
+export LVM_SUPPRESS_FD_WARNINGS=1
+pvcreate -q "$loop" >/dev/null && vgcreate -q "$vg" "$loop" >/dev/null || it_fail "vgcreate"
+printf 'sr = [ "sr1:dir:%s", "sr2:dir:%s", "lv1:lvm:%s" ]\n' "$SRS/sr1" \
+	"$SRS/sr2" "$vg" >"$(it_host_dir A)/xlmig.conf"
+it_on A xlmig sr-show lv1 | grep -q "state: *unavailable: VG $vg is not an SR" ||
+	it_fail "an untagged VG is not unavailable: $(it_on A xlmig sr-show lv1)"
+ul=$(it_on A xlmig sr-create lv1 lvm "$vg") || it_fail "sr-create lv1"
+[ "$ul" = "$(vgs --noheadings -o vg_uuid "$vg" | tr -d ' ')" ] || it_fail "lv1's identity $ul is not the VG's uuid"
+vgs --noheadings -o vg_tags "$vg" | grep -qw xlmig_sr || it_fail "the VG is not tagged"
+[ "$(sr_uuid A lv1)" = "$ul" ] || it_fail "sr-list shows lv1 as '$(sr_uuid A lv1)'"
+rc=0
+it_on A xlmig sr-create lv1 lvm "$vg" >/dev/null 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || it_fail "a second sr-create of lv1 was not refused"
+mkimg "$SRS/sr1/v1.img" 16
+sum0=$(sha256sum <"$SRS/sr1/v1.img")
+mkcfg "$IT_DIR/v1.cfg" v1 "$SRS/sr1/v1.img"
+cp "$IT_DIR/v1.cfg" "$IT_DIR/v1.cfg.orig"
+rc=0
+smove --format qcow2 --config "$IT_DIR/v1.cfg" xvda lv1 >"$IT_DIR/v1.out" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] && grep -q 'holds raw volumes only' "$IT_DIR/v1.out" ||
+	it_fail "qcow2 into an LVM SR (exit $rc): $(cat "$IT_DIR/v1.out")"
+rc=0
+smove --config "$IT_DIR/v1.cfg" xvda lv1 >"$IT_DIR/v1.out" 2>&1 || rc=$?
+if grep -qw device-mapper /proc/misc; then
+	[ "$rc" -eq 0 ] || it_fail "move into lv1 (exit $rc): $(cat "$IT_DIR/v1.out")"
+	[ "$(cfg_disk "$IT_DIR/v1.cfg")" = "/dev/$vg/v1" ] || it_fail "v1: config names $(cfg_disk "$IT_DIR/v1.cfg")"
+	[ "$(head -c 16M "/dev/$vg/v1" | sha256sum)" = "$sum0" ] || it_fail "v1: the LV differs"
+	lvs --noheadings -o lv_tags "$vg" | grep -q xlmig_job_ && it_fail "v1: the LV keeps its job tag"
+	lvremove -f -q "$vg/v1" >/dev/null
+else
+	[ "$rc" -eq 1 ] && grep -qi 'lvchange -aey\|lvcreate' "$IT_DIR/v1.out" ||
+		it_fail "move into lv1 without device-mapper (exit $rc): $(cat "$IT_DIR/v1.out")"
+	cmp -s "$IT_DIR/v1.cfg" "$IT_DIR/v1.cfg.orig" || it_fail "v1: the config changed"
+	[ "$(sha256sum <"$SRS/sr1/v1.img")" = "$sum0" ] || it_fail "v1: the source changed"
+	it_log "lvm: no device-mapper here: the move failed cleanly"
+fi
+[ -z "$(lvs --noheadings -o lv_name "$vg")" ] || it_fail "LVs left in $vg: $(lvs --noheadings -o lv_name "$vg")"
+expect_tidy lvm
+
 sim_expect_procs B "sshd xenstored "

@@ -10,6 +10,9 @@
 #                              share/ (9p, /share in that dom0)
 #   A/share/jobs/              jobs run by the dom0's lab agent (ID.sh,
 #                              ID.out, ID.rc; see dom0/lab-agent)
+#   shared.img                 one raw disk attached to both hosts (a
+#                              virtio-blk disk, serial xlmig-shared; see
+#                              lab_shared_disk)
 #   logs/                      collected logs (consoles, /var/log/xen, tests)
 # Host A is 192.0.2.1, host B 192.0.2.2 (documentation range, only on the
 # emulated link).  Every wait has a deadline.
@@ -19,11 +22,12 @@
 #   lab_sh, lab_bg, lab_wait, lab_bg_output, lab_wait_output, lab_ip,
 #   lab_reset, lab_domains, lab_domain_exists, lab_domid, lab_guest_cfg,
 #   lab_guest_create, lab_counter, lab_guest_boot, lab_wait_counter,
-#   lab_timed
+#   lab_timed, lab_shared_disk
 #
 # Tunables (environment): LAB_BOOT_TIMEOUT (180 s), LAB_SH_TIMEOUT (120 s),
 # LAB_AGENT_TIMEOUT (30 s), LAB_QEMU_MEM (2048 MB), LAB_DOM0_MEM (1024 MB),
-# LAB_GUEST_MEM (128 MB), LAB_INSTALL_TREE, and LAB_QEMU_CPU
+# LAB_GUEST_MEM (128 MB), LAB_SHARED_DISK_MB (256; 0: no shared disk),
+# LAB_INSTALL_TREE, and LAB_QEMU_CPU
 # (max,-xsave,-avx,-avx2: with AVX/XSAVE state exposed, memcpy results in
 # the dom0s were randomly corrupted under TCG; see README).
 
@@ -31,6 +35,7 @@ LAB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 LAB_HOSTS="A B"
 : "${LAB_BOOT_TIMEOUT:=180}" "${LAB_SH_TIMEOUT:=120}" "${LAB_AGENT_TIMEOUT:=30}"
 : "${LAB_QEMU_CPU:=max,-xsave,-avx,-avx2}" "${LAB_QEMU_MEM:=2048}" "${LAB_DOM0_MEM:=1024}" "${LAB_GUEST_MEM:=128}"
+: "${LAB_SHARED_DISK_MB:=256}"
 : "${LAB_T0_US:=${EPOCHREALTIME/./}}"
 export LAB_T0_US
 
@@ -162,12 +167,25 @@ _lab_port_listening() {
 	[ -n "$(ss -Htln "sport = :$1")" ]
 }
 
+# _lab_shared_disk_args: the QEMU options of the shared disk, if any: the
+# same raw file in both QEMUs, cache=none (O_DIRECT on this machine's
+# side, no flush dropped), share-rw=on so that QEMU's image locking lets
+# the second QEMU open it for writing too (the image stays locked against
+# any other writer).  dom0 sees it once virtio_blk is loaded.
+_lab_shared_disk_args() {
+	local img=$LAB_RUN_DIR/shared.img
+	[ -f "$img" ] || return 0
+	printf '%s\n' -drive "file=$img,if=none,id=shd0,format=raw,cache=none" \
+		-device "virtio-blk-pci,drive=shd0,share-rw=on,serial=xlmig-shared"
+}
+
 # _lab_start_qemu HOST NETDEV_OPTS: start HOST's QEMU, daemonized.
 _lab_start_qemu() {
-	local h=$1 net=$2 d n ip
+	local h=$1 net=$2 d n ip disk
 	d=$(_lab_hdir "$h")
 	case $h in A) n=1 ;; B) n=2 ;; esac
 	ip=$(lab_ip "$h")
+	mapfile -t disk < <(_lab_shared_disk_args)
 	qemu-system-x86_64 -name "xlmig-lab-$h" -accel tcg -cpu "$LAB_QEMU_CPU" -smp 1 \
 		-m "$LAB_QEMU_MEM" -display none -no-reboot \
 		-chardev "socket,id=ser0,path=$d/serial.sock,server=on,wait=off,logfile=$d/console.log" \
@@ -175,6 +193,7 @@ _lab_start_qemu() {
 		-netdev "socket,id=n0,$net" \
 		-device "e1000,netdev=n0,mac=52:54:00:12:34:0$n" \
 		-virtfs "local,path=$d/share,mount_tag=share,security_model=none,id=fs0" \
+		"${disk[@]}" \
 		-kernel "$LAB_XEN_ELF" \
 		-append "console=com1 com1=115200 dom0_mem=${LAB_DOM0_MEM}M,max:${LAB_DOM0_MEM}M dom0_max_vcpus=1 smap=0 smep=0 pcid=0" \
 		-initrd "$LAB_KERNEL console=hvc0 lab.ip=$ip/24 lab.host=$h,$LAB_DOM0_CPIO" \
@@ -316,6 +335,10 @@ lab_up() {
 	_lab_load_images || return
 	for h in $LAB_HOSTS; do mkdir -p "$(_lab_hdir "$h")"; done
 	_lab_prepare_shares || return
+	if [ "$LAB_SHARED_DISK_MB" -gt 0 ]; then
+		truncate -s "${LAB_SHARED_DISK_MB}M" "$LAB_RUN_DIR/shared.img" ||
+			_lab_die "cannot make the shared disk $LAB_RUN_DIR/shared.img" || return
+	fi
 	_lab_start_hosts || return
 	_lab_wait_ready || return
 	for h in $LAB_HOSTS; do
@@ -368,6 +391,28 @@ lab_down() {
 		_lab_collect_logs "$h"
 	done
 	for h in $LAB_HOSTS; do _lab_stop_qemu "$h"; done
+}
+
+# lab_shared_disk HOST: print the device of the shared disk in HOST's dom0
+# (/dev/vdX, the virtio-blk disk with serial xlmig-shared), loading
+# virtio_blk first (dom0 has no udev to load it).  Both hosts see the same
+# blocks (nothing coordinates them: e.g. LVM without lvmlockd).
+lab_shared_disk() {
+	local out
+	[ -f "$LAB_RUN_DIR/shared.img" ] ||
+		_lab_die "no shared disk in this run (LAB_SHARED_DISK_MB=$LAB_SHARED_DISK_MB)" || return
+	out=$(lab_sh "$1" 'modprobe virtio_blk || exit 1
+for i in $(seq 50); do
+	for s in /sys/block/vd*/serial; do
+		[ -e "$s" ] && [ "$(cat "$s")" = xlmig-shared ] || continue
+		d=${s%/serial}
+		echo "/dev/${d##*/}"
+		exit 0
+	done
+	sleep 0.2
+done
+exit 1' 60) || _lab_die "host $1: no virtio disk with serial xlmig-shared ($out)" || return
+	echo "$out"
 }
 
 # --- running commands in a dom0 -----------------------------------------------

@@ -30,11 +30,12 @@ XEN_UTILS_PKG=xen-utils-4.17
 DOM0_PACKAGES=(
 	xen-utils-4.17 xenstore-utils libxenmisc4.17 libyajl2 libxml2
 	iproute2 bridge-utils socat busybox kmod procps netbase util-linux
-	e2fsprogs coreutils openssh-server openssh-client
+	e2fsprogs coreutils openssh-server openssh-client lvm2
 )
 DOM0_MODULES=(
 	xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-netback
 	xen-blkback e1000 bridge virtio_pci 9pnet_virtio 9p loop ext4 tun dm-mod
+	virtio_blk
 )
 
 ENV_OUT=
@@ -350,6 +351,13 @@ install_overlay() {
 	install -m 644 "$udir/domu.cpio" "$st/var/lib/xen/boot/lab-domu.cpio"
 	install -m 644 "$LAB_DIR/domu/domu.cfg.in" "$st/root/guest/domu.cfg.in"
 	printf '127.0.0.1 localhost\n192.0.2.1 xlmig-a\n192.0.2.2 xlmig-b\n' >"$st/etc/hosts"
+	# LVM without udev (dom0 has none): libdevmapper makes the /dev/mapper
+	# nodes and /dev/VG/LV links itself; no hints, as the VG on the
+	# shared disk (lab.sh) changes under the other host.
+	printf '%s\n' '# xlmig lab: no udev, shared disk' 'devices {' \
+		'	obtain_device_list_from_udev = 0' '	hints = "none"' '}' \
+		'activation {' '	udev_sync = 0' '	udev_rules = 0' \
+		'	monitoring = 0' '}' >"$st/etc/lvm/lvmlocal.conf"
 	# Let sshd accept root's key on the locked-by-default account.
 	sed -i 's/^root:[^:]*:/root:*:/' "$st/etc/shadow"
 }
