@@ -266,6 +266,23 @@ out:
     return rc;
 }
 
+/* A true/false of root into *b_r; absent is false unless required.
+ * false with why filled in if it is not one. */
+static bool journal_get_bool(yajl_val root, const char *key, bool required,
+                             bool *b_r, char *why, size_t size)
+{
+    const char *path[2] = { key, NULL };
+    yajl_val v = yajl_tree_get(root, path, yajl_t_any);
+
+    if ((v || required) && !YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v)) {
+        snprintf(why, size, "%s %snot true/false", key,
+                 required ? "missing or " : "");
+        return false;
+    }
+    *b_r = YAJL_IS_TRUE(v);
+    return true;
+}
+
 /* Fills r from the object root; returns NULL or what is wrong (into the
  * caller's why buffer). */
 static const char *journal_from_tree(yajl_val root, struct journal_rec *r,
@@ -305,32 +322,14 @@ static const char *journal_from_tree(yajl_val root, struct journal_rec *r,
         YAJL_GET_INTEGER(v) > UINT32_MAX)
         return "domid missing or not a domain id";
     r->domid = (uint32_t)YAJL_GET_INTEGER(v);
-    path[0] = "go";
-    v = yajl_tree_get(root, path, yajl_t_any);
-    if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
-        return "go missing or not true/false";
-    r->go = YAJL_IS_TRUE(v);
-    path[0] = "suspended";
-    v = yajl_tree_get(root, path, yajl_t_any);
-    if (!YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
-        return "suspended missing or not true/false";
-    r->suspended = YAJL_IS_TRUE(v);
-    /* Added later: absent means false. */
-    path[0] = "paused";
-    v = yajl_tree_get(root, path, yajl_t_any);
-    if (v && !YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
-        return "paused not true/false";
-    r->paused = YAJL_IS_TRUE(v);
-    path[0] = "keep";
-    v = yajl_tree_get(root, path, yajl_t_any);
-    if (v && !YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
-        return "keep not true/false";
-    r->keep = YAJL_IS_TRUE(v);
-    path[0] = "offline";
-    v = yajl_tree_get(root, path, yajl_t_any);
-    if (v && !YAJL_IS_TRUE(v) && !YAJL_IS_FALSE(v))
-        return "offline not true/false";
-    r->offline = YAJL_IS_TRUE(v);
+    if (!journal_get_bool(root, "go", true, &r->go, why, size) ||
+        !journal_get_bool(root, "suspended", true, &r->suspended, why,
+                          size) ||
+        /* added later: absent means false */
+        !journal_get_bool(root, "paused", false, &r->paused, why, size) ||
+        !journal_get_bool(root, "keep", false, &r->keep, why, size) ||
+        !journal_get_bool(root, "offline", false, &r->offline, why, size))
+        return why;
     for (i = 0; i < ARRAY_SIZE(journal_opt_strs); i++) {
         path[0] = journal_opt_strs[i].key;
         v = yajl_tree_get(root, path, yajl_t_any);
