@@ -54,7 +54,11 @@ static int test_setup(void **state)
 static int test_teardown(void **state)
 {
     struct st *s = *state;
+    char *mnt = xasprintf("%s/small", s->dir);
 
+    /* test_nospace's tmpfs, if it failed before unmounting it. */
+    (void)umount2(mnt, MNT_DETACH);
+    free(mnt);
     test_rm_rf(s->dir);
     test_ctx_close(&s->t);
     free(s);
