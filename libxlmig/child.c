@@ -271,7 +271,7 @@ int child_capture(struct xlmig_ctx *ctx, const char *what,
  * Whether the child has exited. It is not reaped yet, so its pid, which is
  * also its process group's id, cannot be reused by another process.
  */
-static bool child_exited(struct child *sp)
+bool child_exited(struct child *sp)
 {
     siginfo_t si;
 

@@ -52,6 +52,9 @@ MUST_CHECK int child_wait(struct xlmig_ctx *ctx, struct child *sp,
  * Logs a non-zero exit as a fact; never fails. Closes the pipes.
  */
 void child_stop(struct xlmig_ctx *ctx, struct child *sp, double grace_s);
+/* Whether the child has exited; not reaped yet, so its pid (and process
+ * group id) stays ours. */
+bool child_exited(struct child *sp);
 /* Closes the pipes and frees; the child must already be reaped. */
 void child_dispose(struct child *sp);
 /*

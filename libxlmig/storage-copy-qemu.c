@@ -444,17 +444,6 @@ static int scopy_qrun_read(struct scopy_qrun *q, struct child *sp)
     return XLMIG_OK;
 }
 
-/* Exited, not yet reaped: its pid and group id stay ours until then. */
-static bool scopy_qrun_exited(struct child *sp)
-{
-    siginfo_t si;
-
-    if (sp->pidfd >= 0) return fdio_readable(sp->pidfd);
-    memset(&si, 0, sizeof(si));
-    return !waitid(P_PID, (id_t)sp->pid, &si,
-                   WEXITED | WNOHANG | WNOWAIT) && si.si_pid == sp->pid;
-}
-
 /*
  * Runs argv in a process group of its own until it exits or a cancel
  * comes, reporting progress each second; then kills what is left of the
@@ -475,7 +464,7 @@ static int scopy_qrun(struct scopy_qrun *q, char *const argv[],
                      CHILD_STDIN_NULL | CHILD_STDOUT_PIPE | CHILD_SETSID |
                      CHILD_CLOSE_FDS);
     if (rc) return rc;
-    while (!scopy_qrun_exited(&sp)) {
+    while (!child_exited(&sp)) {
         ms = (int)((q->t_tick + SCOPY_TICK_S - ctx_now(q->ctx)) * 1000);
         if (ms <= 0) {
             scopy_qrun_report(q);
