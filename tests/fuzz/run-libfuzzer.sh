@@ -43,7 +43,7 @@ sources() {
         "$lib/xmalloc.c" ;;
     xs) echo "$src/tests/fuzz/fuzz-xs.c $lib/xs-msg.c $lib/frame.c" \
         "$lib/buf.c $lib/xmalloc.c $lib/jsonlim.c $lib/proto.c" ;;
-    policy) echo "$src/tests/fuzz/fuzz-policy.c $lib/policy.c" \
+    policy) echo "$src/tests/fuzz/fuzz-policy.c $lib/policy.c $lib/sr.c" \
         "$lib/policy-path.c $lib/jsonlim.c $lib/domcfg.c $lib/proto.c" \
         "$lib/buf.c $lib/conf.c $lib/child.c $lib/fdio.c $lib/err.c" \
         "$lib/xmalloc.c" ;;

@@ -401,6 +401,7 @@ lab_shared_disk() {
 	local out
 	[ -f "$LAB_RUN_DIR/shared.img" ] ||
 		_lab_die "no shared disk in this run (LAB_SHARED_DISK_MB=$LAB_SHARED_DISK_MB)" || return
+	# shellcheck disable=SC2016 # expanded in dom0
 	out=$(lab_sh "$1" 'modprobe virtio_blk || exit 1
 for i in $(seq 50); do
 	for s in /sys/block/vd*/serial; do
