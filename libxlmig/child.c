@@ -224,8 +224,10 @@ int child_run(struct xlmig_ctx *ctx, const char *what, char *const argv[],
 
     *out_r = NULL;
     *status_r = 0;
+    /* Nothing of ours but its stdout: LVM's tools complain of any other
+     * fd they inherit (ours are close-on-exec; our caller's may not be). */
     rc = child_start(ctx, &sp, what, argv,
-                     CHILD_STDIN_NULL | CHILD_STDOUT_PIPE);
+                     CHILD_STDIN_NULL | CHILD_STDOUT_PIPE | CHILD_CLOSE_FDS);
     if (rc) goto out;
     do {
         if (len == max) {

@@ -92,14 +92,49 @@ static int cold_reply(struct job *job, int fd, int rc, const char *what)
     return wrc;
 }
 
+/*
+ * The config's disks that are LVs of LVM SRs this host declares and
+ * identifies, activated here exclusively ("-aey": the sender let them
+ * go) or deactivated again ("-an": refused). An LV's name must be plain.
+ */
+static void cold_take_lvs(struct xlmig_ctx *ctx, const struct domcfg *c,
+                          const char *how)
+{
+    struct sr *list = NULL;
+    const struct sr *s;
+    char uuid[SR_UUID_MAX], *why = NULL;
+    const char *lv;
+    size_t n = 0, i;
+
+    if (sr_load(ctx, &list, &n, &why)) {
+        free(why);
+        return;
+    }
+    for (i = 0; i < c->n_disks; i++) {
+        s = sr_of_path(list, n, c->disks[i].pdev_path);
+        if (!s || s->type != SR_LVM) continue;
+        lv = c->disks[i].pdev_path + strlen("/dev/") + strlen(s->loc) + 1;
+        if (!sr_name_ok(lv) || sr_identity(ctx, s, uuid, &why)) {
+            free(why);
+            why = NULL;
+            continue;
+        }
+        if (smove_lv_change(ctx, c->disks[i].pdev_path, how, NULL))
+            LOG(ctx, WARN, "lvchange %s %s failed", how,
+                c->disks[i].pdev_path);
+    }
+    free(list);
+}
+
 /* Checks the received config at tmp; *why_r says what is refused. */
 static int cold_check(struct job *job, struct hv *hv, const char *tmp,
-                      char **name_r, char **why_r)
+                      const char *path, char **name_r, char **why_r)
 {
     struct policy pol;
     struct policy_report rep = { NULL, 0 };
     struct domcfg c;
     char *json = NULL, *canon = NULL, *cause = NULL;
+    bool took = false;
     uint32_t other;
     size_t i;
     int rc;
@@ -130,6 +165,13 @@ static int cold_check(struct job *job, struct hv *hv, const char *tmp,
         rc = XLMIG_E_EXISTS;
         goto out;
     }
+    if (access(path, F_OK) == 0) {
+        *why_r = xasprintf("%s exists here already", path);
+        rc = XLMIG_E_EXISTS;
+        goto out;
+    }
+    cold_take_lvs(job->ctx, &c, "-aey");
+    took = true;
     rc = policy_load(job->ctx, &pol, &cause);
     if (rc) {
         *why_r = xasprintf("incoming-policy: %s", cause);
@@ -153,6 +195,7 @@ static int cold_check(struct job *job, struct hv *hv, const char *tmp,
         }
     }
 out:
+    if (rc && took) cold_take_lvs(job->ctx, &c, "-an");
     policy_report_dispose(&rep);
     policy_dispose(&pol);
     domcfg_dispose(&c);
@@ -233,9 +276,9 @@ int job_cold_receive(struct xlmig_ctx *ctx, int recv_fd, int send_fd,
         rc = XLMIG_E_SYSTEM;
         goto out;
     }
-    rc = cold_check(&job, hv, tmp, &name, &why);
-    if (rc) goto out;
     path = xasprintf("%s/%s", cold_dir(), file);
+    rc = cold_check(&job, hv, tmp, path, &name, &why);
+    if (rc) goto out;
     rc = cold_write_new(ctx, path, data, len);
     if (rc == XLMIG_E_EXISTS)
         why = xasprintf("%s exists here already", path);
@@ -284,35 +327,45 @@ static bool cold_in_sr(struct xlmig_ctx *ctx, const char *json,
     return in;
 }
 
-/* The domain's LVs in LVM SRs are the destination's now: deactivated
- * here (an LV is active on one host at a time). */
-static void cold_release_lvs(struct xlmig_ctx *ctx, const char *json,
-                             const char *host)
+/*
+ * The domain's LVs in LVM SRs (declared here), each deactivated
+ * ("-an": before the destination takes them; an LV is active on one host
+ * at a time) or activated exclusively again ("-aey": the destination
+ * refused). Returns the first failure; *n_r counts the LVs changed.
+ */
+static int cold_lvs(struct xlmig_ctx *ctx, const char *json,
+                    const char *how, unsigned *n_r)
 {
     struct domcfg c;
     struct sr *list = NULL;
     const struct sr *s;
     char *why = NULL;
     size_t n = 0, i;
+    int rc = XLMIG_OK, r;
 
+    *n_r = 0;
     memset(&c, 0, sizeof(c));
     if (domcfg_parse(json, &c, &why) || sr_load(ctx, &list, &n, &why)) {
+        LOG(ctx, ERROR, "%s", why);
         free(why);
         domcfg_dispose(&c);
-        return;
+        return XLMIG_E_INVAL;
     }
     for (i = 0; i < c.n_disks; i++) {
         s = sr_of_path(list, n, c.disks[i].pdev_path);
         if (!s || s->type != SR_LVM) continue;
-        if (smove_lv_change(ctx, c.disks[i].pdev_path, "-an", NULL))
-            LOG(ctx, WARN, "%s is still active here: deactivate it before "
-                "%s starts the domain", c.disks[i].pdev_path, host);
-        else
-            LOG(ctx, INFO, "%s deactivated here for %s",
-                c.disks[i].pdev_path, host);
+        r = smove_lv_change(ctx, c.disks[i].pdev_path, how, NULL);
+        if (r) {
+            LOG(ctx, ERROR, "lvchange %s %s failed", how,
+                c.disks[i].pdev_path);
+            if (!rc) rc = r;
+            continue;
+        }
+        (*n_r)++;
     }
     free(list);
     domcfg_dispose(&c);
+    return rc;
 }
 
 /* --storage VDEV=SR: each disk to its SR first, one storage move each
@@ -371,6 +424,7 @@ int job_cold_send(struct xlmig_ctx *ctx, const char *domain, const char *host,
     struct hv *hv;
     char *json = NULL, *text = NULL, *hdr = NULL, *why = NULL, *base;
     char line[COLD_LINE_MAX], file[128];
+    unsigned lvs = 0;
     uint32_t domid;
     int rc;
 
@@ -411,6 +465,12 @@ int job_cold_send(struct xlmig_ctx *ctx, const char *domain, const char *host,
     snprintf(file, sizeof(file), "%s.cfg", domain);
     if (cold_filename_ok(base)) snprintf(file, sizeof(file), "%s", base);
     job_phase(&job, XLMIG_PHASE_TRANSFER, "the config to %s", host);
+    /* The destination activates its LVs (it must see the disks): first
+     * they go here. */
+    rc = cold_lvs(ctx, json, "-an", &lvs);
+    if (rc) goto out;
+    if (lvs) job_info(&job, "%u LV%s deactivated here for %s", lvs,
+                      lvs == 1 ? "" : "s", host);
     rc = transport_open(ctx, &to, &tr);
     if (rc) goto out;
     hdr = xasprintf(COLD_MAGIC " %zu %s\n", strlen(text), file);
@@ -425,6 +485,7 @@ int job_cold_send(struct xlmig_ctx *ctx, const char *domain, const char *host,
             xlmig_strerror(rc));
         goto out;
     }
+    if (!strncmp(line, "ok ", 3)) res->where = XLMIG_WHERE_DEST;
     if (strncmp(line, "ok ", 3)) {
         char *clean = proto_clean_text(strncmp(line, "error ", 6)
                                            ? line : line + 6);
@@ -442,13 +503,15 @@ int job_cold_send(struct xlmig_ctx *ctx, const char *domain, const char *host,
         rc = err_from_errno(errno);
         goto out;
     }
-    res->where = XLMIG_WHERE_DEST;
-    cold_release_lvs(ctx, json, host);
     job_phase(&job, XLMIG_PHASE_DONE, "%s is defined on %s, not here",
               domain, host);
 out:
     res->total_s = job_elapsed(&job);
     if (rc) res->failed_phase = job.phase;
+    if (rc && lvs && res->where != XLMIG_WHERE_DEST &&
+        cold_lvs(ctx, json, "-aey", &lvs))
+        LOG(ctx, ERROR, "the domain's LVs are not active here again: "
+            "lvchange -aey them before starting it");
     transport_close(ctx, &tr, 5);
     domcfg_dispose(&c);
     free(hdr);
