@@ -530,8 +530,8 @@ static int smove_preflight(struct smove *m)
     job_phase(&m->job, XLMIG_PHASE_PREFLIGHT, "checks");
     if (m->domid != HV_INVALID_DOMID && !o->offline) {
         smove_check(m, false, "storage-live", "give --offline (the guest "
-                    "stops for the copy), or use the live mover (xlmig "
-                    "storage-move --live, when it exists)",
+                    "stops while its disk is copied); live storage moves "
+                    "are not in this version",
                     "domain %s is running: a live disk move is not done "
                     "here", m->name);
         return XLMIG_E_PREFLIGHT;
@@ -626,7 +626,7 @@ static void smove_progress(void *arg, uint64_t done, uint64_t total)
     if (m->o->progress_fn) m->o->progress_fn(m->o->event_arg, &p);
 }
 
-/* Makes the target LV (inactive, tagged) and activates it here alone. */
+/* Makes the target LV, tagged with the job, active here alone (-aey). */
 static int smove_lv_create(struct smove *m)
 {
     struct journal_rec *jr = &m->job.jr;
@@ -796,7 +796,6 @@ static void smove_unsave(struct smove *m)
 
 static int smove_switch(struct smove *m)
 {
-    const struct xlmig_storage_opts *o = m->o;
     struct journal_rec *jr = &m->job.jr;
     char *json = NULL, *cause = NULL;
     size_t len;
@@ -840,7 +839,6 @@ static int smove_switch(struct smove *m)
 out:
     free(cause);
     free(json);
-    (void)o;
     return rc;
 }
 
