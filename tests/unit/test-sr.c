@@ -241,6 +241,53 @@ static void test_journal_storage_fields(void **state)
     free(path);
 }
 
+/* A storage move's fields in a damaged journal: each refused, one line. */
+static void test_journal_storage_damaged(void **state)
+{
+    struct st *s = *state;
+    static const char *const bad[] = {
+        "\"keep\": true",         /* the control: this one is good */
+        "\"keep\": \"yes\"", "\"offline\": 1", "\"src\": 7",
+        "\"vdev\": [\"xvda\"]", "\"dst_format\": \"qcow2qcow2qcow2qc\"",
+        "\"part\": null",
+    };
+    struct journal_rec back;
+    char *path, *text, *dir, *vdev;
+    size_t i;
+
+    dir = xasprintf("%s/state", s->top);
+    assert_int_equal(mkdir(dir, 0700), 0);
+    path = xasprintf("%s/5f00aa00-2.json", dir);
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        text = xasprintf("{\"version\": 1, \"id\": \"5f00aa00-2\", "
+                         "\"role\": \"move\", \"kind\": \"storage\", "
+                         "\"phase\": \"transfer\", \"name\": \"v\", "
+                         "\"uuid\": \"\", \"peer\": \"\", \"error\": \"\", "
+                         "\"domid\": 1, \"go\": false, \"suspended\": false, "
+                         "\"started\": 1.5, \"updated\": 1.5, %s}\n", bad[i]);
+        put(dir, "5f00aa00-2.json", text);
+        assert_int_equal(journal_read(s->t.ctx, path, &back),
+                         i ? XLMIG_E_INVAL : XLMIG_OK);
+        free(text);
+    }
+    assert_true(back.keep == false);    /* zeroed by the last refusal */
+    /* a path as long as a field holds is refused, not cut */
+    vdev = xcalloc(1, 2000);
+    memset(vdev, 'a', 1999);
+    text = xasprintf("{\"version\": 1, \"id\": \"5f00aa00-2\", "
+                     "\"role\": \"move\", \"kind\": \"storage\", "
+                     "\"phase\": \"transfer\", \"name\": \"v\", \"uuid\": \"\", "
+                     "\"peer\": \"\", \"error\": \"\", \"domid\": 1, "
+                     "\"go\": false, \"suspended\": false, \"started\": 1.5, "
+                     "\"updated\": 1.5, \"src\": \"/%s\"}\n", vdev);
+    put(dir, "5f00aa00-2.json", text);
+    assert_int_equal(journal_read(s->t.ctx, path, &back), XLMIG_E_INVAL);
+    free(text);
+    free(vdev);
+    free(path);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -250,6 +297,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_identity, st_setup,
                                         st_teardown),
         cmocka_unit_test_setup_teardown(test_journal_storage_fields,
+                                        st_setup, st_teardown),
+        cmocka_unit_test_setup_teardown(test_journal_storage_damaged,
                                         st_setup, st_teardown),
     };
 
