@@ -55,14 +55,6 @@ CONF=/etc/xen/xlmig.conf
 CONF_SAVED=/root/xlmig-t97.conf.orig
 BIND=$LAB_RUN_DIR/B/share/$D
 
-# st_get JSON EXPR: EXPR (Python, over the parsed value j) of a --json
-# output, parsed here: dom0 has no python.
-st_get() {
-	python3 -c 'import json, sys
-j = json.loads(sys.argv[1])
-print(eval(sys.argv[2]))' "$1" "$2"
-}
-
 # st_cleanup: at exit, pass or fail: both hosts' xlmig.conf as they were,
 # B's received config gone, the bind mount removed.
 st_cleanup() {
@@ -75,21 +67,6 @@ rm -rf $SR3_B $SR4_B /etc/xen/$G2.cfg" >/dev/null 2>&1 || true
 	if mountpoint -q "$BIND" 2>/dev/null; then
 		umount "$BIND" 2>/dev/null || umount -l "$BIND" 2>/dev/null || true
 	fi
-}
-
-# st_sr_list HOST: `xlmig sr-list --json` on HOST (stderr to the log).
-st_sr_list() {
-	local err=st-srlist.err rc=0
-	lab_sh "$1" "xlmig sr-list --json 2>/share/$err" 60 || rc=$?
-	if [ -s "$LAB_RUN_DIR/$1/share/$err" ]; then
-		sed "s/^/  $1 sr-list stderr: /" "$LAB_RUN_DIR/$1/share/$err" >&2
-	fi
-	return "$rc"
-}
-
-# st_sr HOST_JSON NAME FIELD: FIELD of SR NAME in an sr-list --json.
-st_sr() {
-	st_get "$1" "[s['$3'] for s in j if s['name'] == '$2'][0]"
 }
 
 # st_disk HOST DOMAIN: print the file behind DOMAIN's xvdb on HOST after
@@ -115,14 +92,6 @@ done" 30) || lab_fail "cannot read $dom's xvdb backend $be on $h"
 		lab_fail "$dom's xvdb on $h: $node is over '$back', the backend's params are '$params'"
 	lab_log "$dom's xvdb on $h: blkback on $node over $params"
 	echo "$params"
-}
-
-# st_why FILE: one line saying why a command failed, from its output
-# FILE: its first error line, else its last line.
-st_why() {
-	local l
-	l=$(grep -m1 -E '(^| )error' "$1") || l=$(tail -n 1 "$1")
-	echo "${l:0:300}"
 }
 
 # st_sum HOST FILE: sha256 of FILE read in HOST's dom0.
@@ -168,9 +137,9 @@ EOF
 cat $CONF" 30 || lab_fail "cannot write $CONF on $h"
 done
 
-json=$(st_sr_list A) || lab_fail "xlmig sr-list --json failed on A"
+json=$(xlmig_sr_list A st-srlist) || lab_fail "xlmig sr-list --json failed on A"
 printf '%s\n' "$json"
-st=$(st_sr "$json" sr1 state)
+st=$(xlmig_sr_field "$json" sr1 state)
 case $st in unavailable:*) ;; *) lab_fail "before sr-create, A's sr1 is '$st', not unavailable" ;; esac
 lab_log "before sr-create, A's sr1: $st"
 
@@ -184,30 +153,30 @@ printf '%s\n' "$out"
 [ "$rc" -ne 0 ] || lab_fail "a second sr-create of sr1 succeeded"
 lab_sh B "xlmig sr-create sr4 dir $SR4_B" 60 || lab_fail "xlmig sr-create sr4 (B's local one) failed on B"
 
-json_a=$(st_sr_list A) || lab_fail "xlmig sr-list --json failed on A"
-json_b=$(st_sr_list B) || lab_fail "xlmig sr-list --json failed on B"
+json_a=$(xlmig_sr_list A st-srlist) || lab_fail "xlmig sr-list --json failed on A"
+json_b=$(xlmig_sr_list B st-srlist) || lab_fail "xlmig sr-list --json failed on B"
 printf 'A: %s\nB: %s\n' "$json_a" "$json_b"
 for s in sr1 sr2 sr3 sr4; do
-	st=$(st_sr "$json_a" $s state)
+	st=$(xlmig_sr_field "$json_a" $s state)
 	[ "$st" = ok ] || lab_fail "A's $s is '$st' after sr-create"
 done
 for s in sr1 sr2; do
-	ua=$(st_sr "$json_a" $s uuid)
-	ub=$(st_sr "$json_b" $s uuid)
-	st=$(st_sr "$json_b" $s state)
+	ua=$(xlmig_sr_field "$json_a" $s uuid)
+	ub=$(xlmig_sr_field "$json_b" $s uuid)
+	st=$(xlmig_sr_field "$json_b" $s state)
 	[ -n "$ua" ] || lab_fail "A's $s has no uuid"
 	[ "$st" = ok ] || lab_fail "B's $s is '$st'"
 	[ "$ua" = "$ub" ] || lab_fail "$s has uuid $ua on A but $ub on B"
 	lab_log "$s: the same identity $ua on A and B"
 done
-uuid1=$(st_sr "$json_a" sr1 uuid)
-st=$(st_sr "$json_b" sr3 state)
-ub=$(st_sr "$json_b" sr3 uuid)
+uuid1=$(xlmig_sr_field "$json_a" sr1 uuid)
+st=$(xlmig_sr_field "$json_b" sr3 state)
+ub=$(xlmig_sr_field "$json_b" sr3 uuid)
 case $st in unavailable:*'no identity'*) ;; *) lab_fail "B's sr3 (a local directory without identity) is '$st'" ;; esac
 [ -z "$ub" ] || lab_fail "B's sr3 has uuid '$ub' without identity"
 lab_log "B's sr3 (local, no identity): $st"
-ua=$(st_sr "$json_a" sr4 uuid)
-ub=$(st_sr "$json_b" sr4 uuid)
+ua=$(xlmig_sr_field "$json_a" sr4 uuid)
+ub=$(xlmig_sr_field "$json_b" sr4 uuid)
 if [ -z "$ub" ] || [ "$ua" = "$ub" ]; then
 	lab_fail "sr4 (another SR on each host) has uuid '$ua' on A and '$ub' on B"
 fi
@@ -226,8 +195,8 @@ sum1=$(st_make_disk A "$SR1/$G1-xvdb.img" 4)
 lab_guest_create A "$G1" "disk=['format=raw,vdev=xvdb,access=rw,target=$SR1/$G1-xvdb.img']"
 p=$(st_disk A "$G1")
 [ "$p" = "$SR1/$G1-xvdb.img" ] || lab_fail "$G1's xvdb is $p"
-json=$(st_sr_list A) || lab_fail "xlmig sr-list --json failed on A"
-d=$(st_get "$json" "[(x['domain'], x['vdev'], x['path']) for s in j if s['name'] == 'sr1' for x in s['disks']]")
+json=$(xlmig_sr_list A st-srlist) || lab_fail "xlmig sr-list --json failed on A"
+d=$(xlmig_json_get "$json" "[(x['domain'], x['vdev'], x['path']) for s in j if s['name'] == 'sr1' for x in s['disks']]")
 [ "$d" = "[('$G1', 'xvdb', '$SR1/$G1-xvdb.img')]" ] || lab_fail "A's sr-list: the disks in sr1 are $d"
 domid=$(lab_domid A "$G1")
 boot=$(lab_guest_boot A "$G1")
@@ -237,7 +206,7 @@ last=$(lab_counter A "$G1")
 rc=0
 lab_timed A "xlmig storage-move --offline --yes --save-dir $SAVE_DIR $G1 xvdb sr2" 600 >"$LAB_RUN_DIR/st-move.out" || rc=$?
 grep -v '^xc: progress: ' "$LAB_RUN_DIR/st-move.out"
-[ "$rc" -eq 0 ] || lab_fail "xlmig storage-move --offline --yes --save-dir $SAVE_DIR $G1 xvdb sr2 exited with $rc: $(st_why "$LAB_RUN_DIR/st-move.out")"
+[ "$rc" -eq 0 ] || lab_fail "xlmig storage-move --offline --yes --save-dir $SAVE_DIR $G1 xvdb sr2 exited with $rc: $(xlmig_why "$LAB_RUN_DIR/st-move.out")"
 t_move=$LAB_ELAPSED_MS
 xlmig_wait_running A "$G1" 60
 xlmig_expect_only A "$G1"
@@ -256,8 +225,8 @@ sr2_after_b=$(printf '%s\n' .xlmig-sr "${p##*/}" | sort | paste -sd ' ' -)
 b2=$(lab_guest_boot A "$G1")
 [ "$b2" = "$boot" ] || lab_fail "$G1 booted again (boot $boot -> $b2): not restored"
 c=$(xlmig_expect_counting A "$G1" "$last")
-json=$(st_sr_list A) || lab_fail "xlmig sr-list --json failed on A"
-d=$(st_get "$json" "[(s['name'], x['domain'], x['vdev'], x['path']) for s in j for x in s['disks']]")
+json=$(xlmig_sr_list A st-srlist) || lab_fail "xlmig sr-list --json failed on A"
+d=$(xlmig_json_get "$json" "[(s['name'], x['domain'], x['vdev'], x['path']) for s in j for x in s['disks']]")
 [ "$d" = "[('sr2', '$G1', 'xvdb', '$p')]" ] || lab_fail "A's sr-list after the move: disks $d"
 lab_log "$G1: domid $domid -> $(lab_domid A "$G1"), counter $last -> $c, same boot $boot"
 lab_log "RESULT: (b) storage-move --offline of $G1's 8 MiB xvdb sr1 -> sr2 $(xlmig_secs "$t_move") s"
@@ -273,7 +242,7 @@ rc=0
 lab_timed A "xlmig migrate --config /root/guest/$G2.cfg --storage xvdb=sr1 $G2 $B_IP" 600 \
 	>"$LAB_RUN_DIR/st-cold.out" || rc=$?
 cat "$LAB_RUN_DIR/st-cold.out"
-[ "$rc" -eq 0 ] || lab_fail "xlmig migrate --config --storage xvdb=sr1 $G2 exited with $rc: $(st_why "$LAB_RUN_DIR/st-cold.out")"
+[ "$rc" -eq 0 ] || lab_fail "xlmig migrate --config --storage xvdb=sr1 $G2 exited with $rc: $(xlmig_why "$LAB_RUN_DIR/st-cold.out")"
 t_cold=$LAB_ELAPSED_MS
 lab_sh A "test ! -e /root/guest/$G2.cfg" 30 || lab_fail "A still has /root/guest/$G2.cfg after the cold migration"
 for h in A B; do

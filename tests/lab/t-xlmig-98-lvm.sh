@@ -46,12 +46,6 @@ CONF_SAVED=/root/xlmig-t98.conf.orig
 LVMENV='export LVM_SUPPRESS_FD_WARNINGS=1'
 DA=
 
-lv_get() {
-	python3 -c 'import json, sys
-j = json.loads(sys.argv[1])
-print(eval(sys.argv[2]))' "$1" "$2"
-}
-
 # lv_cleanup: at exit, pass or fail: no guest, the LV inactive on B, the
 # VG gone from the shared disk, both hosts' xlmig.conf as they were.
 lv_cleanup() {
@@ -71,27 +65,6 @@ rm -f $SRC /root/guest/$G.cfg" >/dev/null 2>&1 || true
 		LAB_SH_TIMEOUT=30 lab_sh "$h" "if [ -e $CONF_SAVED ]; then mv -f $CONF_SAVED $CONF; else rm -f $CONF; fi" \
 			>/dev/null 2>&1 || true
 	done
-}
-
-# lv_sr_list HOST: `xlmig sr-list --json` on HOST (stderr to the log).
-lv_sr_list() {
-	local err=lv-srlist.err rc=0
-	lab_sh "$1" "xlmig sr-list --json 2>/share/$err" 60 || rc=$?
-	if [ -s "$LAB_RUN_DIR/$1/share/$err" ]; then
-		sed "s/^/  $1 sr-list stderr: /" "$LAB_RUN_DIR/$1/share/$err" >&2
-	fi
-	return "$rc"
-}
-
-# lv_sr JSON FIELD: FIELD of SR lvsr in an sr-list --json.
-lv_sr() {
-	lv_get "$1" "[s['$2'] for s in j if s['name'] == '$SR'][0]"
-}
-
-lv_why() {
-	local l
-	l=$(grep -m1 -E '(^| )error' "$1") || l=$(tail -n 1 "$1")
-	echo "${l:0:300}"
 }
 
 # lv_lvs HOST: the VG's LVs on HOST, one "name|active|tags" line each.
@@ -165,9 +138,9 @@ cat >$CONF <<'EOF'
 sr = [ \"$SR:lvm:$VG\" ]
 EOF" 30 || lab_fail "cannot write $CONF on $h"
 done
-json=$(lv_sr_list A) || lab_fail "xlmig sr-list --json failed on A"
+json=$(xlmig_sr_list A lv-srlist) || lab_fail "xlmig sr-list --json failed on A"
 printf '%s\n' "$json"
-st=$(lv_sr "$json" state)
+st=$(xlmig_sr_field "$json" "$SR" state)
 case $st in unavailable:*) ;; *) lab_fail "before sr-create, A's $SR is '$st', not unavailable" ;; esac
 lab_log "before sr-create, A's $SR: $st"
 lab_sh A "xlmig sr-create $SR lvm $VG" 60 || lab_fail "xlmig sr-create $SR lvm $VG failed on A"
@@ -183,10 +156,10 @@ vgs --noheadings --separator '|' -o vg_uuid,vg_tags $VG | sed 's/^ *//'" 30) ||
 		lab_fail "host $h does not see the VG $VG"
 	u=${out%%|*}
 	case ",${out#*|}," in *,xlmig_sr,*) ;; *) lab_fail "host $h: VG $VG has the tags '${out#*|}', no xlmig_sr" ;; esac
-	json=$(lv_sr_list "$h") || lab_fail "xlmig sr-list --json failed on $h"
+	json=$(xlmig_sr_list "$h" lv-srlist) || lab_fail "xlmig sr-list --json failed on $h"
 	printf '%s: %s\n' "$h" "$json"
-	st=$(lv_sr "$json" state)
-	su=$(lv_sr "$json" uuid)
+	st=$(xlmig_sr_field "$json" "$SR" state)
+	su=$(xlmig_sr_field "$json" "$SR" uuid)
 	[ "$st" = ok ] || lab_fail "$h's $SR is '$st' after sr-create"
 	[ "$su" = "$u" ] || lab_fail "$h's $SR has uuid '$su', its VG $VG '$u'"
 	[ -z "$uuid" ] || [ "$su" = "$uuid" ] || lab_fail "$SR has uuid $uuid on A but $su on B"
@@ -208,7 +181,7 @@ last=$(lab_counter A "$G")
 rc=0
 lab_timed A "xlmig storage-move --offline --yes --save-dir /tmp $G xvdb $SR" 600 >"$LAB_RUN_DIR/lv-move.out" || rc=$?
 grep -v '^xc: progress: ' "$LAB_RUN_DIR/lv-move.out"
-[ "$rc" -eq 0 ] || lab_fail "xlmig storage-move --offline --yes --save-dir /tmp $G xvdb $SR exited with $rc: $(lv_why "$LAB_RUN_DIR/lv-move.out")"
+[ "$rc" -eq 0 ] || lab_fail "xlmig storage-move --offline --yes --save-dir /tmp $G xvdb $SR exited with $rc: $(xlmig_why "$LAB_RUN_DIR/lv-move.out")"
 t_move=$LAB_ELAPSED_MS
 xlmig_wait_running A "$G" 60
 xlmig_expect_only A "$G"
@@ -233,8 +206,8 @@ l=$(lab_sh A "ls -A /tmp | grep '^\\.xlmig-save' | paste -sd ' ' -" 30)
 b2=$(lab_guest_boot A "$G")
 [ "$b2" = "$boot" ] || lab_fail "$G booted again (boot $boot -> $b2): not restored"
 c=$(xlmig_expect_counting A "$G" "$last")
-json=$(lv_sr_list A) || lab_fail "xlmig sr-list --json failed on A"
-d=$(lv_get "$json" "[(s['name'], x['domain'], x['vdev'], x['path']) for s in j for x in s['disks']]")
+json=$(xlmig_sr_list A lv-srlist) || lab_fail "xlmig sr-list --json failed on A"
+d=$(xlmig_json_get "$json" "[(s['name'], x['domain'], x['vdev'], x['path']) for s in j for x in s['disks']]")
 [ "$d" = "[('$SR', '$G', 'xvdb', '$LVP')]" ] || lab_fail "A's sr-list after the move: disks $d"
 lab_log "$G: counter $last -> $c on $LVP, same boot $boot"
 lab_log "RESULT: (b) storage-move --offline of $G's 10 MiB xvdb into $SR $(xlmig_secs "$t_move") s"
@@ -253,7 +226,7 @@ lab_sh A "test -b $LVP" 30 || lab_fail "$LVP is not active on A before the cold 
 rc=0
 lab_timed A "xlmig migrate --config /root/guest/$G.cfg $G $B_IP" 600 >"$LAB_RUN_DIR/lv-cold.out" || rc=$?
 cat "$LAB_RUN_DIR/lv-cold.out"
-[ "$rc" -eq 0 ] || lab_fail "xlmig migrate --config of $G (its LV active on A) exited with $rc: $(lv_why "$LAB_RUN_DIR/lv-cold.out")"
+[ "$rc" -eq 0 ] || lab_fail "xlmig migrate --config of $G (its LV active on A) exited with $rc: $(xlmig_why "$LAB_RUN_DIR/lv-cold.out")"
 t_cold=$LAB_ELAPSED_MS
 lab_sh A "test ! -e /root/guest/$G.cfg" 30 || lab_fail "A still has /root/guest/$G.cfg after the cold migration"
 for h in A B; do

@@ -98,3 +98,35 @@ xlmig_move_a_to_b() {
 	lab_log "lab1 counted $c0..$last_a on A, then $c1 on B"
 	lab_log "RESULT: $2 $(xlmig_secs "$LAB_ELAPSED_MS") s"
 }
+
+# xlmig_json_get JSON EXPR: EXPR (Python, over the parsed JSON as j) of
+# JSON, printed.
+xlmig_json_get() {
+	python3 -c 'import json, sys
+j = json.loads(sys.argv[1])
+print(eval(sys.argv[2]))' "$1" "$2"
+}
+
+# xlmig_sr_list HOST TAG: `xlmig sr-list --json` on HOST; its stderr goes
+# to our log (through the share, as TAG.err).
+xlmig_sr_list() {
+	local err=$2.err rc=0
+	lab_sh "$1" "xlmig sr-list --json 2>/share/$err" 60 || rc=$?
+	if [ -s "$LAB_RUN_DIR/$1/share/$err" ]; then
+		sed "s/^/  $1 sr-list stderr: /" "$LAB_RUN_DIR/$1/share/$err" >&2
+	fi
+	return "$rc"
+}
+
+# xlmig_sr_field JSON NAME FIELD: FIELD of SR NAME in an sr-list --json.
+xlmig_sr_field() {
+	xlmig_json_get "$1" "[s['$3'] for s in j if s['name'] == '$2'][0]"
+}
+
+# xlmig_why FILE: one line saying why a command failed, from its output
+# FILE: its first error line, else its last line.
+xlmig_why() {
+	local l
+	l=$(grep -m1 -E '(^| )error' "$1") || l=$(tail -n 1 "$1")
+	echo "${l:0:300}"
+}
