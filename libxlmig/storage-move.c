@@ -184,7 +184,8 @@ out:
 }
 
 int smove_restore(struct xlmig_ctx *ctx, struct hv *hv, const char *save,
-                  const char *json, const char *name, uint32_t *domid_r)
+                  const char *json, const char *name, bool paused,
+                  uint32_t *domid_r)
 {
     struct hv_wait w;
     uint32_t domid = HV_INVALID_DOMID;
@@ -203,7 +204,7 @@ int smove_restore(struct xlmig_ctx *ctx, struct hv *hv, const char *save,
         LOG(ctx, ERROR, "domain %s not restored from %s", name, save);
         return rc;
     }
-    rc = hv_unpause(hv, domid);
+    rc = paused ? XLMIG_OK : hv_unpause(hv, domid);
     if (rc) {
         LOG(ctx, ERROR, "domain %s restored but not unpaused: destroyed",
             name);
@@ -776,7 +777,7 @@ static void smove_unsave(struct smove *m)
             m->name);
     if (m->destroyed) {
         if (smove_restore(m->ctx, m->hv, jr->save, m->json, m->name,
-                          &domid)) {
+                          jr->paused, &domid)) {
             LOG(m->ctx, ERROR, "domain %s is saved in %s and could not be "
                 "restored: run xlmig recover", m->name, jr->save);
             free(cfgpath);
@@ -831,7 +832,8 @@ static int smove_switch(struct smove *m)
         LOG(m->ctx, ERROR, "the domain's config: %s", cause);
         goto out;
     }
-    rc = smove_restore(m->ctx, m->hv, jr->save, json, m->name, &domid);
+    rc = smove_restore(m->ctx, m->hv, jr->save, json, m->name, jr->paused,
+                       &domid);
     if (rc) goto out;
     m->restored = true;
     m->res->domid = domid;
@@ -923,6 +925,13 @@ static int smove_setup(struct smove *m)
     jr->domid = m->domid;
     jr->keep = o->keep_source;
     jr->offline = m->domid != HV_INVALID_DOMID;
+    if (jr->offline) {
+        struct hv_dominfo info;
+
+        rc = hv_domain_info(m->hv, m->domid, &info);
+        if (rc) return rc;
+        jr->paused = info.paused;   /* and so it is left after the move */
+    }
     if (strlen(o->vdev) >= sizeof(jr->vdev) ||
         strlen(m->disk->pdev_path) >= sizeof(jr->src) ||
         (o->config_file && strlen(o->config_file) >= sizeof(jr->cfg))) {

@@ -42,11 +42,13 @@ MUST_CHECK int smove_cfg_names(struct xlmig_ctx *ctx, const char *cfg,
                                bool *yes_r);
 /*
  * Restores the domain saved in save (libxl stream) from config json as
- * name and unpauses it: *domid_r. On failure nothing of it is left.
+ * name and unpauses it unless it was paused: *domid_r. On failure nothing
+ * of it is left.
  */
 MUST_CHECK int smove_restore(struct xlmig_ctx *ctx, struct hv *hv,
                              const char *save, const char *json,
-                             const char *name, uint32_t *domid_r);
+                             const char *name, bool paused,
+                             uint32_t *domid_r);
 /*
  * Recovers one interrupted move from its journal (storage-recover.c):
  * exactly one usable disk, the config never naming a partial copy, the

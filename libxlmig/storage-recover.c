@@ -125,7 +125,7 @@ static int srec_restore(struct srec *r, const char *target)
         }
     }
     rc = smove_restore(r->ctx, r->hv, j->save, moved ? moved : json, j->name,
-                       &domid);
+                       j->paused, &domid);
     if (rc) {
         srec_say(r, "%s: domain %s could not be restored from %s", j->id,
                  j->name, j->save);
@@ -158,7 +158,7 @@ static int srec_back(struct srec *r)
         rc = hv_resume_if_suspended(r->hv, domid, &resumed);
         if (rc) return rc;
         if (resumed) srec_say(r, "%s: domain %s resumed", j->id, j->name);
-        if (paused && !resumed) {
+        if (paused && !resumed && !j->paused) {
             /* restored by us (rollback) but never unpaused */
             rc = hv_unpause(r->hv, domid);
             if (rc) return rc;
@@ -196,7 +196,8 @@ static int srec_forward(struct srec *r)
     if (!j->offline) return XLMIG_OK;
     domid = srec_find(r, &paused);
     if (domid != HV_INVALID_DOMID && paused) {
-        /* a restore cut short: do it again */
+        /* a restore cut short (or a paused guest's, which looks the
+         * same): do it again from the image, kept until commit */
         rc = hv_destroy(r->hv, domid);
         if (rc) return rc;
         srec_say(r, "%s: half-restored domain %u destroyed", j->id, domid);

@@ -242,6 +242,15 @@ s = {x["name"]: x for x in json.load(sys.stdin)}
 assert [d["domain"] for d in s["sr2"]["disks"]] == ["o1"], s["sr2"]
 assert s["sr1"]["disks"] == [], s["sr1"]' || it_fail "sr-list does not show o1 in sr2"
 it_on A xlmig destroy o1
+# a paused domain stays paused
+mkimg "$SRS/sr1/p1.img" 8
+mkcfg "$IT_DIR/p1.cfg" p1 "$SRS/sr1/p1.img"
+it_on A xlmig sim-create --rate 100 --config "$IT_DIR/p1.cfg" p1 >/dev/null
+it_on A xlmig pause p1
+smove --offline --yes p1 xvda sr2 >"$IT_DIR/p1.out" 2>&1 ||
+	it_fail "offline move of paused p1: $(cat "$IT_DIR/p1.out")"
+[ "$(sim_info A p1 state)" = paused ] || it_fail "p1 is $(sim_info A p1 state) after its move, not paused"
+it_on A xlmig destroy p1
 expect_tidy offline
 it_log "offline: o1 counted $c0 -> $c1 across the move"
 
