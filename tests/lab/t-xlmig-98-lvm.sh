@@ -178,14 +178,8 @@ boot=$(lab_guest_boot A "$G")
 xlmig_expect_counting A "$G" -1 >/dev/null
 last=$(lab_counter A "$G")
 
-rc=0
-lab_timed A "xlmig storage-move --offline --yes --save-dir /tmp $G xvdb $SR" 600 >"$LAB_RUN_DIR/lv-move.out" || rc=$?
-grep -v '^xc: progress: ' "$LAB_RUN_DIR/lv-move.out"
-[ "$rc" -eq 0 ] || lab_fail "xlmig storage-move --offline --yes --save-dir /tmp $G xvdb $SR exited with $rc: $(xlmig_why "$LAB_RUN_DIR/lv-move.out")"
+xlmig_offline_move A "$G" "--save-dir /tmp $G xvdb $SR" "$LAB_RUN_DIR/lv-move.out"
 t_move=$LAB_ELAPSED_MS
-xlmig_wait_running A "$G" 60
-xlmig_expect_only A "$G"
-xlmig_expect_no_domains B 10
 lv_disk A "$G"
 lvs_a=$(lv_lvs A) || lab_fail "lvs $VG failed on A"
 printf '%s\n' "$lvs_a"

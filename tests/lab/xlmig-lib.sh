@@ -130,3 +130,16 @@ xlmig_why() {
 	l=$(grep -m1 -E '(^| )error' "$1") || l=$(tail -n 1 "$1")
 	echo "${l:0:300}"
 }
+
+# xlmig_offline_move HOST GUEST ARGS OUT: `xlmig storage-move --offline
+# --yes ARGS` on HOST (timed, output to OUT without libxc's progress
+# lines, also on stderr); then GUEST runs on HOST only, nowhere else.
+xlmig_offline_move() {
+	local rc=0
+	lab_timed "$1" "xlmig storage-move --offline --yes $3" 600 >"$4" || rc=$?
+	grep -v '^xc: progress: ' "$4"
+	[ "$rc" -eq 0 ] || lab_fail "xlmig storage-move --offline --yes $3 exited with $rc: $(xlmig_why "$4")"
+	xlmig_wait_running "$1" "$2" 60
+	xlmig_expect_only "$1" "$2"
+	xlmig_expect_no_domains B 10
+}
