@@ -15,13 +15,25 @@
  *   scopy cancel SRC DST AFTER_S
  *        scopy_raw, cancelled after AFTER_S seconds; reports how long the
  *        copy took to stop (latency)
+ *   scopy mirror SRC DST
+ *        the live mover (smirror-qmp.c) as storage-move runs it: a QEMU
+ *        (qemu-system-x86_64 -M pc -S, no guest running) serves SRC as a
+ *        virtio-blk disk whose serial names it xvdb0, DST is made
+ *        (scopy_create) and mirrored to until in sync, then the disk
+ *        switched to it and fdatasync'ed; secs from the target's creation
+ *        to then, QEMU's start excluded
  *
  * Each prints one line on stdout, "scopy-report ROLE key=value...",
  * with secs the wall time of the call; exit status 0, 1 on failure (the
  * library's log on stderr), 2 on misuse.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <signal.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <inttypes.h>
 #include <poll.h>
 #include <pthread.h>
@@ -30,6 +42,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "smirror-qmp.h"
 #include "storage-copy.h"
 
 #define SCOPY_BENCH_EXTENT (4u << 20)       /* generator's write unit */
@@ -210,6 +223,89 @@ static int bench_cancel(char **argv)
     return rc == XLMIG_E_CANCELLED ? 0 : 1;
 }
 
+/* QEMU serving src as disk "xvdb" (serial xvdb0), its monitor at sock. */
+static pid_t bench_qemu(const char *src, const char *sock)
+{
+    char *node = xasprintf("{\"driver\":\"raw\",\"node-name\":\"xvdb-raw\","
+                           "\"file\":{\"driver\":\"file\",\"filename\":"
+                           "\"%s\"}}", src);
+    char *qmp = xasprintf("unix:%s,server=on,wait=off", sock);
+    char *argv[] = { (char *)"qemu-system-x86_64", (char *)"-M",
+                     (char *)"pc", (char *)"-m", (char *)"16", (char *)"-S",
+                     (char *)"-nodefaults", (char *)"-no-user-config",
+                     (char *)"-display", (char *)"none", (char *)"-blockdev",
+                     node, (char *)"-device",
+                     (char *)"virtio-blk-pci,drive=xvdb-raw,serial=xvdb0",
+                     (char *)"-qmp", qmp, NULL };
+    struct timespec ts = { 0, 50 * 1000 * 1000 };
+    struct stat st;
+    pid_t pid;
+    int i;
+
+    if (strchr(src, '"') || strchr(src, '\\')) return -1;
+    pid = fork();
+    if (pid == 0) {
+        execvp(argv[0], argv);
+        _exit(127);
+    }
+    free(node);
+    free(qmp);
+    for (i = 0; pid > 0 && i < 200 && stat(sock, &st); i++)
+        nanosleep(&ts, NULL);
+    return pid;
+}
+
+static int bench_mirror(char **argv)
+{
+    struct smirror_status st = { 0 };
+    struct smirror *m = NULL;
+    struct timespec ts = { 0, 100 * 1000 * 1000 };
+    struct stat sst;
+    struct bench b;
+    char *sock = xasprintf("%s.qmp", argv[1]);
+    double t0, t_ready = 0;
+    pid_t qemu;
+    int rc;
+
+    bench_open(&b);
+    if (stat(argv[0], &sst)) {
+        perror(argv[0]);
+        return 1;
+    }
+    qemu = bench_qemu(argv[0], sock);
+    if (qemu < 0) return 1;
+    t0 = ctx_now(b.ctx);
+    rc = scopy_create(b.ctx, argv[1], "raw", (uint64_t)sst.st_size);
+    if (!rc)
+        rc = smirror_qmp_start_prop(b.ctx, sock, "xvdb", "serial", argv[1],
+                                    "raw", 0, &m);
+    while (!rc && !st.ready) {
+        rc = smirror_poll(b.ctx, m, &st);
+        if (!rc && !st.ready) nanosleep(&ts, NULL);
+    }
+    if (!rc) {
+        t_ready = ctx_now(b.ctx) - t0;
+        rc = smirror_pivot(b.ctx, m);
+    }
+    /* Durable, as the copy's fdatasync makes it: QEMU writes back. */
+    if (!rc) {
+        int fd = open(argv[1], O_RDONLY | O_CLOEXEC);
+
+        if (fd < 0 || fdatasync(fd)) rc = XLMIG_E_STORAGE;
+        if (fd >= 0) close(fd);
+    }
+    printf("scopy-report mirror rc=%s secs=%.6f ready_s=%.6f size=%"
+           PRIu64 " written=%" PRIu64 "\n", xlmig_errname(rc),
+           ctx_now(b.ctx) - t0, t_ready, st.total, st.done);
+    smirror_free(b.ctx, m);
+    kill(qemu, SIGKILL);
+    while (waitpid(qemu, NULL, 0) < 0 && errno == EINTR) {}
+    unlink(sock);
+    free(sock);
+    bench_close(&b);
+    return rc ? 1 : 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc >= 5 && !strcmp(argv[1], "gen"))
@@ -221,7 +317,10 @@ int main(int argc, char **argv)
         return bench_convert(argv + 2);
     if (argc == 5 && !strcmp(argv[1], "cancel"))
         return bench_cancel(argv + 2);
+    if (argc == 4 && !strcmp(argv[1], "mirror"))
+        return bench_mirror(argv + 2);
     fprintf(stderr, "usage: scopy gen FILE MIB PCT | copy [--bandwidth B] "
-            "SRC DST | convert SRC FMT DST FMT | cancel SRC DST AFTER_S\n");
+            "SRC DST | convert SRC FMT DST FMT | cancel SRC DST AFTER_S | "
+            "mirror SRC DST\n");
     return 2;
 }

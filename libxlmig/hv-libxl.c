@@ -656,6 +656,7 @@ const struct hv_ops hv_libxl_ops = {
     .need_memory = hv_libxl_need_memory,
     .have_bridge = hv_libxl_have_bridge,
     .have_script = hv_libxl_have_script,
+    .disk_live = hv_libxl_disk_live,
     .have_cpupool = hv_libxl_have_cpupool,
     .pci_assignable = hv_libxl_pci_assignable,
 };

@@ -71,6 +71,10 @@ int hv_libxl_have_script(struct hv *hv, const char *script, bool *yes_r);
 int hv_libxl_have_cpupool(struct hv *hv, const char *pool, bool *yes_r);
 int hv_libxl_pci_assignable(struct hv *hv, const char *bdf, bool *yes_r);
 
+/* hv-libxl-disk.c */
+int hv_libxl_disk_live(struct hv *hv, uint32_t domid, const char *vdev,
+                       struct hv_disk_live *d);
+
 /* hv-libxl-monitor.c */
 int hv_libxl_monitor(struct hv *hv, uint32_t domid, const struct hv_wait *w);
 

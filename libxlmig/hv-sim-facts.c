@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <xenstore.h>
 
@@ -366,6 +367,33 @@ int hv_sim_have_script(struct hv *hv, const char *script, bool *yes_r)
     /* A path names a script in /etc/xen/scripts by its last component. */
     return sim_facts_list_has(hv, "scripts", base ? base + 1 : script,
                               yes_r);
+}
+
+/*
+ * A simulated domain's disks are files nothing serves, unless a QEMU
+ * does: one listening on DIR/qmp/DOMID-VDEV.sock (a test starts it,
+ * serving the image as a virtio-blk disk whose serial is VDEV"0") is the
+ * domain's QEMU with a monitor of ours, as on a Xen host.
+ */
+int hv_sim_disk_live(struct hv *hv, uint32_t domid, const char *vdev,
+                     struct hv_disk_live *d)
+{
+    struct hv_sim *s = hv_sim_of(hv);
+    char *sock = xasprintf("%s/qmp/%u-%s.sock", s->dir, domid, vdev);
+    struct stat st;
+
+    if (strlen(sock) < sizeof(d->handle) && !stat(sock, &st) &&
+        S_ISSOCK(st.st_mode)) {
+        d->mover = HV_DISK_MOVER_QMP;
+        strcpy(d->handle, sock);
+        snprintf(d->prop, sizeof(d->prop), "serial");
+    } else {
+        d->mover = HV_DISK_MOVER_NONE;
+        snprintf(d->why, sizeof(d->why), "a simulated host's disk (no "
+                 "QEMU, no blkback)");
+    }
+    free(sock);
+    return XLMIG_OK;
 }
 
 int hv_sim_have_cpupool(struct hv *hv, const char *pool, bool *yes_r)

@@ -1248,6 +1248,7 @@ const struct hv_ops hv_sim_ops = {
     .need_memory = hv_sim_need_memory,
     .have_bridge = hv_sim_have_bridge,
     .have_script = hv_sim_have_script,
+    .disk_live = hv_sim_disk_live,
     .have_cpupool = hv_sim_have_cpupool,
     .pci_assignable = hv_sim_pci_assignable,
 };

@@ -123,6 +123,8 @@ int hv_sim_domain_facts(struct hv *hv, uint32_t domid,
 int hv_sim_need_memory(struct hv *hv, const char *json, uint64_t *kb_r);
 int hv_sim_have_bridge(struct hv *hv, const char *bridge, bool *yes_r);
 int hv_sim_have_script(struct hv *hv, const char *script, bool *yes_r);
+int hv_sim_disk_live(struct hv *hv, uint32_t domid, const char *vdev,
+                     struct hv_disk_live *d);
 int hv_sim_have_cpupool(struct hv *hv, const char *pool, bool *yes_r);
 int hv_sim_pci_assignable(struct hv *hv, const char *bdf, bool *yes_r);
 

@@ -238,3 +238,10 @@ int hv_pci_assignable(struct hv *hv, const char *bdf, bool *yes_r)
     *yes_r = false;
     return hv->ops->pci_assignable(hv, bdf, yes_r);
 }
+
+int hv_disk_live(struct hv *hv, uint32_t domid, const char *vdev,
+                 struct hv_disk_live *d)
+{
+    memset(d, 0, sizeof(*d));
+    return hv->ops->disk_live(hv, domid, vdev, d);
+}

@@ -112,6 +112,22 @@ struct hv_domain_facts {
     bool suspend_feature;           /* control/feature-suspend is 1 */
 };
 
+/* How a running domain's disk can be moved live (smirror.h). */
+enum hv_disk_mover {
+    HV_DISK_MOVER_NONE,             /* not live: why says what it is */
+    HV_DISK_MOVER_QMP,              /* qdisk, with a QMP monitor of ours */
+    HV_DISK_MOVER_DM,               /* blkback on block-xlmig's dm device */
+};
+struct hv_disk_live {
+    enum hv_disk_mover mover;
+    char handle[256];               /* QMP: the monitor's socket path;
+                                       DM: the dm device's name */
+    char prop[16];                  /* QMP: the QOM property naming the
+                                       disk's device ("vdev": xen-block's;
+                                       a sim host's QEMU: "serial") */
+    char why[256];                  /* NONE: one line, for the refusal */
+};
+
 struct hv;
 
 struct hv_ops {
@@ -152,6 +168,8 @@ struct hv_ops {
     int (*have_script)(struct hv *hv, const char *script, bool *yes_r);
     int (*have_cpupool)(struct hv *hv, const char *pool, bool *yes_r);
     int (*pci_assignable)(struct hv *hv, const char *bdf, bool *yes_r);
+    int (*disk_live)(struct hv *hv, uint32_t domid, const char *vdev,
+                     struct hv_disk_live *d);
 };
 
 /* Every backend begins with this. */
@@ -255,6 +273,15 @@ MUST_CHECK int hv_have_cpupool(struct hv *hv, const char *pool,
  * (xl pci-assignable-list). */
 MUST_CHECK int hv_pci_assignable(struct hv *hv, const char *bdf,
                                  bool *yes_r);
+/*
+ * How disk vdev of running domain domid is attached, as far as a live
+ * move cares: by the domain's QEMU with a QMP monitor of ours (-qmp
+ * unix:PATH on its command line), by blkback on the dm device of
+ * block-xlmig, or neither (why). XLMIG_E_NOTFOUND if the domain has no
+ * such disk.
+ */
+MUST_CHECK int hv_disk_live(struct hv *hv, uint32_t domid, const char *vdev,
+                            struct hv_disk_live *d);
 
 /* A uuid as text, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx". */
 #define HV_UUID_STR_LEN 37

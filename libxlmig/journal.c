@@ -44,6 +44,8 @@ static const struct {
     JOURNAL_STR(vdev), JOURNAL_STR(src), JOURNAL_STR(src_format),
     JOURNAL_STR(part), JOURNAL_STR(dst), JOURNAL_STR(dst_format),
     JOURNAL_STR(cfg), JOURNAL_STR(save),
+    JOURNAL_STR(mover), JOURNAL_STR(handle), JOURNAL_STR(link),
+    JOURNAL_STR(prop),
 #undef JOURNAL_STR
 };
 
@@ -128,6 +130,10 @@ static char *journal_to_json(const struct journal_rec *r)
     }
     if (r->offline) {
         journal_gen_key(g, "offline");
+        yajl_gen_bool(g, true);
+    }
+    if (r->pivoted) {
+        journal_gen_key(g, "pivoted");
         yajl_gen_bool(g, true);
     }
     journal_gen_key(g, "domid");
@@ -328,7 +334,8 @@ static const char *journal_from_tree(yajl_val root, struct journal_rec *r,
         /* added later: absent means false */
         !journal_get_bool(root, "paused", false, &r->paused, why, size) ||
         !journal_get_bool(root, "keep", false, &r->keep, why, size) ||
-        !journal_get_bool(root, "offline", false, &r->offline, why, size))
+        !journal_get_bool(root, "offline", false, &r->offline, why, size) ||
+        !journal_get_bool(root, "pivoted", false, &r->pivoted, why, size))
         return why;
     for (i = 0; i < ARRAY_SIZE(journal_opt_strs); i++) {
         path[0] = journal_opt_strs[i].key;

@@ -45,6 +45,15 @@ struct journal_rec {
     char part[1024], dst[1024], dst_format[16];
     char cfg[1024], save[1024];
     bool keep, offline;
+    /*
+     * A live move (a mirror while the guest runs): mover "qmp" or "dm"
+     * ("" otherwise), handle its QMP socket or dm device name (prop: the
+     * QOM property naming the disk in QEMU, "" for "vdev"), link the
+     * domain's stable disk name (a symlink re-pointed at the switch);
+     * pivoted: the mirror switched the disk to the copy.
+     */
+    char mover[8], handle[256], link[1024], prop[16];
+    bool pivoted;
 };
 
 /* $XLMIG_STATE_DIR if set and not empty, else JOURNAL_DIR_DEFAULT. */

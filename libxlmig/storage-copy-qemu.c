@@ -6,6 +6,7 @@
  * (measure), and format-converting copies (convert, then compare), run
  * under resource limits in process groups that a cancel kills.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <linux/fs.h>
 #include <poll.h>
@@ -371,6 +372,54 @@ int scopy_measure(struct xlmig_ctx *ctx, const char *src,
         rc = XLMIG_E_PROTO;
     }
     yajl_tree_free(v);
+    return rc;
+}
+
+int scopy_create(struct xlmig_ctx *ctx, const char *path, const char *format,
+                 uint64_t size)
+{
+    struct child_run_opts ro = {
+        .max = SCOPY_QEMU_OUT_MAX,
+        .deadline = ctx_now(ctx) + SCOPY_QEMU_TIMEOUT_S,
+    };
+    char sz[32];
+    char *args[] = { (char *)"create", (char *)"-q", (char *)"-f",
+                     (char *)format, (char *)"--", (char *)path, sz, NULL };
+    char **argv = NULL, *out = NULL;
+    struct stat st;
+    int status, rc, fd;
+
+    rc = scopy_qemu_path(ctx, path);
+    if (!rc) rc = scopy_qemu_format(ctx, format);
+    if (rc) return rc;
+    if (!strcmp(format, "raw")) {
+        fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                  0600);
+        if (fd < 0) {
+            LOGE(ctx, ERROR, "create %s", path);
+            return errno == EEXIST ? XLMIG_E_EXISTS : err_from_errno(errno);
+        }
+        if (ftruncate(fd, (off_t)size) < 0 || fsync(fd) < 0) {
+            LOGE(ctx, ERROR, "size %s to %llu bytes", path,
+                 (unsigned long long)size);
+            rc = errno == ENOSPC || errno == EDQUOT ? XLMIG_E_NOSPACE
+                                                    : XLMIG_E_STORAGE;
+        }
+        close(fd);
+        return rc;
+    }
+    if (lstat(path, &st) == 0) {
+        LOG(ctx, ERROR, "%s exists already", path);
+        return XLMIG_E_EXISTS;
+    }
+    snprintf(sz, sizeof(sz), "%llu", (unsigned long long)size);
+    argv = scopy_qemu_argv(true, args);
+    rc = child_run_group(ctx, "qemu-img create", argv, &ro, &out, &status);
+    if (!rc && status)
+        rc = scopy_qemu_failed(ctx, "qemu-img create", path, path, status,
+                               out, false);
+    free(out);
+    free(argv);
     return rc;
 }
 

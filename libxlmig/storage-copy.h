@@ -138,6 +138,13 @@ void scopy_image_dispose(struct scopy_image *img);
  * Errors as scopy_image_info. It opens src's whole backing chain: judge
  * that first (scopy_image_info).
  */
+/*
+ * Creates an empty image of format at path (absent: XLMIG_E_EXISTS if
+ * anything is there), size bytes virtual: a sparse raw file made here
+ * (0600), anything else by qemu-img create. For a live mirror's target.
+ */
+MUST_CHECK int scopy_create(struct xlmig_ctx *ctx, const char *path,
+                            const char *format, uint64_t size);
 MUST_CHECK int scopy_measure(struct xlmig_ctx *ctx, const char *src,
                              const char *src_format, const char *dst_format,
                              uint64_t *bytes_r);

@@ -47,27 +47,6 @@
 #define SMOVE_EST_SAVE_BPS (200.0 * 1024 * 1024)
 #define SMOVE_EST_COPY_BPS (200.0 * 1024 * 1024)
 
-struct smove {
-    struct xlmig_ctx *ctx;
-    const struct xlmig_storage_opts *o;
-    struct xlmig_storage_result *res;
-    struct job job;
-    struct hv *hv;
-    struct sr *srs;
-    size_t n_srs;
-    const struct sr *to;        /* the target SR */
-    uint32_t domid;             /* HV_INVALID_DOMID: halted */
-    char name[128];
-    char *json;                 /* the domain's config */
-    struct domcfg cfg;
-    const struct domcfg_disk *disk;
-    uint64_t size, data;        /* virtual size, allocated bytes */
-    int cancel[2];              /* read end: scopy's cancel fd */
-    uint64_t last_done;
-    double last_t;
-    bool cancel_sent;           /* a cancel went to the copier */
-    bool saved, destroyed, copied, restored;
-};
 
 /* ---- small helpers (shared with storage-recover.c) ---- */
 
@@ -217,13 +196,8 @@ int smove_restore(struct xlmig_ctx *ctx, struct hv *hv, const char *save,
 
 /* ---- the job ---- */
 
-static void smove_check(struct smove *m, bool ok, const char *id,
-                        const char *remedy, const char *fmt, ...)
-    PRINTF_LIKE(5, 6);
-
-/* A pre-flight result, told to the caller; an error is logged. */
-static void smove_check(struct smove *m, bool ok, const char *id,
-                        const char *remedy, const char *fmt, ...)
+void smove_check(struct smove *m, bool ok, const char *id,
+                 const char *remedy, const char *fmt, ...)
 {
     struct xlmig_check_result r = {
         .severity = ok ? XLMIG_CHECK_INFO : XLMIG_CHECK_ERROR,
@@ -326,7 +300,7 @@ static int smove_find_domain(struct smove *m)
 
 /* Sizes of the source image: virtual, and allocated (what a sparse copy
  * writes). */
-static int smove_sizes(struct smove *m, const char *src, const char *fmt)
+int smove_sizes(struct smove *m, const char *src, const char *fmt)
 {
     struct scopy_image img;
     struct stat st;
@@ -445,7 +419,7 @@ static int smove_names(struct smove *m)
 }
 
 /* Room for what we write in the SR: the copy and maybe the save image. */
-static int smove_check_room(struct smove *m)
+int smove_check_room(struct smove *m)
 {
     struct journal_rec *jr = &m->job.jr;
     uint64_t need = m->data, size = 0, fr = 0, mem;
@@ -522,20 +496,15 @@ static int smove_save_names(struct smove *m)
 
 static int smove_preflight(struct smove *m)
 {
-    const struct xlmig_storage_opts *o = m->o;
     struct journal_rec *jr = &m->job.jr;
     const struct sr *from;
     char uuid[SR_UUID_MAX], *why = NULL;
     int rc;
 
     job_phase(&m->job, XLMIG_PHASE_PREFLIGHT, "checks");
-    if (m->domid != HV_INVALID_DOMID && !o->offline) {
-        smove_check(m, false, "storage-live", "give --offline (the guest "
-                    "stops while its disk is copied); live storage moves "
-                    "are not in this version",
-                    "domain %s is running: a live disk move is not done "
-                    "here", m->name);
-        return XLMIG_E_PREFLIGHT;
+    if (m->live) {
+        rc = smove_live_preflight(m);
+        if (rc) return rc;
     }
     if (m->disk->is_cdrom || !m->disk->pdev_path || !*m->disk->pdev_path) {
         smove_check(m, false, "disk", NULL, "disk %s of %s is a CD-ROM or "
@@ -587,6 +556,8 @@ static int smove_preflight(struct smove *m)
     if (rc) return rc;
     rc = smove_sizes(m, jr->src, jr->src_format);
     if (rc) return XLMIG_E_PREFLIGHT;
+    /* dm mirror copies every region: the copy is not sparse. */
+    if (m->live && m->how.mover == HV_DISK_MOVER_DM) m->data = m->size;
     if (access(jr->dst, F_OK) == 0) {
         smove_check(m, false, "sr-target", "remove or rename it", "%s "
                     "exists already", jr->dst);
@@ -599,7 +570,7 @@ static int smove_preflight(struct smove *m)
 
 /* Progress from the copier: record, caller, and cancel requests (the
  * copier watches one fd; ours and job-cancel's are forwarded to it). */
-static void smove_progress(void *arg, uint64_t done, uint64_t total)
+void smove_progress(void *arg, uint64_t done, uint64_t total)
 {
     struct smove *m = arg;
     struct xlmig_storage_progress p = { .done = done, .total = total,
@@ -628,7 +599,7 @@ static void smove_progress(void *arg, uint64_t done, uint64_t total)
 }
 
 /* Makes the target LV, tagged with the job, active here alone (-aey). */
-static int smove_lv_create(struct smove *m)
+int smove_lv_create(struct smove *m)
 {
     struct journal_rec *jr = &m->job.jr;
     char size[32], tag[64], *vglv;
@@ -650,7 +621,7 @@ static int smove_lv_create(struct smove *m)
 }
 
 /* The complete copy takes its name: part -> dst, never over a file. */
-static int smove_name_copy(struct smove *m)
+int smove_name_copy(struct smove *m)
 {
     struct journal_rec *jr = &m->job.jr;
     char *argv[] = { (char *)"lvrename", (char *)m->to->loc,
@@ -924,7 +895,7 @@ static int smove_setup(struct smove *m)
     jr = &m->job.jr;
     jr->domid = m->domid;
     jr->keep = o->keep_source;
-    jr->offline = m->domid != HV_INVALID_DOMID;
+    jr->offline = m->domid != HV_INVALID_DOMID && o->offline;
     if (jr->offline) {
         struct hv_dominfo info;
 
@@ -947,6 +918,10 @@ static int smove_setup(struct smove *m)
     snprintf(jr->dst_format, sizeof(jr->dst_format), "%s",
              o->format ? o->format
              : !strcmp(jr->src_format, "qcow2") ? "qcow2" : "raw");
+    if (m->domid != HV_INVALID_DOMID && !o->offline) {
+        rc = smove_live_setup(m);
+        if (rc) return rc;
+    }
     snprintf(m->res->source, sizeof(m->res->source), "%s", jr->src);
     rc = smove_names(m);
     if (!rc && jr->offline) rc = smove_save_names(m);
@@ -967,6 +942,7 @@ static int smove_setup(struct smove *m)
 
 static void smove_dispose(struct smove *m)
 {
+    smirror_free(m->ctx, m->mirror);
     free(m->json);
     domcfg_dispose(&m->cfg);
     free(m->srs);
@@ -1004,10 +980,10 @@ int xlmig_storage_move(struct xlmig_ctx *ctx,
         if (rc) goto out;
         job_fault(&m.job, "saved");
     }
-    rc = smove_copy(&m);
+    rc = m.live ? smove_live_copy(&m) : smove_copy(&m);
     if (rc) goto out;
     job_fault(&m.job, "copied");
-    rc = smove_switch(&m);
+    rc = m.live ? smove_live_switch(&m) : smove_switch(&m);
     if (rc) goto out;
     job_fault(&m.job, "switched");
     rc = smove_commit(&m);
@@ -1028,7 +1004,9 @@ out:
     } else if (rc && m.job.jr.id[0]) {
         job_failed(&m.job, rc);
         job_phase(&m.job, XLMIG_PHASE_ROLLBACK, "%s", xlmig_strerror(rc));
-        if (jr->part[0] && smove_remove_image(ctx, jr->part))
+        /* The mirror first: the copy is removed once nothing uses it. */
+        if (m.live && !smove_live_rollback(&m)) keep_journal = true;
+        else if (jr->part[0] && smove_remove_image(ctx, jr->part))
             keep_journal = true;
         if (m.copied && smove_remove_image(ctx, jr->dst)) keep_journal = true;
         if (jr->offline) smove_unsave(&m);

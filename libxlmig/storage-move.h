@@ -8,9 +8,13 @@
 
 #include <stdbool.h>
 
+#include "domcfg.h"
 #include "hv.h"
 #include "internal.h"
+#include "job.h"
 #include "journal.h"
+#include "smirror.h"
+#include "sr.h"
 
 /* Names of what a move creates: tagged so recover finds leftovers. */
 #define SMOVE_PART_PREFIX ".xlmig-part-"    /* the copy being made */
@@ -19,6 +23,75 @@
 #define SMOVE_LV_TAG_PREFIX "xlmig_job_"    /* tags an LV we made */
 #define SMOVE_CONFIG_SUFFIX ".json"         /* beside the save image */
 #define SMOVE_NAME_SUFFIX "--storage"       /* an offline restore */
+
+/* One storage move (storage-move.c; its live part in storage-live.c). */
+struct smove {
+    struct xlmig_ctx *ctx;
+    const struct xlmig_storage_opts *o;
+    struct xlmig_storage_result *res;
+    struct job job;
+    struct hv *hv;
+    struct sr *srs;
+    size_t n_srs;
+    const struct sr *to;        /* the target SR */
+    uint32_t domid;             /* HV_INVALID_DOMID: halted */
+    char name[128];
+    char *json;                 /* the domain's config */
+    struct domcfg cfg;
+    const struct domcfg_disk *disk;
+    uint64_t size, data;        /* virtual size, allocated bytes */
+    int cancel[2];              /* read end: scopy's cancel fd */
+    uint64_t last_done;
+    double last_t;
+    bool cancel_sent;           /* a cancel went to the copier */
+    bool saved, destroyed, copied, restored;
+    /* A live move (storage-live.c): the disk's mover and its mirror. */
+    bool live;
+    struct hv_disk_live how;
+    struct smirror *mirror;
+    bool linked;                /* the stable name points at the copy */
+};
+
+/* storage-move.c, for storage-live.c */
+/* A pre-flight result, told to the caller; an error is logged. */
+void smove_check(struct smove *m, bool ok, const char *id,
+                 const char *remedy, const char *fmt, ...) PRINTF_LIKE(5, 6);
+/* m->size and m->data of the source image src (format fmt). */
+MUST_CHECK int smove_sizes(struct smove *m, const char *src,
+                           const char *fmt);
+/* Room in the target SR for what the move writes (m->data, or m->size
+ * for an LV; smove_live raises m->data to m->size for a dm mirror). */
+MUST_CHECK int smove_check_room(struct smove *m);
+/* Copy progress: recorded, told to the caller, cancel forwarded. */
+void smove_progress(void *arg, uint64_t done, uint64_t total);
+/* The target LV (jr->part), tagged with the job, active here alone. */
+MUST_CHECK int smove_lv_create(struct smove *m);
+/* The complete copy takes its name: part -> dst, never over a file. */
+MUST_CHECK int smove_name_copy(struct smove *m);
+
+/* storage-live.c: a running domain's disk moved while it runs. */
+/* Whether and how the disk moves live: its mover, its stable name
+ * (jr->link, a symlink the config names) and the image behind it
+ * (jr->src). A disk that cannot is refused in pre-flight, with a remedy. */
+MUST_CHECK int smove_live_setup(struct smove *m);
+/* The mover's own checks (format, room). */
+MUST_CHECK int smove_live_preflight(struct smove *m);
+/* Creates the target (jr->part) and mirrors until in sync; cancellable. */
+MUST_CHECK int smove_live_copy(struct smove *m);
+/* The switch (no cancel): the disk onto the copy, the copy named dst,
+ * the stable name re-pointed. */
+MUST_CHECK int smove_live_switch(struct smove *m);
+/* Before the switch: the mirror cancelled (the disk on its source alone).
+ * false if that failed (the journal must stay). */
+MUST_CHECK bool smove_live_rollback(struct smove *m);
+/* Re-points symlink link at target atomically and durably. */
+MUST_CHECK int smove_link_set(struct xlmig_ctx *ctx, const char *link,
+                              const char *target);
+/* Recovers an interrupted live move (storage-recover.c calls it). */
+MUST_CHECK int smove_live_recover(struct xlmig_ctx *ctx, struct hv *hv,
+                                  const struct journal_rec *j,
+                                  void (*say)(void *arg, const char *line),
+                                  void *arg);
 
 /* Whether path is a block device (an LV) rather than a file. */
 bool smove_is_blockdev(const char *path);

@@ -220,6 +220,7 @@ int smove_recover(struct xlmig_ctx *ctx, struct hv *hv,
                  "nothing to undo", j->id, j->name);
         return srec_back(&r);
     }
+    if (j->mover[0]) return smove_live_recover(ctx, hv, j, say, arg);
     if (!j->go) {
         rc = srec_back(&r);
         if (!rc) srec_say(&r, "%s: disk %s of %s stays on %s", j->id,

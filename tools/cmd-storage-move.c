@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cmd-storage-move.c - "xlmig storage-move": moves one disk of a domain
- * to another storage repository (a halted domain's, or a running one's
- * with --offline), as one job with progress, cancel and recover.
+ * to another storage repository (a halted domain's; a running one's
+ * live, or with --offline), as one job with progress, cancel and
+ * recover.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,7 +43,11 @@ const struct cmd_entry cmd_storage_move_entry = {
     .help = "Move a domain's disk to another storage repository",
     .details =
         "Copies disk VDEV (sparse, verified) into SR, points the domain at\n"
-        "the copy, then removes the source.\n"
+        "the copy, then removes the source. A running domain's disk moves\n"
+        "live: mirrored while the guest runs, then switched; the domain's\n"
+        "config must name it by a symlink (re-pointed at the switch), and\n"
+        "it must be a qdisk whose QEMU has a QMP monitor of xlmig's or a\n"
+        "disk attached by script=block-xlmig (see xlmig(1)).\n"
         "  --config FILE     the domain's config file (xl.cfg or libxl\n"
         "                    JSON): a halted domain's; for a running one,\n"
         "                    rewritten too. Only its disk line changes.\n"
@@ -55,7 +60,8 @@ const struct cmd_entry cmd_storage_move_entry = {
         "  --keep-source     leave the source image\n"
         "  --save-dir DIR    where an offline move saves the guest\n"
         "                    (default: the target SR, else /var/lib/xlmig)\n"
-        "  --bandwidth RATE  read at most RATE (100M, 800Mbit, ...)\n"
+        "  --bandwidth RATE  read at most RATE (100M, 800Mbit, ...; a\n"
+        "                    device-mapper mirror runs at the kernel's pace)\n"
         "  --progress MODE   tty (default on a terminal), json or none\n"
         "  --no-wait         fail if the storage slots are all taken\n"
         "\nxlmig job-cancel stops it before the switch to the copy; xlmig\n"
@@ -218,7 +224,11 @@ static int cmd_storage_move_exec(struct cmd_ctx *c, struct cmd_args *args)
                                        : "the domain uses its source");
         return cmd_exit_status(rc);
     }
-    if (out.mode != CMD_PROGRESS_JSON)
+    if (out.mode != CMD_PROGRESS_JSON && !o.offline && res.domid == 0x7ff4u
+        && o.domain)
+        printf("moved %s to %s live in %.1f s (in sync after %.1f s)\n",
+               res.source, res.target, res.total_s, res.copy_s);
+    else if (out.mode != CMD_PROGRESS_JSON)
         printf("moved %s to %s in %.1f s (%.1f MiB written, verified)\n",
                res.source, res.target, res.total_s,
                (double)res.written / (1 << 20));

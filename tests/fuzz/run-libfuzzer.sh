@@ -12,7 +12,7 @@ src=${top_srcdir:-.}
 build=${top_builddir:-.}
 seconds=${FUZZ_SECONDS:-20}
 clang=${CLANG:-clang}
-targets="stream proto domcfg preflight frame xs policy cfgfile"
+targets="stream proto domcfg preflight frame xs policy cfgfile qmp"
 
 if ! command -v "$clang" >/dev/null 2>&1; then
     echo "run-libfuzzer: FAIL: $clang not found; run scripts/install-deps" \
@@ -50,13 +50,15 @@ sources() {
     cfgfile) echo "$src/tests/fuzz/fuzz-cfgfile.c $lib/cfgfile.c" \
         "$lib/cfgfile-json.c $lib/cfgfile-xl.c $lib/jsonlim.c" \
         "$lib/xmalloc.c" ;;
+    qmp) echo "$src/tests/fuzz/fuzz-qmp.c $lib/qmp-msg.c $lib/jsonlim.c" \
+        "$lib/xmalloc.c" ;;
     esac
 }
 
 # The libraries each target links beyond libFuzzer and the sanitizers.
 libs() {
     case $1 in
-    domcfg|preflight) pkg-config --libs yajl ;;
+    domcfg|preflight|qmp) pkg-config --libs yajl ;;
     policy) pkg-config --libs yajl xlutil ;;
     cfgfile) pkg-config --libs yajl xlutil xenlight ;;
     frame|xs) pkg-config --libs libcrypto libzstd liblz4 yajl ;;

@@ -14,7 +14,7 @@
 #           its disk line only
 #  offline  a running domain moved --offline: its guest counts on, its disk
 #           content is the same, sr-list shows it in sr2
-#  refused  a running domain without --offline; a qcow2 whose backing file
+#  refused  a live move of a running sim domain's disk (no mover); a qcow2 whose backing file
 #           is outside its SR; the disk's own SR; an unknown SR
 #  enospc   the target fills up mid-copy: the error names it, the partial
 #           copy is gone, the config unchanged
@@ -196,8 +196,9 @@ mkcfg "$IT_DIR/r1.cfg" r1 "$SRS/sr1/r1.img"
 it_on A xlmig sim-create --rate 100 --config "$IT_DIR/r1.cfg" r1 >/dev/null
 rc=0
 smove r1 xvda sr2 >"$IT_DIR/r1.out" 2>&1 || rc=$?
-[ "$rc" -eq 1 ] && grep -q -- '--offline' "$IT_DIR/r1.out" ||
-	it_fail "a running domain without --offline (exit $rc): $(cat "$IT_DIR/r1.out")"
+[ "$rc" -eq 1 ] && grep -q -- 'cannot move while the guest runs: a simulated' "$IT_DIR/r1.out" &&
+	grep -q -- 'remedy: give --offline, or attach the disk' "$IT_DIR/r1.out" ||
+	it_fail "a live move of a sim disk (exit $rc): $(cat "$IT_DIR/r1.out")"
 rc=0
 smove --config "$IT_DIR/r1.cfg" xvda sr2 >"$IT_DIR/r1b.out" 2>&1 || rc=$?
 [ "$rc" -ne 0 ] && grep -q 'is running' "$IT_DIR/r1b.out" ||

@@ -30,12 +30,12 @@ XEN_UTILS_PKG=xen-utils-4.17
 DOM0_PACKAGES=(
 	xen-utils-4.17 xenstore-utils libxenmisc4.17 libyajl2 libxml2
 	iproute2 bridge-utils socat busybox kmod procps netbase util-linux
-	e2fsprogs coreutils openssh-server openssh-client lvm2
+	e2fsprogs coreutils openssh-server openssh-client lvm2 qemu-system-xen
 )
 DOM0_MODULES=(
 	xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-netback
 	xen-blkback e1000 bridge virtio_pci 9pnet_virtio 9p loop ext4 tun dm-mod
-	virtio_blk
+	virtio_blk dm-mirror dm-log dm-region-hash xen-blkfront
 )
 
 ENV_OUT=
@@ -312,11 +312,20 @@ ensure_ssh_keys() {
 
 # --- domU initramfs ---------------------------------------------------------
 
+# build_domu OUT KERNELDIR: busybox, /init and xen-blkfront.ko (the
+# guest's disk driver, a module in Debian's kernel).
 build_domu() {
-	local out=$1 stage
+	local out=$1 kdir=$2 stage ko
 	stage="$out/stage"
-	mkdir -p "$stage"/{bin,dev,proc,sys,mnt,tmp}
+	mkdir -p "$stage"/{bin,dev,proc,sys,mnt,tmp,lib/modules}
 	cp "$(command -v busybox)" "$stage/bin/busybox"
+	ko=$(find "$kdir/modtree" -name 'xen-blkfront.ko*' | head -n1)
+	[ -n "$ko" ] || die "no xen-blkfront module in $kdir"
+	case $ko in
+	*.ko) cp "$ko" "$stage/lib/modules/xen-blkfront.ko" ;;
+	*.ko.xz) xz -dc "$ko" >"$stage/lib/modules/xen-blkfront.ko" ;;
+	*) die "xen-blkfront: unexpected module file $ko" ;;
+	esac
 	install -m 755 "$LAB_DIR/domu/init" "$stage/init"
 	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort |
 		cpio --quiet -o -H newc -R 0:0) >"$out/domu.cpio"
@@ -413,7 +422,7 @@ main() {
 	rkey=$(key_of "$SUITE" "$main_uri" "$sec_uri" "$utils_ver" "$xen_ver" \
 		"${DOM0_PACKAGES[*]}" \
 		"$(declare -f build_rootfs chroot_apt_upgrade strip_rootfs)")
-	ukey=$(key_of "$(sha256sum <"$(command -v busybox)")" \
+	ukey=$(key_of "$kkey" "$(sha256sum <"$(command -v busybox)")" \
 		"$(dir_digest "$LAB_DIR/domu")" "$(declare -f build_domu)")
 
 	xdir=$(artifact_dir xen "$xkey")
@@ -445,7 +454,7 @@ main() {
 	if ! artifact_ok domu "$ukey"; then
 		say "building the domU initramfs"
 		tmp=$(start_artifact domu "$ukey")
-		build_domu "$tmp"
+		build_domu "$tmp" "$kdir"
 		finish_artifact domu "$ukey"
 	fi
 

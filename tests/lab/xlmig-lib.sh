@@ -143,3 +143,60 @@ xlmig_offline_move() {
 	xlmig_expect_only "$1" "$2"
 	xlmig_expect_no_domains B 10
 }
+
+# xlmig_guest_disk HOST GUEST: the last "xlmig-disk K" record number
+# GUEST's disk writer printed on HOST (domu/init), 0 if none yet.
+xlmig_guest_disk() {
+	lab_sh "$1" "f=/var/log/xen/console/guest-$2--incoming.log
+[ -e \$f ] || f=/var/log/xen/console/guest-$2.log
+grep -a '^xlmig-disk [0-9]' \$f | tail -n 1 | tr -d '\\r' | cut -d' ' -f2" 30 | tail -n 1 | sed 's/^$/0/'
+}
+
+# xlmig_wait_guest_disk HOST GUEST ABOVE TIMEOUT_S: wait until GUEST's
+# disk writer is past record ABOVE; print its last record number.
+xlmig_wait_guest_disk() {
+	local limit=$((SECONDS + $4)) k
+	while :; do
+		k=$(xlmig_guest_disk "$1" "$2") || k=0
+		if [ "$k" -gt "$3" ]; then
+			echo "$k"
+			return 0
+		fi
+		[ "$SECONDS" -lt "$limit" ] || lab_fail "$2's disk writer on $1 did not pass record $3 within $4 s (at $k)"
+		sleep 2
+	done
+}
+
+# xlmig_guest_disk_errors HOST GUEST: fail if GUEST's console on HOST
+# shows a failed disk write or read (the writer's own report, or the
+# guest kernel's I/O errors).
+xlmig_guest_disk_errors() {
+	local e
+	e=$(lab_sh "$1" "cat /var/log/xen/console/guest-$2*.log 2>/dev/null |
+grep -a -E 'xlmig-disk-error|I/O error|blk_update_request|Buffer I/O|blkfront.*(error|fail)' | head -n 3" 30) || true
+	[ -z "$e" ] || lab_fail "$2's console on $1 shows disk errors: $(paste -sd ' ' <<<"$e")"
+}
+
+# xlmig_disk_log_check HOST GUEST IMAGE: with GUEST paused on HOST, check
+# its disk log in IMAGE (a file or device, read in HOST's dom0): every
+# record of the last 4096 the writer made is in its block, none is torn,
+# and the newest is at least the last one the guest printed.  Prints
+# "N records, newest K".  GUEST is unpaused again.
+xlmig_disk_log_check() {
+	local out printed n newest bad
+	printed=$(xlmig_guest_disk "$1" "$2")
+	out=$(lab_sh "$1" "xl pause $2 && sync && sleep 1
+head -c 16M '$3' | tr '\\000\\n' '  ' | fold -w 4096 | awk '
+{ if (\$1 == \"xlmig-rec\") { if (\$2 % 4096 != NR - 1) bad++; k[NR - 1] = \$2; if (\$2 > m) m = \$2; n++ } }
+END {
+	lo = m - 4095; if (lo < 0) lo = 0
+	for (r = lo; r <= m; r++) if (k[r % 4096] != r) miss++
+	print n + 0, m + 0, bad + 0, miss + 0
+}'
+rc=\$?; xl unpause $2; exit \$rc" 120) || lab_fail "cannot read $3 on $1"
+	read -r n newest bad miss <<<"$out"
+	[ "$bad" -eq 0 ] || lab_fail "$3: $bad records of $2's disk log are in the wrong block"
+	[ "$miss" -eq 0 ] || lab_fail "$3: $miss of $2's last 4096 disk records (up to $newest) are missing: writes lost"
+	[ "$newest" -ge "$printed" ] || lab_fail "$3: newest record $newest, but $2 printed $printed: writes lost"
+	echo "$n records, newest $newest"
+}

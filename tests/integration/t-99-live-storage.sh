@@ -1,0 +1,225 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# t-99-live-storage.sh - live storage moves (storage-live.c) on sim host
+# A with a real QEMU serving each domain's disk: a sim domain's xvda is a
+# symlink (its stable name) to a raw image in sr1, and a QEMU
+# (qemu-system-x86_64 -M pc -S, a virtio-blk disk with serial xvda0)
+# serves that image with a monitor at SIMDIR/qmp/DOMID-xvda.sock, where
+# the sim backend looks for the domain's QEMU. The QMP mover is the one a
+# Xen host runs; QEMU writes to the disk while it mirrors (qemu-io).
+#  move     storage-move (live, the default) sr1 -> sr2: exit 0, the link
+#           names sr2's image, equal to what the disk holds (the writes
+#           during the mirror included), sr1's image gone, QEMU on the new
+#           image alone; then back to sr1 (the next target node name)
+#  refused  a disk whose config names the image itself (no link): refused
+#           in pre-flight with the link remedy, nothing changed
+#  cancel   a move slowed by --bandwidth, job-cancel mid-mirror: exit 1,
+#           "uses its source", the link unchanged, no copy, QEMU runs no
+#           job and has no target node
+#  kill     SIGKILL at each point of a live move (admit, transfer, mirror,
+#           go, pivoted, commit-files), then recover (twice): the link
+#           names one complete image (the source before the pivot, the
+#           copy after it), which QEMU's disk uses; the other one is gone
+# Throughout: no journal, job or part file left.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sim.sh"
+it_begin t-99-live-storage 300
+it_setup 2
+
+SRS=$IT_DIR/srs
+LINKS=$IT_DIR/links
+HOST=$(it_host_dir A)
+QMPDIR=$(it_sim_dir A)/qmp
+mkdir -p "$SRS/sr1" "$SRS/sr2" "$LINKS" "$QMPDIR"
+printf 'sr = [ "sr1:dir:%s", "sr2:dir:%s" ]\n' "$SRS/sr1" "$SRS/sr2" \
+	>"$HOST/xlmig.conf"
+it_on A xlmig sr-create sr1 dir "$SRS/sr1" >/dev/null || it_fail "sr-create sr1"
+it_on A xlmig sr-create sr2 dir "$SRS/sr2" >/dev/null || it_fail "sr-create sr2"
+it_on_teardown 'for p in $(cat "$IT_DIR"/*.qemu-pid 2>/dev/null); do kill -9 "$p" 2>/dev/null || true; done'
+
+py() { python3 -c "$@"; }
+
+# mkcfg FILE NAME DISK: a libxl JSON config of a PVH domain, xvda DISK.
+mkcfg() {
+	py 'import json, sys, uuid
+f, name, disk = sys.argv[1:4]
+cfg = {"c_info": {"type": "pvh", "name": name, "uuid": str(uuid.uuid4())},
+       "b_info": {"max_memkb": 65536, "target_memkb": 65536,
+                  "max_vcpus": 1, "type.pvh": {}},
+       "disks": [{"pdev_path": disk, "vdev": "xvda", "format": "raw",
+                  "readwrite": 1}]}
+open(f, "w").write(json.dumps(cfg, indent=4) + "\n")' "$@"
+}
+
+# qmp DOMID CMD...: commands to the QEMU of DOMID; the last answer.
+qmp() {
+	local sock=$QMPDIR/$1-xvda.sock
+	shift
+	{
+		printf '%s\n' '{"execute":"qmp_capabilities"}' "$@"
+		sleep 0.5
+	} | socat - "UNIX-CONNECT:$sock" | tr -d '\r' | grep '"return"' | tail -n 1
+}
+
+# guest_write DOMID OFF BYTE: the "guest" writes 64 KiB of BYTE at OFF.
+guest_write() {
+	local r
+	r=$(qmp "$1" "{\"execute\":\"human-monitor-command\",\"arguments\":{\"command-line\":\"qemu-io -d /machine/peripheral/vdisk/virtio-backend \\\"write -P $3 $2 64k\\\"\"}}")
+	[ "$r" = '{"return": ""}' ] || it_fail "qemu-io write on domain $1: $r"
+}
+
+# vm NAME: a domain with a 32 MiB disk in sr1 behind link LINKS/NAME,
+# served by its QEMU; prints its domid.
+vm() {
+	local img=$SRS/sr1/$1.img id sock pid
+	truncate -s 32M "$img"
+	dd if=/dev/urandom of="$img" bs=1M count=4 conv=notrunc status=none
+	dd if=/dev/urandom of="$img" bs=1M count=2 seek=20 conv=notrunc status=none
+	ln -s "$img" "$LINKS/$1"
+	mkcfg "$IT_DIR/$1.cfg" "$1" "$LINKS/$1"
+	id=$(it_on A xlmig sim-create --rate 100 --config "$IT_DIR/$1.cfg" "$1") ||
+		it_fail "sim-create $1"
+	sock=$QMPDIR/$id-xvda.sock
+	qemu-system-x86_64 -M pc -m 16 -S -nodefaults -no-user-config \
+		-display none -blockdev \
+		"{\"driver\":\"raw\",\"node-name\":\"xvda-raw\",\"file\":{\"driver\":\"file\",\"filename\":\"$LINKS/$1\"}}" \
+		-device virtio-blk-pci,drive=xvda-raw,id=vdisk,serial=xvda0 \
+		-qmp "unix:$sock,server=on,wait=off" >"$IT_DIR/$1.qemu" 2>&1 &
+	pid=$!
+	echo "$pid" >"$IT_DIR/$1.qemu-pid"
+	for _ in $(seq 100); do
+		[ -S "$sock" ] && break
+		sleep 0.1
+	done
+	[ -S "$sock" ] || it_fail "the QEMU of $1 did not start: $(cat "$IT_DIR/$1.qemu")"
+	echo "$id"
+}
+
+# qemu_holds NAME IMAGE: NAME's QEMU has IMAGE open (its descriptors
+# name a file by its current name, after a rename too).
+qemu_holds() {
+	ls -l "/proc/$(cat "$IT_DIR/$1.qemu-pid")/fd" | grep -qF " -> $2" ||
+		it_fail "$1: QEMU does not hold $2: $(ls -l "/proc/$(cat "$IT_DIR/$1.qemu-pid")/fd" | grep -F "$SRS")"
+}
+
+# qemu_clean NAME DOMID OLD: no job, one format node, no fd on OLD.
+qemu_clean() {
+	local out n
+	out=$(qmp "$2" '{"execute":"query-jobs"}')
+	[ "$out" = '{"return": []}' ] || it_fail "$1: QEMU runs jobs: $out"
+	out=$(qmp "$2" '{"execute":"query-named-block-nodes","arguments":{"flat":true}}')
+	n=$(grep -o '"drv": "raw"' <<<"$out" | wc -l)
+	[ "$n" -eq 1 ] || it_fail "$1: QEMU has $n raw nodes: ${out:0:300}"
+	if [ -n "$3" ] && ls -l "/proc/$(cat "$IT_DIR/$1.qemu-pid")/fd" | grep -qF "$3"; then
+		it_fail "$1: QEMU still holds $3"
+	fi
+}
+
+expect_tidy() {
+	local left
+	[ "$(sim_jobs A)" = 0 ] || it_fail "$1: jobs left"
+	left=$(ls -A "$HOST/state" 2>/dev/null || true)
+	[ -z "$left" ] || it_fail "$1: journals left: $left"
+	left=$(ls -A "$SRS/sr1" "$SRS/sr2" | grep -E '^\.xlmig-part-' || true)
+	[ -z "$left" ] || it_fail "$1: leftovers in the SRs: $left"
+}
+
+smove() { it_on A xlmig storage-move --progress=none "$@"; }
+
+# ---- move -------------------------------------------------------------------
+d=$(vm m1)
+guest_write "$d" 1M 0x5a
+smove m1 xvda sr2 >"$IT_DIR/m1.out" 2>&1 &
+mp=$!
+guest_write "$d" 8M 0x6b
+guest_write "$d" 30M 0x7c
+wait "$mp" || it_fail "live move of m1: $(cat "$IT_DIR/m1.out")"
+grep -q 'moved .* live' "$IT_DIR/m1.out" || it_fail "m1: $(cat "$IT_DIR/m1.out")"
+[ "$(readlink "$LINKS/m1")" = "$SRS/sr2/m1.img" ] || it_fail "m1's link names $(readlink "$LINKS/m1")"
+[ ! -e "$SRS/sr1/m1.img" ] || it_fail "m1's source is still there"
+qemu_holds m1 "$SRS/sr2/m1.img"
+qemu_clean m1 "$d" "$SRS/sr1/m1.img"
+# What the guest wrote is in the copy: read back through QEMU (qemu-io
+# read -P fails loudly into QEMU's log on a mismatch) and from the file.
+for w in "1M 0x5a" "8M 0x6b" "30M 0x7c"; do
+	set -- $w
+	b=$(dd if="$SRS/sr2/m1.img" bs=64k count=1 skip=$(($(numfmt --from=iec "$1") / 65536)) status=none | od -An -v -tx1 | tr -s ' \n' ' ' | awk '{ print $1, $NF }')
+	[ "$b" = "${2#0x} ${2#0x}" ] || it_fail "m1's copy at $1: $b, the guest wrote $2"
+done
+expect_tidy move
+smove m1 xvda sr1 >"$IT_DIR/m1b.out" 2>&1 || it_fail "m1 back to sr1: $(cat "$IT_DIR/m1b.out")"
+[ "$(readlink "$LINKS/m1")" = "$SRS/sr1/m1.img" ] || it_fail "m1's link names $(readlink "$LINKS/m1")"
+qemu_clean m1 "$d" "$SRS/sr2/m1.img"
+expect_tidy move-back
+it_log "move: m1 sr1 -> sr2 -> sr1 live, the guest's writes in the copy"
+
+# ---- refused ----------------------------------------------------------------
+d=$(vm r1)
+py 'import json, sys
+c = json.load(open(sys.argv[1])); c["disks"][0]["pdev_path"] = sys.argv[2]
+json.dump(c, open(sys.argv[1], "w"))' "$IT_DIR/r1.cfg" "$SRS/sr1/r1.img"
+it_on A xlmig destroy r1
+d2=$(it_on A xlmig sim-create --rate 100 --config "$IT_DIR/r1.cfg" r1) || it_fail "sim-create r1 again"
+mv "$QMPDIR/$d-xvda.sock" "$QMPDIR/$d2-xvda.sock"
+rc=0
+smove r1 xvda sr2 >"$IT_DIR/r1.out" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] && grep -q 'not a stable name' "$IT_DIR/r1.out" &&
+	grep -q 'symlink' "$IT_DIR/r1.out" ||
+	it_fail "a disk named by its image (exit $rc): $(cat "$IT_DIR/r1.out")"
+[ -e "$SRS/sr1/r1.img" ] && [ ! -e "$SRS/sr2/r1.img" ] || it_fail "r1: images moved"
+expect_tidy refused
+it_on A xlmig destroy r1
+
+# ---- cancel -----------------------------------------------------------------
+d=$(vm c1)
+sum0=$(sha256sum <"$SRS/sr1/c1.img")
+smove --bandwidth 1M c1 xvda sr2 >"$IT_DIR/c1.out" 2>&1 &
+mp=$!
+job=
+for _ in $(seq 100); do
+	job=$(it_on A xlmig jobs --json | py 'import json, sys
+print(next((x["id"] for x in json.load(sys.stdin)["jobs"] if x["progress"]), ""))')
+	[ -z "$job" ] || break
+	sleep 0.1
+done
+[ -n "$job" ] || it_fail "the slowed move of c1 shows no progress"
+it_on A xlmig job-cancel "$job" >/dev/null || it_fail "job-cancel $job"
+rc=0
+wait "$mp" || rc=$?
+[ "$rc" -eq 1 ] && grep -q 'uses its source' "$IT_DIR/c1.out" ||
+	it_fail "cancelled move (exit $rc): $(cat "$IT_DIR/c1.out")"
+[ "$(readlink "$LINKS/c1")" = "$SRS/sr1/c1.img" ] || it_fail "c1's link names $(readlink "$LINKS/c1")"
+[ "$(sha256sum <"$SRS/sr1/c1.img")" = "$sum0" ] || it_fail "c1's source changed"
+[ ! -e "$SRS/sr2/c1.img" ] || it_fail "c1: a copy in sr2"
+qemu_clean c1 "$d" ""
+expect_tidy cancel
+it_log "cancel: job-cancel mid-mirror, c1 stays on sr1"
+
+# ---- kill -------------------------------------------------------------------
+for p in admit transfer mirror go pivoted commit-files; do
+	vmn=k-$p
+	d=$(vm "$vmn")
+	sum0=$(sha256sum <"$SRS/sr1/$vmn.img")
+	rc=0
+	XLMIG_FAULT=move:$p smove "$vmn" xvda sr2 >"$IT_DIR/$vmn.out" 2>&1 || rc=$?
+	[ "$rc" -ne 0 ] || it_fail "kill:$p: the move did not die"
+	for _ in 1 2; do
+		it_on A xlmig recover >"$IT_DIR/$vmn.rec" 2>&1 ||
+			it_fail "kill:$p: recover: $(cat "$IT_DIR/$vmn.rec")"
+	done
+	grep -q 'no interrupted migration' "$IT_DIR/$vmn.rec" ||
+		it_fail "kill:$p: a second recover found work: $(cat "$IT_DIR/$vmn.rec")"
+	img=$(readlink "$LINKS/$vmn")
+	case $p in
+	admit | transfer | mirror | go) want=$SRS/sr1/$vmn.img other=$SRS/sr2/$vmn.img ;;
+	*) want=$SRS/sr2/$vmn.img other=$SRS/sr1/$vmn.img ;;
+	esac
+	[ "$img" = "$want" ] || it_fail "kill:$p: the link names $img, not $want"
+	[ ! -e "$other" ] || it_fail "kill:$p: $other is still there"
+	[ "$(sha256sum <"$img")" = "$sum0" ] || it_fail "kill:$p: $img differs from the disk"
+	qemu_holds "$vmn" "$img"
+	qemu_clean "$vmn" "$d" "$other"
+	expect_tidy "kill:$p"
+	it_log "kill:$p: recovered onto ${img#"$SRS"/}"
+done
+
