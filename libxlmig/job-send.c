@@ -490,7 +490,8 @@ int xlmig_migrate(struct xlmig_ctx *ctx, const char *domain,
         return job_cold_send(ctx, domain, host, opts, res);
     if (opts->n_storage) {
         LOG(ctx, ERROR, "--storage moves the disks of a halted domain "
-            "(give its --config); %s is running", domain);
+            "(give its --config); %s is running: move its disks first "
+            "(xlmig storage-move, live), then migrate it", domain);
         return XLMIG_E_INVAL;
     }
     memset(&js, 0, sizeof(js));

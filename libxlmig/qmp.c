@@ -174,6 +174,22 @@ static void qmp_queue(struct xlmig_ctx *ctx, struct qmp *q,
 }
 
 /* Reads more bytes into q->buf by deadline. */
+/* A read or send failed with err (0: end of file): the session is
+ * broken for good. */
+static int qmp_broken(struct xlmig_ctx *ctx, struct qmp *q, const char *what,
+                      int err)
+{
+    if (err == 0 || err == EPIPE || err == ECONNRESET) {
+        LOG(ctx, ERROR, "qemu closed its monitor %s: the domain's device "
+            "model died?", q->path);
+        q->broken = XLMIG_E_PEER;
+    } else {
+        LOGEV(ctx, ERROR, err, "%s qemu monitor %s", what, q->path);
+        q->broken = XLMIG_E_SYSTEM;
+    }
+    return q->broken;
+}
+
 static int qmp_fill(struct xlmig_ctx *ctx, struct qmp *q, double deadline,
                     const char *what, bool quiet)
 {
@@ -202,17 +218,7 @@ static int qmp_fill(struct xlmig_ctx *ctx, struct qmp *q, double deadline,
         }
         r = read(q->fd, q->buf + q->len, q->cap - q->len - 1);
         if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-        if (r == 0 || (r < 0 && errno == ECONNRESET)) {
-            LOG(ctx, ERROR, "qemu closed its monitor %s: the domain's"
-                " device model died?", q->path);
-            q->broken = XLMIG_E_PEER;
-            return XLMIG_E_PEER;
-        }
-        if (r < 0) {
-            LOGE(ctx, ERROR, "read from qemu monitor %s", q->path);
-            q->broken = XLMIG_E_SYSTEM;
-            return XLMIG_E_SYSTEM;
-        }
+        if (r <= 0) return qmp_broken(ctx, q, "read from", r ? errno : 0);
         q->len += (size_t)r;
         return XLMIG_OK;
     }
@@ -285,17 +291,7 @@ static int qmp_send(struct xlmig_ctx *ctx, struct qmp *q, const char *text,
         /* MSG_NOSIGNAL: a dead QEMU is an error, not our SIGPIPE. */
         r = send(q->fd, text + done, len - done, MSG_NOSIGNAL);
         if (r < 0 && (errno == EINTR || errno == EAGAIN)) continue;
-        if (r < 0 && (errno == EPIPE || errno == ECONNRESET)) {
-            LOG(ctx, ERROR, "qemu closed its monitor %s: the domain's"
-                " device model died?", q->path);
-            q->broken = XLMIG_E_PEER;
-            return XLMIG_E_PEER;
-        }
-        if (r < 0) {
-            LOGE(ctx, ERROR, "send to qemu monitor %s", q->path);
-            q->broken = XLMIG_E_SYSTEM;
-            return XLMIG_E_SYSTEM;
-        }
+        if (r < 0) return qmp_broken(ctx, q, "send to", errno);
         done += (size_t)r;
     }
     return XLMIG_OK;

@@ -908,13 +908,16 @@ int smirror_qmp_where_prop(struct xlmig_ctx *ctx, const char *sock,
         *where_r = SMIRROR_ON_TARGET;
         goto out;
     }
+    /*
+     * Not on the target, so the move never switched. QEMU keeps the name
+     * it opened a file by: after an earlier live move that is the copy's
+     * name before its rename, which may exist no more.
+     */
     if (!smirror_qmp_same_file(d.file, source)) {
         esc = smirror_qmp_esc(d.file);
-        LOG(ctx, ERROR, "disk %s uses %s: neither its mirror's source nor"
-            " its target", vdev, esc);
+        LOG(ctx, INFO, "disk %s: qemu names its image %s (the name it was "
+            "opened by), not %s", vdev, esc, source);
         free(esc);
-        rc = XLMIG_E_STORAGE;
-        goto out;
     }
     rc = smirror_qmp_ours(ctx, p, &ours);
     if (rc) goto out;

@@ -114,6 +114,15 @@ int smove_live_preflight(struct smove *m)
                     m->disk->pdev_path);
         return XLMIG_E_PREFLIGHT;
     }
+    /* The config keeps its format with the stable name: so must the
+     * image behind it. */
+    if (strcmp(jr->src_format, jr->dst_format)) {
+        smove_check(m, false, "disk-format", "give --offline to change the "
+                    "format, or move it as it is", "disk %s is %s: a live "
+                    "move keeps the format (the domain's config says %s)",
+                    jr->vdev, jr->src_format, jr->src_format);
+        return XLMIG_E_PREFLIGHT;
+    }
     if (m->how.mover == HV_DISK_MOVER_DM &&
         (strcmp(jr->src_format, "raw") || strcmp(jr->dst_format, "raw"))) {
         smove_check(m, false, "disk-format", "keep it raw", "disk %s is "
@@ -227,17 +236,8 @@ int smove_live_switch(struct smove *m)
     struct journal_rec *jr = &m->job.jr;
     int rc;
 
-    rc = job_no_more_cancel(&m->job, "the disk is switching to the copy");
+    rc = smove_go(m, "the disk is switching to the copy");
     if (rc) return rc;
-    job_phase(&m->job, XLMIG_PHASE_SWITCHOVER, "to %s", jr->dst);
-    jr->go = true;
-    rc = job_journal(&m->job);
-    if (rc) {
-        /* not durable: nothing switched, so roll back */
-        jr->go = false;
-        return rc;
-    }
-    job_fault(&m->job, "go");
     rc = smirror_pivot(m->ctx, m->mirror);
     if (rc) return rc;
     jr->pivoted = true;
@@ -283,19 +283,7 @@ struct slrec {
     void *arg;
 };
 
-static void slrec_say(struct slrec *r, const char *fmt, ...) PRINTF_LIKE(2, 3);
-
-static void slrec_say(struct slrec *r, const char *fmt, ...)
-{
-    char *line = NULL;
-    va_list ap;
-
-    va_start(ap, fmt);
-    if (vasprintf(&line, fmt, ap) < 0) line = NULL;
-    va_end(ap);
-    if (line && r->say) r->say(r->arg, line);
-    free(line);
-}
+#define slrec_say(r, ...) smove_sayf((r)->say, (r)->arg, __VA_ARGS__)
 
 /*
  * Where the disk is, by the mover. The copy is asked for by both its

@@ -766,16 +766,12 @@ static void smove_unsave(struct smove *m)
 
 /* ---- switch and commit ---- */
 
-static int smove_switch(struct smove *m)
+int smove_go(struct smove *m, const char *why)
 {
     struct journal_rec *jr = &m->job.jr;
-    char *json = NULL, *cause = NULL;
-    size_t len;
-    bool changed;
-    uint32_t domid;
     int rc;
 
-    rc = job_no_more_cancel(&m->job, "the domain is switching to the copy");
+    rc = job_no_more_cancel(&m->job, why);
     if (rc) return rc;
     job_phase(&m->job, XLMIG_PHASE_SWITCHOVER, "to %s", jr->dst);
     jr->go = true;
@@ -786,6 +782,20 @@ static int smove_switch(struct smove *m)
         return rc;
     }
     job_fault(&m->job, "go");
+    return XLMIG_OK;
+}
+
+static int smove_switch(struct smove *m)
+{
+    struct journal_rec *jr = &m->job.jr;
+    char *json = NULL, *cause = NULL;
+    size_t len;
+    bool changed;
+    uint32_t domid;
+    int rc;
+
+    rc = smove_go(m, "the domain is switching to the copy");
+    if (rc) return rc;
     if (jr->cfg[0]) {
         rc = smove_cfg_switch(m->ctx, jr->cfg, jr->vdev, jr->dst,
                               strcmp(jr->src_format, jr->dst_format)

@@ -66,6 +66,9 @@ MUST_CHECK int smove_check_room(struct smove *m);
 void smove_progress(void *arg, uint64_t done, uint64_t total);
 /* The target LV (jr->part), tagged with the job, active here alone. */
 MUST_CHECK int smove_lv_create(struct smove *m);
+/* The point of no return: no more cancel, the switchover phase, go
+ * journaled (if that fails, go is false again: roll back). */
+MUST_CHECK int smove_go(struct smove *m, const char *why);
 /* The complete copy takes its name: part -> dst, never over a file. */
 MUST_CHECK int smove_name_copy(struct smove *m);
 
@@ -87,6 +90,9 @@ MUST_CHECK bool smove_live_rollback(struct smove *m);
 /* Re-points symlink link at target atomically and durably. */
 MUST_CHECK int smove_link_set(struct xlmig_ctx *ctx, const char *link,
                               const char *target);
+/* Formats one line and hands it to say (recover's report), if any. */
+void smove_sayf(void (*say)(void *arg, const char *line), void *arg,
+                const char *fmt, ...) PRINTF_LIKE(3, 4);
 /* Recovers an interrupted live move (storage-recover.c calls it). */
 MUST_CHECK int smove_live_recover(struct xlmig_ctx *ctx, struct hv *hv,
                                   const struct journal_rec *j,

@@ -37,9 +37,8 @@ struct srec {
     void *arg;
 };
 
-static void srec_say(struct srec *r, const char *fmt, ...) PRINTF_LIKE(2, 3);
-
-static void srec_say(struct srec *r, const char *fmt, ...)
+void smove_sayf(void (*say)(void *arg, const char *line), void *arg,
+                const char *fmt, ...)
 {
     char *line = NULL;
     va_list ap;
@@ -47,9 +46,11 @@ static void srec_say(struct srec *r, const char *fmt, ...)
     va_start(ap, fmt);
     if (vasprintf(&line, fmt, ap) < 0) line = NULL;
     va_end(ap);
-    if (line && r->say) r->say(r->arg, line);
+    if (line && say) say(arg, line);
     free(line);
 }
+
+#define srec_say(r, ...) smove_sayf((r)->say, (r)->arg, __VA_ARGS__)
 
 /* The domain of the journal's uuid here, or HV_INVALID_DOMID. */
 static uint32_t srec_find(struct srec *r, bool *paused_r)

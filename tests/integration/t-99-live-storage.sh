@@ -11,8 +11,9 @@
 #           names sr2's image, equal to what the disk holds (the writes
 #           during the mirror included), sr1's image gone, QEMU on the new
 #           image alone; then back to sr1 (the next target node name)
-#  refused  a disk whose config names the image itself (no link): refused
-#           in pre-flight with the link remedy, nothing changed
+#  refused  a disk whose config names the image itself (no link), and a
+#           format change (the config would still say raw): refused in
+#           pre-flight with a remedy, nothing changed
 #  cancel   a move slowed by --bandwidth, job-cancel mid-mirror: exit 1,
 #           "uses its source", the link unchanged, no copy, QEMU runs no
 #           job and has no target node
@@ -151,6 +152,24 @@ smove m1 xvda sr1 >"$IT_DIR/m1b.out" 2>&1 || it_fail "m1 back to sr1: $(cat "$IT
 [ "$(readlink "$LINKS/m1")" = "$SRS/sr1/m1.img" ] || it_fail "m1's link names $(readlink "$LINKS/m1")"
 qemu_clean m1 "$d" "$SRS/sr2/m1.img"
 expect_tidy move-back
+# A format change live: refused (the config would still say raw).
+rc=0
+smove --format qcow2 m1 xvda sr2 >"$IT_DIR/m1q.out" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] && grep -q 'keeps the format' "$IT_DIR/m1q.out" ||
+	it_fail "a live format change (exit $rc): $(cat "$IT_DIR/m1q.out")"
+[ "$(readlink "$LINKS/m1")" = "$SRS/sr1/m1.img" ] || it_fail "m1 moved by a refused move"
+expect_tidy format
+# Killed mid-mirror after two moves: QEMU still names the image by the
+# first copy's part name (gone since its rename); recover goes back.
+rc=0
+XLMIG_FAULT=move:mirror smove m1 xvda sr2 >"$IT_DIR/m1k.out" 2>&1 || rc=$?
+[ "$rc" -ne 0 ] || it_fail "m1: the killed move did not die"
+it_on A xlmig recover >"$IT_DIR/m1k.rec" 2>&1 || it_fail "m1: recover: $(cat "$IT_DIR/m1k.rec")"
+grep -q 'qemu names its image .*xlmig-part-' "$IT_DIR/m1k.rec" ||
+	it_fail "m1: QEMU no longer names the image by its first name? $(cat "$IT_DIR/m1k.rec")"
+[ "$(readlink "$LINKS/m1")" = "$SRS/sr1/m1.img" ] || it_fail "m1's link names $(readlink "$LINKS/m1") after recover"
+qemu_clean m1 "$d" "$SRS/sr2/"
+expect_tidy move-killed
 it_log "move: m1 sr1 -> sr2 -> sr1 live, the guest's writes in the copy"
 
 # ---- refused ----------------------------------------------------------------

@@ -78,18 +78,35 @@ lv_qemu_clean() {
 	[ -z "$out" ] || lab_fail "$1's QEMU still holds $2: $out"
 }
 
-# lv_dm GUEST: "TABLE|LOOP-BACK-FILE" of GUEST's xvdb dm device.
+# lv_dm GUEST: "TABLE|INODE" of GUEST's xvdb dm device: its table and the
+# inode of the file behind the loop device it names (a loop shows the
+# name its file had when set up: 9p keeps it across a rename).
 lv_dm() {
 	lab_sh A "n=xlmig-\$(xl domid $1)-$DEVID
 t=\$(dmsetup table \$n) || exit 1
 dev=\$(echo \"\$t\" | awk '\$3 == \"linear\" { print \$4 }')
-back=\$(losetup -l -n -O MAJ:MIN,BACK-FILE | awk -v d=\"\$dev\" '\$1 == d { print \$2 }')
-echo \"\$t|\$back\"" 30
+ino=\$(losetup -l -n --raw -O MAJ:MIN,BACK-INO | sed 's/\\\\x20//g' | awk -v d=\"\$dev\" '\$1 == d { print \$2 }')
+echo \"\$t|\$ino\"" 30
 }
 
-# lv_loops IMAGE: the loop devices over IMAGE.
+# lv_ino IMAGE: IMAGE's inode.
+lv_ino() {
+	lab_sh A "stat -c %i '$1'" 30
+}
+
+# lv_dm_on GUEST IMAGE: GUEST's dm device is a linear table on a loop
+# device over IMAGE.
+lv_dm_on() {
+	local out
+	out=$(lv_dm "$1") || lab_fail "$1's dm device is gone"
+	case $out in *" linear "*) ;; *) lab_fail "$1's dm table is not linear: $out" ;; esac
+	[ "${out#*|}" = "$(lv_ino "$2")" ] || lab_fail "$1's dm device: $out, not over $2 (inode $(lv_ino "$2"))"
+	lab_log "$1's xvdb: ${out%|*} over $2"
+}
+
+# lv_loops INODE: the loop devices over the file of INODE.
 lv_loops() {
-	lab_sh A "losetup -l -n -O NAME,BACK-FILE | awk -v f='$1' '\$2 == f { print \$1 }' | paste -sd ' ' -" 30
+	lab_sh A "losetup -l -n --raw -O NAME,BACK-INO | sed 's/\\\\x20//g' | awk -v i='$1' '\$2 == i { print \$1 }' | paste -sd ' ' -" 30
 }
 
 # lv_move GUEST SR OUT [ARGS]: `xlmig storage-move ARGS GUEST xvdb SR`
@@ -117,7 +134,7 @@ lv_after() {
 	xlmig_expect_running A "$1"
 	b=$(lab_guest_boot A "$1")
 	[ "$b" = "$2" ] || lab_fail "$1 booted again ($2 -> $b)"
-	k=$(xlmig_wait_guest_disk A "$1" "$(($3 + 64))" 120)
+	k=$(xlmig_wait_guest_disk A "$1" "$(($3 + 16))" 120)
 	log=$(xlmig_disk_log_check A "$1" "$4")
 	xlmig_guest_disk_errors A "$1"
 	lab_log "$1: same boot $b, disk writer at $k (was $3), $4: $log"
@@ -146,14 +163,12 @@ ln -sfn $SR1/$GD.img $LINKS/$GD-xvdb" 60 || lab_fail "cannot set up the SRs on A
 lab_guest_create A "$GQ" "disk=['format=raw,vdev=xvdb,access=rw,backendtype=qdisk,target=$LINKS/$GQ-xvdb']" \
 	"device_model_args_pv=['-qmp','unix:/run/xen/xlmig-qmp-$GQ.sock,server=on,wait=off']"
 lab_guest_create A "$GD" "disk=['format=raw,vdev=xvdb,access=rw,script=block-xlmig,target=$LINKS/$GD-xvdb']"
-out=$(lv_dm "$GD") || lab_fail "$GD's xvdb has no dm device of block-xlmig"
-[ "${out#*|}" = "$SR1/$GD.img" ] || lab_fail "$GD's dm device: $out, not over $SR1/$GD.img"
-lab_log "$GD's xvdb: ${out%|*} over ${out#*|}"
+lv_dm_on "$GD" "$SR1/$GD.img"
 bq=$(lab_guest_boot A "$GQ")
 bd=$(lab_guest_boot A "$GD")
 
 # --- (a) qdisk, live --------------------------------------------------------
-k=$(xlmig_wait_guest_disk A "$GQ" 64 120)
+k=$(xlmig_wait_guest_disk A "$GQ" 16 120)
 lv_move "$GQ" sr2 "$LAB_RUN_DIR/lq-move.out"
 t_q=$LAB_ELAPSED_MS
 [ "$(lv_link "$GQ")" = "$SR2/$GQ.img" ] || lab_fail "after the move $LINKS/$GQ-xvdb names $(lv_link "$GQ")"
@@ -164,15 +179,14 @@ lv_after "$GQ" "$bq" "$k" "$SR2/$GQ.img"
 lab_log "RESULT: (a) qdisk xvdb of $GQ moved live sr1 -> sr2 in $(xlmig_secs "$t_q") s, guest writing throughout"
 
 # --- (b) dm, live -------------------------------------------------------------
-k=$(xlmig_wait_guest_disk A "$GD" 64 120)
-old=$(lv_loops "$SR1/$GD.img")
+k=$(xlmig_wait_guest_disk A "$GD" 16 120)
+ino=$(lv_ino "$SR1/$GD.img")
+old=$(lv_loops "$ino")
 lv_move "$GD" sr2 "$LAB_RUN_DIR/ld-move.out"
 t_d=$LAB_ELAPSED_MS
 [ "$(lv_link "$GD")" = "$SR2/$GD.img" ] || lab_fail "after the move $LINKS/$GD-xvdb names $(lv_link "$GD")"
-out=$(lv_dm "$GD") || lab_fail "$GD's dm device is gone"
-[ "${out#*|}" = "$SR2/$GD.img" ] || lab_fail "$GD's dm device after the move: $out"
-case $out in *" linear "*) ;; *) lab_fail "$GD's dm table is not linear: $out" ;; esac
-l=$(lv_loops "$SR1/$GD.img")
+lv_dm_on "$GD" "$SR2/$GD.img"
+l=$(lv_loops "$ino")
 [ -z "$l" ] || lab_fail "the old loop device(s) $l over $SR1/$GD.img remain (before: $old)"
 lab_sh A "test ! -e $SR1/$GD.img" 30 || lab_fail "$SR1/$GD.img is still there"
 lv_no_leftovers
@@ -190,7 +204,7 @@ printf '%s\n' "$out"
 [ "$rc" -ne 0 ] || lab_fail "the cancelled move exited 0"
 grep -q 'uses its source' <<<"$out" || lab_fail "the cancelled move does not say the domain uses its source"
 [ "$(lv_link "$GQ")" = "$SR2/$GQ.img" ] || lab_fail "after cancel $LINKS/$GQ-xvdb names $(lv_link "$GQ")"
-l=$(lab_sh A "ls -A $SR1" 30)
+l=$(lab_sh A "ls -A $SR1 | grep -vx .xlmig-sr || true" 30)
 [ -z "$l" ] || lab_fail "after cancel sr1 holds $l"
 lv_qemu_clean "$GQ" "$SR1/"
 lv_no_leftovers
@@ -210,16 +224,15 @@ for g in "$GQ" "$GD"; do
 	out=$(lab_sh A "xlmig recover 2>&1" 120) || lab_fail "xlmig recover failed after killing the move of $g: $out"
 	printf '%s\n' "$out"
 	[ "$(lv_link "$g")" = "$SR2/$g.img" ] || lab_fail "after recover $LINKS/$g-xvdb names $(lv_link "$g")"
-	l=$(lab_sh A "ls -A $SR1" 30)
+	l=$(lab_sh A "ls -A $SR1 | grep -vx .xlmig-sr || true" 30)
 	[ -z "$l" ] || lab_fail "after recover sr1 holds $l"
 	lv_no_leftovers
 	if [ "$g" = "$GQ" ]; then
 		lv_qemu_clean "$g" "$SR1/"
 	else
-		out=$(lv_dm "$g") || lab_fail "$g's dm device is gone"
-		[ "${out#*|}" = "$SR2/$g.img" ] || lab_fail "$g's dm device after recover: $out"
-		case $out in *" linear "*) ;; *) lab_fail "$g's dm table after recover: $out" ;; esac
-		[ -z "$(lv_loops "$SR1/$g.img")" ] || lab_fail "a loop device over $SR1/$g.img remains"
+		lv_dm_on "$g" "$SR2/$g.img"
+		[ "$(lab_sh A "losetup -l -n | wc -l" 30)" -eq 1 ] ||
+			lab_fail "loop devices left: $(lab_sh A "losetup -l -n" 30)"
 	fi
 	if [ "$g" = "$GQ" ]; then b=$bq; else b=$bd; fi
 	lv_after "$g" "$b" "$k" "$SR2/$g.img"

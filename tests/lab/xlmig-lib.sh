@@ -180,13 +180,17 @@ grep -a -E 'xlmig-disk-error|I/O error|blk_update_request|Buffer I/O|blkfront.*(
 # xlmig_disk_log_check HOST GUEST IMAGE: with GUEST paused on HOST, check
 # its disk log in IMAGE (a file or device, read in HOST's dom0): every
 # record of the last 4096 the writer made is in its block, none is torn,
-# and the newest is at least the last one the guest printed.  Prints
+# and the newest is at least the last one the guest printed.  A record
+# is a line padded with NULs to its 4 KiB block: with the NULs gone, line
+# N is block N-1 as long as no block of the log is empty, and an empty
+# one (a lost write) shifts the lines after it, which the checks catch.
+# Prints
 # "N records, newest K".  GUEST is unpaused again.
 xlmig_disk_log_check() {
 	local out printed n newest bad
 	printed=$(xlmig_guest_disk "$1" "$2")
 	out=$(lab_sh "$1" "xl pause $2 && sync && sleep 1
-head -c 16M '$3' | tr '\\000\\n' '  ' | fold -w 4096 | awk '
+head -c 16M '$3' | tr -d '\\000' | awk '
 { if (\$1 == \"xlmig-rec\") { if (\$2 % 4096 != NR - 1) bad++; k[NR - 1] = \$2; if (\$2 > m) m = \$2; n++ } }
 END {
 	lo = m - 4095; if (lo < 0) lo = 0
