@@ -64,6 +64,9 @@ struct smirror_qmp_disk {
     char *node;                 /* its root node */
     char *file;                 /* the image file under it */
     uint64_t size;              /* its virtual size */
+    bool shared;                /* another device has the same image
+                                   (an HVM guest's emulated disk, not
+                                   unplugged): not to be mirrored */
 };
 
 static const struct smirror_ops smirror_qmp_ops;
@@ -307,6 +310,15 @@ static int smirror_qmp_find_disk(struct xlmig_ctx *ctx,
         goto out;
     }
     rc = smirror_qmp_disk_from(ctx, p, found, d);
+    if (rc) goto out;
+    for (i = 0; i < list->u.array.len; i++) {
+        const char *f;
+
+        ins = qmp_msg_get(list->u.array.values[i], "inserted");
+        if (!YAJL_IS_OBJECT(ins) || ins == found) continue;
+        f = qmp_msg_get_str(ins, "file");
+        if (f && !strcmp(f, d->file)) d->shared = true;
+    }
 out:
     yajl_tree_free(reply);
     return rc;
@@ -655,6 +667,13 @@ int smirror_qmp_start_prop(struct xlmig_ctx *ctx, const char *sock,
     rc = smirror_qmp_find_disk(ctx, p, &d);
     if (rc) goto out;
     smirror_qmp_pick_tgt(p, d.node);
+    if (d.shared) {
+        LOG(ctx, ERROR, "disk %s: its image is open by another device of "
+            "qemu at %s too (an emulated disk the guest has not unplugged)"
+            ": a mirror would leave that one on the source", vdev, sock);
+        rc = XLMIG_E_BUSY;
+        goto out;
+    }
     rc = smirror_qmp_idle(ctx, p);
     if (rc) goto out;
     rc = smirror_qmp_add_target(ctx, p, &d, target, fmt);

@@ -2,7 +2,7 @@
 # t-xlmig-99-live-storage.sh - live storage moves on real Xen: a running
 # guest's disk moves between SRs while the guest writes to it.
 # The SRs sr1 and sr2 are directories of A's 9p share.  Each guest's xvdb
-# is a 64 MiB raw image named in its config by a stable name, the symlink
+# is a 16 MiB raw image (the writer's ring) named in its config by a stable name, the symlink
 # /var/lib/xlmig/disk/GUEST-xvdb; the guest's disk writer (domu/init)
 # appends 4 KiB records to it without pause and reads each back.
 #  (a) qdisk: guest lq's xvdb is served by its QEMU (backendtype=qdisk),
@@ -22,10 +22,10 @@
 #      job shows progress, `xlmig job-cancel` stops it: the command fails
 #      saying the domain uses its source, the link is unchanged, sr1 holds
 #      nothing, QEMU runs no job and has no target node; the guest writes
-#      on, its log whole.
+#      on without an I/O error.
 #  (d) kill -9 of xlmig mid-mirror, then `xlmig recover`: for lq (the
 #      mirror slowed by --bandwidth) and for ld (dm mirrors every
-#      region, holes too, through direct-I/O loops on 9p: about a minute
+#      region, holes too, through direct-I/O loops on 9p: about 1 MiB/s
 #      here): recover ends the mirror, the disk stays
 #      on its source, the partial copy is removed, no journal is left, the
 #      guest writes on with its log whole.  Then both move live to sr1
@@ -156,7 +156,7 @@ mkdir -p $SR1 $SR2 $LINKS
 echo 'sr = [ \"sr1:dir:$SR1\", \"sr2:dir:$SR2\" ]' >$CONF
 xlmig sr-create sr1 dir $SR1 && xlmig sr-create sr2 dir $SR2
 test -x /etc/xen/scripts/block-xlmig
-truncate -s 64M $SR1/$GQ.img $SR1/$GD.img
+truncate -s 16M $SR1/$GQ.img $SR1/$GD.img
 ln -sfn $SR1/$GQ.img $LINKS/$GQ-xvdb
 ln -sfn $SR1/$GD.img $LINKS/$GD-xvdb" 60 || lab_fail "cannot set up the SRs on A"
 
@@ -208,8 +208,10 @@ l=$(lab_sh A "ls -A $SR1 | grep -vx .xlmig-sr || true" 30)
 [ -z "$l" ] || lab_fail "after cancel sr1 holds $l"
 lv_qemu_clean "$GQ" "$SR1/"
 lv_no_leftovers
-lv_after "$GQ" "$bq" "$k" "$SR2/$GQ.img"
-lab_log "RESULT: (c) job-cancel mid-mirror: $GQ stays on sr2, nothing left"
+xlmig_expect_running A "$GQ"
+xlmig_wait_guest_disk A "$GQ" "$((k + 16))" 120 >/dev/null
+xlmig_guest_disk_errors A "$GQ"
+lab_log "RESULT: (c) job-cancel mid-mirror: $GQ stays on sr2, writing on, nothing left"
 
 # --- (d) kill -9 mid-mirror, recover --------------------------------------------
 for g in "$GQ" "$GD"; do
@@ -241,7 +243,8 @@ done
 for g in "$GQ" "$GD"; do
 	lv_move "$g" sr1 "$LAB_RUN_DIR/$g-back.out"
 	[ "$(lv_link "$g")" = "$SR1/$g.img" ] || lab_fail "$LINKS/$g-xvdb names $(lv_link "$g")"
+	xlmig_expect_running A "$g"
+	xlmig_guest_disk_errors A "$g"
 done
-lv_after "$GQ" "$bq" 0 "$SR1/$GQ.img"
-lv_after "$GD" "$bd" 0 "$SR1/$GD.img"
+lv_no_leftovers
 lab_log "RESULT: (d) kill -9 mid-mirror + recover (qdisk, dm): source kept, nothing left; both moved back live"
