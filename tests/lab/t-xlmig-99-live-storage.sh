@@ -43,6 +43,7 @@ CONF_SAVED=/root/xlmig-t99.conf.orig
 GQ=lq
 GD=ld
 DEVID=51728 # xvdb
+DISKLOG='console=hvc0 quiet xlmig_disklog' # the guest's disk writer on
 
 lv_cleanup() {
 	trap - EXIT
@@ -160,9 +161,11 @@ truncate -s 16M $SR1/$GQ.img $SR1/$GD.img
 ln -sfn $SR1/$GQ.img $LINKS/$GQ-xvdb
 ln -sfn $SR1/$GD.img $LINKS/$GD-xvdb" 60 || lab_fail "cannot set up the SRs on A"
 
-lab_guest_create A "$GQ" "disk=['format=raw,vdev=xvdb,access=rw,backendtype=qdisk,target=$LINKS/$GQ-xvdb']" \
+lab_guest_create A "$GQ" "cmdline=$DISKLOG" \
+	"disk=['format=raw,vdev=xvdb,access=rw,backendtype=qdisk,target=$LINKS/$GQ-xvdb']" \
 	"device_model_args_pv=['-qmp','unix:/run/xen/xlmig-qmp-$GQ.sock,server=on,wait=off']"
-lab_guest_create A "$GD" "disk=['format=raw,vdev=xvdb,access=rw,script=block-xlmig,target=$LINKS/$GD-xvdb']"
+lab_guest_create A "$GD" "cmdline=$DISKLOG" \
+	"disk=['format=raw,vdev=xvdb,access=rw,script=block-xlmig,target=$LINKS/$GD-xvdb']"
 lv_dm_on "$GD" "$SR1/$GD.img"
 bq=$(lab_guest_boot A "$GQ")
 bd=$(lab_guest_boot A "$GD")
