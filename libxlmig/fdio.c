@@ -285,17 +285,29 @@ out:
     return rc;
 }
 
-int fdio_sync_dir(struct xlmig_ctx *ctx, const char *dir)
+/* fsync of what open(path, flags) opens. */
+static int fdio_sync_path(struct xlmig_ctx *ctx, const char *path, int flags,
+                          const char *what)
 {
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | flags);
     int rc = XLMIG_OK;
 
     if (fd < 0 || fsync(fd)) {
-        LOGE(ctx, ERROR, "fsync the directory %s", dir);
+        LOGE(ctx, ERROR, "fsync %s%s", what, path);
         rc = XLMIG_E_SYSTEM;
     }
     if (fd >= 0) close(fd);
     return rc;
+}
+
+int fdio_sync_dir(struct xlmig_ctx *ctx, const char *dir)
+{
+    return fdio_sync_path(ctx, dir, O_DIRECTORY, "the directory ");
+}
+
+int fdio_sync_file(struct xlmig_ctx *ctx, const char *path)
+{
+    return fdio_sync_path(ctx, path, 0, "");
 }
 
 /*

@@ -98,5 +98,7 @@ MUST_CHECK int fdio_write_file_as(struct xlmig_ctx *ctx, const char *path,
                                   const void *data, size_t len,
                                   const struct stat *like);
 MUST_CHECK int fdio_sync_dir(struct xlmig_ctx *ctx, const char *dir);
+/* fsync(2) of the file or device at path (what others wrote to it). */
+MUST_CHECK int fdio_sync_file(struct xlmig_ctx *ctx, const char *path);
 
 #endif /* XLMIG_FDIO_H */

@@ -397,6 +397,7 @@ static int cold_storage(struct xlmig_ctx *ctx,
             so.vdev = vdev;
             so.sr = sr;
             so.bandwidth = opts->bandwidth;
+            so.keep_source = opts->keep_source;
             so.no_wait = opts->no_wait;
             so.cancel_fd = opts->cancel_fd;
             so.event_fn = opts->event_fn;

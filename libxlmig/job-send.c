@@ -23,6 +23,7 @@
 #include "fdio.h"
 #include "hv.h"
 #include "job.h"
+#include "job-storage.h"
 #include "preflight.h"
 #include "proto.h"
 #include "pump.h"
@@ -50,6 +51,7 @@ struct job_send {
     char why_no_peer[160];      /* why xlmig/1 was not offered */
     struct pf_report checks;
     struct xlmig_migrate_result *res;
+    struct job_storage *sto;    /* --storage: the disks that move */
 };
 
 static bool job_send_has_suffix(const char *s, const char *suffix)
@@ -118,6 +120,27 @@ static int job_send_register(struct job_send *js)
     if (rc) return rc;
     js->job.jr.domid = js->domid;
     return job_admit(&js->job, COORD_OUT, js->opts->no_wait, 0, -1);
+}
+
+/*
+ * --storage: each disk's copy made in its SR and the config retargeted
+ * (before pre-flight: the destination checks it sees the copies), then
+ * every mirror in sync, before the receiver is started (it would wait
+ * out the copy).
+ */
+static int job_send_storage(struct job_send *js)
+{
+    const struct xlmig_migrate_opts *o = js->opts;
+    int rc;
+
+    rc = job_storage_setup(&js->job, js->hv, js->domid, o->storage,
+                           o->n_storage, o->keep_source, o->no_wait,
+                           &js->json, &js->sto);
+    if (!rc && job_storage_any(js->sto)) {
+        js->res->disks_moved = (unsigned)js->job.jr.n_disks;
+        rc = job_storage_mirror(js->sto);
+    }
+    return rc;
 }
 
 /*
@@ -254,6 +277,8 @@ static int job_send_transfer(struct job_send *js)
         .out_fd = js->tr.send_fd, .wait = js->job.wait,
         .in_what = "stream from libxl", .out_what = "stream to receiver",
         .limit = js->opts->bandwidth,
+        .hold = job_storage_any(js->sto) ? job_storage_hold : NULL,
+        .hold_arg = js->sto,
     };
     char num[24];
     const char *fault;
@@ -297,6 +322,11 @@ static int job_send_transfer(struct job_send *js)
     /* A pump failure is what made libxl stop: it is the cause. */
     if (prc && prc != XLMIG_E_CANCELLED) rc = prc;
     else if (!rc) rc = prc;
+    if (!rc && po.hold && !pump_held(js->job.pump)) {
+        LOG(ctx, ERROR, "the stream ended before the guest's memory did: "
+            "the disks' copies were never stopped");
+        rc = XLMIG_E_PROTO;
+    }
     /* The receiver's last PROGRESS: it has every frame. */
     if (!rc && js->xs.framed) rc = job_xs_drain(&js->job, js->xs.data_fd);
     js->job.x_ctl_fd = -1;
@@ -481,19 +511,13 @@ int xlmig_migrate(struct xlmig_ctx *ctx, const char *domain,
 {
     struct xlmig_migrate_result dummy;
     struct job_send js;
-    bool go_sent = false;
+    bool go_sent = false, disks_settled = true;
     int rc;
 
     if (!res) res = &dummy;
     memset(res, 0, sizeof(*res));
     if (opts->config_file && job_send_halted(ctx, domain))
         return job_cold_send(ctx, domain, host, opts, res);
-    if (opts->n_storage) {
-        LOG(ctx, ERROR, "--storage moves the disks of a halted domain "
-            "(give its --config); %s is running: move its disks first "
-            "(xlmig storage-move, live), then migrate it", domain);
-        return XLMIG_E_INVAL;
-    }
     memset(&js, 0, sizeof(js));
     job_init(&js.job, ctx, opts->event_fn, opts->event_arg,
              opts->timeout_s, opts->cancel_fd);
@@ -509,6 +533,8 @@ int xlmig_migrate(struct xlmig_ctx *ctx, const char *domain,
                       &js.xs);
     if (!rc) rc = job_send_admit(&js, domain);
     if (!rc) rc = job_send_register(&js);
+    if (!rc && opts->n_storage)
+        rc = job_send_storage(&js);
     if (rc) goto fail;
     rc = job_send_connect(&js);
     if (!rc) rc = js.job.journal_rc;
@@ -523,6 +549,12 @@ int xlmig_migrate(struct xlmig_ctx *ctx, const char *domain,
     if (rc) goto fail;
     rc = job_send_commit(&js);
     if (rc) goto fail;
+    if (!job_storage_commit(js.sto)) {
+        LOG(ctx, WARN, "%s runs on %s, but the sources of its disks are "
+            "not all removed here: xlmig recover removes them", js.name,
+            host);
+        disks_settled = false;
+    }
     job_phase(&js.job, XLMIG_PHASE_DONE, "%s runs on %s", js.name, host);
     goto out;
 
@@ -531,6 +563,7 @@ fail:
     job_failed(&js.job, rc);
     if (!go_sent) {
         job_send_rollback(&js);
+        if (!job_storage_rollback(js.sto)) disks_settled = false;
     } else if (res->where != XLMIG_WHERE_DEST && !js.handed_back) {
         rc = XLMIG_E_UNSAFE;
         job_send_report_unsafe(&js);
@@ -538,8 +571,11 @@ fail:
 out:
     res->total_s = job_elapsed(&js.job);
     if (js.tr_open) transport_close(ctx, &js.tr, JOB_SEND_REAP_S);
-    /* The journal stays while the domain's owner is in doubt (recover). */
-    job_unregister(&js.job, res->where == XLMIG_WHERE_UNKNOWN);
+    /* The journal stays while the domain's owner is in doubt (recover),
+     * or its disks are not settled. */
+    job_storage_free(js.sto);
+    job_unregister(&js.job, res->where == XLMIG_WHERE_UNKNOWN ||
+                                !disks_settled);
     free(js.name);
     free(js.away_name);
     free(js.json);

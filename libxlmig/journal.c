@@ -22,7 +22,7 @@
 #include "jsonlim.h"
 
 #define JOURNAL_SUFFIX ".json"
-#define JOURNAL_DEPTH_MAX 8     /* the record is one flat object */
+#define JOURNAL_DEPTH_MAX 8     /* one object, an array of flat objects */
 
 /* A record's strings: JSON key, offset and size in struct journal_rec. */
 static const struct {
@@ -46,6 +46,19 @@ static const struct {
     JOURNAL_STR(cfg), JOURNAL_STR(save),
     JOURNAL_STR(mover), JOURNAL_STR(handle), JOURNAL_STR(link),
     JOURNAL_STR(prop),
+};
+
+/* A moved disk's strings (all required in each "disks" entry). */
+static const struct {
+    const char *key;
+    size_t off, size;
+} journal_disk_strs[] = {
+#define JOURNAL_DSTR(f) { #f, offsetof(struct journal_disk, f), \
+                          sizeof(((struct journal_disk *)0)->f) }
+    JOURNAL_DSTR(vdev), JOURNAL_DSTR(src), JOURNAL_DSTR(dst),
+    JOURNAL_DSTR(fmt), JOURNAL_DSTR(mover), JOURNAL_DSTR(handle),
+    JOURNAL_DSTR(prop),
+#undef JOURNAL_DSTR
 #undef JOURNAL_STR
 };
 
@@ -98,6 +111,27 @@ static void journal_gen_str(yajl_gen g, const char *s, size_t size)
     free(ascii);
 }
 
+/* "disks": [{...}, ...], at most JOURNAL_DISKS_MAX. */
+static void journal_gen_disks(yajl_gen g, const struct journal_rec *r)
+{
+    const struct journal_disk *d;
+    unsigned i, k;
+
+    journal_gen_key(g, "disks");
+    yajl_gen_array_open(g);
+    for (i = 0; i < r->n_disks && i < JOURNAL_DISKS_MAX; i++) {
+        d = &r->disks[i];
+        yajl_gen_map_open(g);
+        for (k = 0; k < ARRAY_SIZE(journal_disk_strs); k++) {
+            journal_gen_key(g, journal_disk_strs[k].key);
+            journal_gen_str(g, (const char *)d + journal_disk_strs[k].off,
+                            journal_disk_strs[k].size);
+        }
+        yajl_gen_map_close(g);
+    }
+    yajl_gen_array_close(g);
+}
+
 /* The JSON of r (caller frees). */
 static char *journal_to_json(const struct journal_rec *r)
 {
@@ -136,6 +170,7 @@ static char *journal_to_json(const struct journal_rec *r)
         journal_gen_key(g, "pivoted");
         yajl_gen_bool(g, true);
     }
+    if (r->n_disks) journal_gen_disks(g, r);
     journal_gen_key(g, "domid");
     yajl_gen_integer(g, r->domid);
     journal_gen_key(g, "go");
@@ -289,12 +324,59 @@ static bool journal_get_bool(yajl_val root, const char *key, bool required,
     return true;
 }
 
+/* One string of an object into dst (size bytes); NULL or what is wrong. */
+static const char *journal_get_str(yajl_val obj, const char *key, char *dst,
+                                   size_t size, char *why, size_t wsize)
+{
+    const char *path[2] = { key, NULL };
+    yajl_val v = yajl_tree_get(obj, path, yajl_t_any);
+
+    if (!v || !YAJL_IS_STRING(v)) {
+        snprintf(why, wsize, "%s %s", key,
+                 v ? "is not a string" : "is missing");
+        return why;
+    }
+    if (strlen(v->u.string) >= size) {
+        snprintf(why, wsize, "%s longer than %zu bytes", key, size - 1);
+        return why;
+    }
+    strcpy(dst, v->u.string);
+    return NULL;
+}
+
+/* "disks" (optional): an array of at most JOURNAL_DISKS_MAX objects. */
+static const char *journal_get_disks(yajl_val root, struct journal_rec *r,
+                                     char *why, size_t size)
+{
+    const char *path[2] = { "disks", NULL }, *bad;
+    yajl_val v = yajl_tree_get(root, path, yajl_t_any), o;
+    size_t i, k;
+
+    if (!v) return NULL;
+    if (!YAJL_IS_ARRAY(v)) return "disks is not an array";
+    if (v->u.array.len > JOURNAL_DISKS_MAX) return "more disks than a "
+                                                   "migration moves";
+    for (i = 0; i < v->u.array.len; i++) {
+        o = v->u.array.values[i];
+        if (!YAJL_IS_OBJECT(o)) return "a disk is not an object";
+        for (k = 0; k < ARRAY_SIZE(journal_disk_strs); k++) {
+            bad = journal_get_str(o, journal_disk_strs[k].key,
+                                  (char *)&r->disks[i] +
+                                      journal_disk_strs[k].off,
+                                  journal_disk_strs[k].size, why, size);
+            if (bad) return bad;
+        }
+    }
+    r->n_disks = (unsigned)v->u.array.len;
+    return NULL;
+}
+
 /* Fills r from the object root; returns NULL or what is wrong (into the
  * caller's why buffer). */
 static const char *journal_from_tree(yajl_val root, struct journal_rec *r,
                                      char *why, size_t size)
 {
-    const char *path[2] = { NULL, NULL }, *s;
+    const char *path[2] = { NULL, NULL }, *bad;
     yajl_val v;
     size_t i;
 
@@ -306,20 +388,10 @@ static const char *journal_from_tree(yajl_val root, struct journal_rec *r,
         return why;
     }
     for (i = 0; i < ARRAY_SIZE(journal_strs); i++) {
-        path[0] = journal_strs[i].key;
-        v = yajl_tree_get(root, path, yajl_t_any);
-        if (!v || !YAJL_IS_STRING(v)) {
-            snprintf(why, size, "%s %s", journal_strs[i].key,
-                     v ? "is not a string" : "is missing");
-            return why;
-        }
-        s = v->u.string;
-        if (strlen(s) >= journal_strs[i].size) {
-            snprintf(why, size, "%s longer than %zu bytes",
-                     journal_strs[i].key, journal_strs[i].size - 1);
-            return why;
-        }
-        strcpy((char *)r + journal_strs[i].off, s);
+        bad = journal_get_str(root, journal_strs[i].key,
+                              (char *)r + journal_strs[i].off,
+                              journal_strs[i].size, why, size);
+        if (bad) return bad;
     }
     if (!journal_id_ok(r->id)) return "id is not a job id";
     path[0] = "domid";
@@ -353,6 +425,8 @@ static const char *journal_from_tree(yajl_val root, struct journal_rec *r,
         }
         strcpy((char *)r + journal_opt_strs[i].off, v->u.string);
     }
+    bad = journal_get_disks(root, r, why, size);
+    if (bad) return bad;
     path[0] = "started";
     v = yajl_tree_get(root, path, yajl_t_any);
     if (!YAJL_IS_DOUBLE(v) || !isfinite(YAJL_GET_DOUBLE(v)))

@@ -16,7 +16,19 @@
 
 #define JOURNAL_VERSION 1
 #define JOURNAL_DIR_DEFAULT "/var/lib/xlmig"
-#define JOURNAL_FILE_MAX (32 * 1024)    /* a record is far smaller */
+#define JOURNAL_FILE_MAX (64 * 1024)    /* a record is far smaller */
+#define JOURNAL_DISKS_MAX 8             /* disks of one migration */
+
+/*
+ * A disk a migration moves (--storage): its vdev, the source image, the
+ * copy in the target SR and its format, the mover that mirrors it and
+ * its handle and QOM property (journal_rec's mover, handle, prop).
+ */
+struct journal_disk {
+    char vdev[32];
+    char src[1024], dst[1024], fmt[16];
+    char mover[8], handle[256], prop[16];
+};
 
 struct journal_rec {
     char id[32];            /* a coord job id: [A-Za-z0-9_-] */
@@ -54,6 +66,13 @@ struct journal_rec {
      */
     char mover[8], handle[256], link[1024], prop[16];
     bool pivoted;
+    /*
+     * A migration that moves disks (role "send", --storage; optional,
+     * absent: none): each disk's mirror and copy. keep: the sources
+     * stay after the domain left.
+     */
+    struct journal_disk disks[JOURNAL_DISKS_MAX];
+    unsigned n_disks;
 };
 
 /* $XLMIG_STATE_DIR if set and not empty, else JOURNAL_DIR_DEFAULT. */

@@ -215,13 +215,17 @@ struct xlmig_migrate_opts {
     const char *compress;
     bool encrypt;
     /*
-     * Cold migration: a domain that is not running here, with its config
-     * file (config_file), is moved as that file to the destination (its
-     * /etc/xen), and not started; storage (n_storage "VDEV=SR") moves
-     * disks to SRs both hosts see first.
+     * Disks that move with the domain (n_storage "VDEV=SR", SRs both
+     * hosts see). A running domain: each disk is mirrored into its SR
+     * while the guest runs, the copies stopped while it is suspended, and
+     * the destination runs on them; the sources are removed after it
+     * does, unless keep_source. Cold migration (a domain that is not
+     * running here, with its config file): the disks move first, then
+     * the file goes to the destination (its /etc/xen), not started.
      */
     const char *const *storage;
     size_t n_storage;
+    bool keep_source;
 };
 
 struct xlmig_migrate_result {

@@ -255,6 +255,7 @@ static int pump_enc_other(struct pump *p, bool *eof_r)
         return XLMIG_OK;
     }
     rc = pump_feed_all(p, p->pend + p->pend_len, got);
+    if (!rc) rc = pump_hold(p);
     if (rc) return rc;
     p->pend_len += got;
     return XLMIG_OK;

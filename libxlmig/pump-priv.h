@@ -30,6 +30,8 @@ struct pump {
     struct stream *parser;
     uint8_t *chunk;
     int rc;
+    bool hold_due;              /* the memory is sent: hold now */
+    bool held;                  /* hold returned 0 */
 
     /* The bandwidth limit: bytes/s (0: none) and the pump thread's
      * token bucket. */
@@ -60,6 +62,8 @@ MUST_CHECK int pump_feed(struct pump *p, const void *buf, size_t len,
 /* Feeds what was read from a stream that must not end inside it. */
 MUST_CHECK int pump_feed_all(struct pump *p, const void *buf, size_t len);
 MUST_CHECK int pump_throttle(struct pump *p);
+/* After a feed: calls hold (pump_opts) once, if due. */
+MUST_CHECK int pump_hold(struct pump *p);
 void pump_spend(struct pump *p, size_t n);
 void pump_account(struct pump *p);
 

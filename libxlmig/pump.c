@@ -28,6 +28,10 @@ static void pump_event(void *arg, enum stream_event ev,
 {
     struct pump *p = arg;
 
+    /* The pump's own thread (it feeds the parser): no lock needed. */
+    if (ev == STREAM_EV_END_OF_MEMORY || ev == STREAM_EV_LIBXC_END ||
+        ev == STREAM_EV_END)
+        p->hold_due = true;
     pthread_mutex_lock(&p->lock);
     if (ev == STREAM_EV_ROUND) p->prog.round = st->rounds;
     if (ev == STREAM_EV_END) p->t_end = ctx_now(p->ctx);
@@ -71,6 +75,26 @@ int pump_feed_all(struct pump *p, const void *buf, size_t len)
         rc = XLMIG_E_INTERNAL;
     }
     return rc;
+}
+
+int pump_hold(struct pump *p)
+{
+    double t;
+    int rc;
+
+    if (!p->hold_due || p->held || !p->o.hold) return XLMIG_OK;
+    t = ctx_now(p->ctx);
+    rc = p->o.hold(p->o.hold_arg);
+    if (rc) return rc;
+    LOG(p->ctx, DEBUG, "%s held %.1f ms after the memory", p->o.in_what,
+        (ctx_now(p->ctx) - t) * 1e3);
+    p->held = true;
+    return XLMIG_OK;
+}
+
+bool pump_held(struct pump *p)
+{
+    return p->held;
 }
 
 void pump_set_limit(struct pump *p, uint64_t limit)
@@ -239,6 +263,7 @@ static int pump_step(struct pump *p, bool *eof_r)
         return XLMIG_OK;
     }
     rc = pump_feed_all(p, p->chunk, got);
+    if (!rc) rc = pump_hold(p);
     if (rc) return rc;
     rc = fdio_write_all(p->ctx, p->o.out_fd, p->chunk, got, &p->o.wait,
                         p->o.out_what);

@@ -38,6 +38,15 @@ struct pump_opts {
     struct frame_enc *enc;
     struct frame_dec *dec;
     int codec;
+    /*
+     * Sender: called once, in the pump's thread, when the stream reaches
+     * the first record after the guest's memory (libxc sends it with the
+     * guest suspended), before that record goes on: nothing after it,
+     * libxl's END least of all, passes until hold returns. Non-zero
+     * fails the pump, and so the save. NULL: none.
+     */
+    int (*hold)(void *arg);
+    void *hold_arg;
     /* Test hook: the sender flips a bit of its frame number N (1-based:
      * the AUTH frame is not counted); 0: none. */
     unsigned long fault_frame;
@@ -59,6 +68,8 @@ MUST_CHECK int pump_join(struct pump *p);
 void pump_set_limit(struct pump *p, uint64_t limit);
 /* A snapshot of the progress so far (any thread). */
 void pump_progress(struct pump *p, struct xlmig_progress *prog_r);
+/* Whether hold (pump_opts) was called and returned 0. */
+bool pump_held(struct pump *p);
 /* Seconds from the first byte to the END record (0 if not there yet). */
 double pump_transfer_time(struct pump *p);
 /* Joins if needed, restores the out fd's flags, frees. NULL is fine. */

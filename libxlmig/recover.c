@@ -31,6 +31,7 @@
 #include "coord.h"
 #include "domcfg.h"
 #include "hv.h"
+#include "job-storage.h"
 #include "journal.h"
 #include "storage-move.h"
 
@@ -200,6 +201,16 @@ static int recover_ask_peer(struct recover *r, const struct journal_rec *j,
     return XLMIG_OK;
 }
 
+static void recover_line(void *arg, const char *line);
+
+/* The disks a migration moved (--storage) follow the domain: forward
+ * if it left for good, else back onto their sources. */
+static int recover_send_disks(struct recover *r, const struct journal_rec *j,
+                              bool forward)
+{
+    return job_storage_recover(r->ctx, j, forward, recover_line, r);
+}
+
 static int recover_send(struct recover *r, const struct journal_rec *j)
 {
     char *name = NULL, *peer = NULL, *out = NULL;
@@ -208,11 +219,12 @@ static int recover_send(struct recover *r, const struct journal_rec *j)
 
     if (!j->go) {
         rc = recover_resume_here(r, j, here, name);
+        if (!rc) rc = recover_send_disks(r, j, false);
         goto out;
     }
     if (here == HV_INVALID_DOMID) {
         recover_say(r, "%s: %s already left this host", j->id, j->name);
-        rc = XLMIG_OK;
+        rc = recover_send_disks(r, j, true);
         goto out;
     }
     if (strchr(j->peer, ' ')) {
@@ -236,12 +248,14 @@ static int recover_send(struct recover *r, const struct journal_rec *j)
         if (rc) goto out;
         recover_say(r, "%s: %s was handed over to %s (%s there); destroyed "
                     "the copy here", j->id, j->name, j->peer, peer);
+        rc = recover_send_disks(r, j, true);
         if (recover_peer_run(r, j, "--release", &out))
             recover_say(r, "%s: %s could not be told to drop its journal of "
                         "%s: run xlmig recover --release %s there", j->id,
                         j->peer, j->name, j->uuid);
     } else if (!strcmp(peer, "absent")) {
         rc = recover_resume_here(r, j, here, name);
+        if (!rc) rc = recover_send_disks(r, j, false);
     } else {
         recover_say(r, "%s: %s is still %s" RECOVER_IN_SUFFIX " on %s, "
                     "without GO: run xlmig recover there first", j->id,

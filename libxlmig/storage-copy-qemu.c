@@ -747,3 +747,29 @@ out:
     scopy_image_dispose(&img);
     return rc;
 }
+
+int scopy_raw_size(struct xlmig_ctx *ctx, const char *path, uint64_t *size_r,
+                   uint64_t *data_r)
+{
+    struct stat st;
+    off_t end;
+    int fd, rc = XLMIG_OK;
+
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st) < 0) {
+        LOGE(ctx, ERROR, "open the source image %s", path);
+        rc = err_from_errno(errno);
+        goto out;
+    }
+    if (S_ISBLK(st.st_mode)) {
+        end = lseek(fd, 0, SEEK_END);
+        *size_r = *data_r = end > 0 ? (uint64_t)end : 0;
+    } else {
+        *size_r = (uint64_t)st.st_size;
+        *data_r = (uint64_t)st.st_blocks * 512;
+        if (*data_r > *size_r) *data_r = *size_r;
+    }
+out:
+    if (fd >= 0) close(fd);
+    return rc;
+}

@@ -133,18 +133,22 @@ MUST_CHECK int scopy_image_info(struct xlmig_ctx *ctx, const char *path,
 void scopy_image_dispose(struct scopy_image *img);
 
 /*
- * Bytes the image src would take as dst_format: "required" of
- * qemu-img measure --output=json -f SRC_FORMAT -O DST_FORMAT SRC.
- * Errors as scopy_image_info. It opens src's whole backing chain: judge
- * that first (scopy_image_info).
- */
-/*
  * Creates an empty image of format at path (absent: XLMIG_E_EXISTS if
  * anything is there), size bytes virtual: a sparse raw file made here
  * (0600), anything else by qemu-img create. For a live mirror's target.
  */
 MUST_CHECK int scopy_create(struct xlmig_ctx *ctx, const char *path,
                             const char *format, uint64_t size);
+/* A raw image's size (a file's length, a block device's) and the bytes
+ * it allocates (the size for a device). */
+MUST_CHECK int scopy_raw_size(struct xlmig_ctx *ctx, const char *path,
+                              uint64_t *size_r, uint64_t *data_r);
+/*
+ * Bytes the image src would take as dst_format: "required" of
+ * qemu-img measure --output=json -f SRC_FORMAT -O DST_FORMAT SRC.
+ * Errors as scopy_image_info. It opens src's whole backing chain: judge
+ * that first (scopy_image_info).
+ */
 MUST_CHECK int scopy_measure(struct xlmig_ctx *ctx, const char *src,
                              const char *src_format, const char *dst_format,
                              uint64_t *bytes_r);

@@ -303,8 +303,7 @@ static int smove_find_domain(struct smove *m)
 int smove_sizes(struct smove *m, const char *src, const char *fmt)
 {
     struct scopy_image img;
-    struct stat st;
-    int fd, rc;
+    int rc;
 
     if (strcmp(fmt, "raw")) {
         rc = scopy_image_info(m->ctx, src, fmt, &img);
@@ -314,24 +313,7 @@ int smove_sizes(struct smove *m, const char *src, const char *fmt)
         scopy_image_dispose(&img);
         return XLMIG_OK;
     }
-    fd = open(src, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st) < 0) {
-        LOGE(m->ctx, ERROR, "open the source image %s", src);
-        rc = err_from_errno(errno);
-        if (fd >= 0) close(fd);
-        return rc;
-    }
-    if (S_ISBLK(st.st_mode)) {
-        off_t end = lseek(fd, 0, SEEK_END);
-
-        m->size = m->data = end > 0 ? (uint64_t)end : 0;
-    } else {
-        m->size = (uint64_t)st.st_size;
-        m->data = (uint64_t)st.st_blocks * 512;
-        if (m->data > m->size) m->data = m->size;
-    }
-    close(fd);
-    return XLMIG_OK;
+    return scopy_raw_size(m->ctx, src, &m->size, &m->data);
 }
 
 /* A qcow2's backing files must all lie in its own SR (or its own dir):

@@ -22,7 +22,8 @@
 #define CMD_MIGRATE_COMPRESS (CMD_OPT_LONG + 9)
 #define CMD_MIGRATE_ENCRYPT (CMD_OPT_LONG + 10)
 #define CMD_MIGRATE_STORAGE (CMD_OPT_LONG + 11)
-#define CMD_MIGRATE_STORAGE_MAX 16
+#define CMD_MIGRATE_KEEP (CMD_OPT_LONG + 12)
+#define CMD_MIGRATE_STORAGE_MAX 8       /* a journal's disks */
 #define CMD_MIGRATE_TIMEOUT_DEFAULT 120
 
 static int cmd_migrate_exec(struct cmd_ctx *c, struct cmd_args *args);
@@ -41,6 +42,7 @@ static const struct option cmd_migrate_longopts[] = {
     { "encrypt", no_argument, NULL, CMD_MIGRATE_ENCRYPT },
     { "config", required_argument, NULL, 'C' },
     { "storage", required_argument, NULL, CMD_MIGRATE_STORAGE },
+    { "keep-source", no_argument, NULL, CMD_MIGRATE_KEEP },
     { NULL, 0, NULL, 0 },
 };
 
@@ -62,8 +64,13 @@ const struct cmd_entry cmd_migrate_entry = {
         "                  migration, CONFIG goes to <host>'s /etc/xen\n"
         "                  (checked there, never replacing a file) and\n"
         "                  is removed here; nothing is started\n"
-        "  --storage VDEV=SR[,VDEV=SR...]  cold migration: move these\n"
-        "                  disks to SRs both hosts see first\n"
+        "  --storage VDEV=SR[,VDEV=SR...]  move these disks into SRs\n"
+        "                  both hosts see: mirrored while the guest runs,\n"
+        "                  copies complete when it is suspended; the\n"
+        "                  destination runs on the copies, the sources\n"
+        "                  are then removed here (cold migration: moved\n"
+        "                  first)\n"
+        "  --keep-source   with --storage: leave the source images\n"
         "  -D              keep the same domid at the destination\n"
         "  --debug         libxc verify pass (slow)\n"
         "  --timeout SECS  fail when the peer is silent this long\n"
@@ -400,6 +407,12 @@ static int cmd_migrate_exec(struct cmd_ctx *c, struct cmd_args *args)
         }
         o.storage = storage;
         o.n_storage = n_storage;
+    }
+    o.keep_source = cmd_has(args, CMD_MIGRATE_KEEP);
+    if (o.keep_source && !n_storage) {
+        cmd_error(c, "--keep-source: only with --storage");
+        free(storage_list);
+        return CMD_EXIT_USAGE;
     }
     o.timeout_s = (unsigned)timeout;
     o.cancel_fd = sig_cancel_fd();

@@ -1,0 +1,520 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * job-storage.c - the disks of a live migration that moves them
+ * (`xlmig migrate --storage VDEV=SR`), as XAPI's Storage XenMotion does:
+ * each disk is mirrored into its target SR (smirror.h) while the guest
+ * runs here; once every mirror is in sync the memory goes; when libxc
+ * has suspended the guest the pump holds the rest of the stream (libxl's
+ * END with it) until every mirror has stopped as a point-in-time copy,
+ * the disk left on its source; the destination restores from a config
+ * that names the copies.
+ *
+ *   setup     targets SR/NAME made (empty, the source's size), the
+ *             config retargeted, the journal lists the disks
+ *   mirror    every mirror in sync (cancellable; the guest never knows)
+ *   hold      (pump thread, guest suspended) every mirror detached
+ *   commit    after the destination runs the domain: sources removed
+ *             (unless kept)
+ *   rollback  before GO: mirrors cancelled, targets removed; the guest
+ *             resumes on the disks it never stopped using
+ * After GO the destination owns the copies; recover (job_storage_recover)
+ * reads from the journal which copy is authoritative.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cfgfile.h"
+#include "domcfg.h"
+#include "job-storage.h"
+#include "smirror-qmp.h"
+#include "storage-copy.h"
+#include "storage-move.h"
+
+#define JSTO_POLL_MS 250
+#define JSTO_SAY_S 5.0              /* a progress line at most this often */
+
+struct job_sdisk {
+    struct journal_disk *jd;        /* in job->jr.disks */
+    struct smirror *m;
+    bool ready, detached;
+    uint64_t size, done;
+};
+
+struct job_storage {
+    struct job *job;
+    struct hv *hv;
+    uint32_t domid;
+    bool keep;
+    bool slotted;                   /* holds a storage slot */
+    struct job_sdisk d[JOURNAL_DISKS_MAX];
+    unsigned n;
+};
+
+static const char *jsto_prop(const struct journal_disk *jd)
+{
+    return jd->prop[0] ? jd->prop : SMIRROR_QMP_PROP;
+}
+
+/* Copies s into dst (size bytes) or says it is too long for the journal. */
+static int jsto_set(struct xlmig_ctx *ctx, char *dst, size_t size,
+                    const char *s, const char *what)
+{
+    if (strlen(s) >= size) {
+        LOG(ctx, ERROR, "%s %.64s... is too long for the journal", what, s);
+        return XLMIG_E_TOOBIG;
+    }
+    strcpy(dst, s);
+    return XLMIG_OK;
+}
+
+/* One "VDEV=SR" into its vdev and SR name (allocated, *sr_r into it). */
+static int jsto_parse(struct xlmig_ctx *ctx, const char *arg, char **vdev_r,
+                      const char **sr_r)
+{
+    char *vdev = xstrdup(arg), *sr = strchr(vdev, '=');
+
+    if (!sr || sr == vdev || !sr[1]) {
+        LOG(ctx, ERROR, "--storage %s: expected VDEV=SR", arg);
+        free(vdev);
+        return XLMIG_E_INVAL;
+    }
+    *sr++ = '\0';
+    *vdev_r = vdev;
+    *sr_r = sr;
+    return XLMIG_OK;
+}
+
+static const struct domcfg_disk *jsto_disk(const struct domcfg *c,
+                                           const char *vdev)
+{
+    size_t i;
+
+    for (i = 0; i < c->n_disks; i++)
+        if (c->disks[i].vdev && !strcmp(c->disks[i].vdev, vdev))
+            return &c->disks[i];
+    return NULL;
+}
+
+/* The mover of disk d and what the journal keeps of it. */
+static int jsto_mover(struct job_storage *s, const struct domcfg_disk *d,
+                      struct journal_disk *jd)
+{
+    struct xlmig_ctx *ctx = s->job->ctx;
+    struct hv_disk_live how;
+    const char *fmt = d->format ? d->format : "raw";
+    int rc;
+
+    rc = hv_disk_live(s->hv, s->domid, d->vdev, &how);
+    if (rc) return rc;
+    if (how.mover == HV_DISK_MOVER_NONE) {
+        LOG(ctx, ERROR, "disk %s cannot move while the guest runs: %s; "
+            "attach it with script=block-xlmig (blkback) or as a qdisk with "
+            "an xlmig QMP monitor (xlmig(1), LIVE STORAGE MOVES), or stop "
+            "the domain and migrate it cold with --config", d->vdev, how.why);
+        return XLMIG_E_PREFLIGHT;
+    }
+    if (how.mover == HV_DISK_MOVER_DM && strcmp(fmt, "raw")) {
+        LOG(ctx, ERROR, "disk %s is %s: blkback takes raw images only",
+            d->vdev, fmt);
+        return XLMIG_E_PREFLIGHT;
+    }
+    snprintf(jd->mover, sizeof(jd->mover), "%s",
+             how.mover == HV_DISK_MOVER_QMP ? "qmp" : "dm");
+    snprintf(jd->fmt, sizeof(jd->fmt), "%s", fmt);
+    if (strcmp(how.prop, SMIRROR_QMP_PROP))
+        snprintf(jd->prop, sizeof(jd->prop), "%s", how.prop);
+    return jsto_set(ctx, jd->handle, sizeof(jd->handle), how.handle,
+                    "the mover's handle");
+}
+
+/* Where the copy of src goes in SR sr: SR/basename, new, with room. */
+static int jsto_target(struct job_storage *s, const struct sr *sr,
+                       const char *src, uint64_t size,
+                       struct journal_disk *jd)
+{
+    struct xlmig_ctx *ctx = s->job->ctx;
+    const char *base = strrchr(src, '/');
+    uint64_t total, avail;
+    char *dst;
+    int rc;
+
+    if (sr->type != SR_DIR) {
+        LOG(ctx, ERROR, "disk %s: SR %s is an LVM SR; a migration moves "
+            "disks into file SRs (move it with xlmig storage-move first)",
+            jd->vdev, sr->name);
+        return XLMIG_E_INVAL;
+    }
+    dst = xasprintf("%s/%s", sr->loc, base ? base + 1 : src);
+    rc = jsto_set(ctx, jd->dst, sizeof(jd->dst), dst, "the target path");
+    free(dst);
+    if (rc) return rc;
+    if (access(jd->dst, F_OK) == 0 || errno != ENOENT) {
+        LOG(ctx, ERROR, "disk %s: %s is there already in SR %s: not "
+            "overwritten", jd->vdev, jd->dst, sr->name);
+        return XLMIG_E_EXISTS;
+    }
+    rc = sr_space(ctx, sr, &total, &avail);
+    if (rc) return rc;
+    if (avail < size) {
+        LOG(ctx, ERROR, "disk %s: SR %s has %llu MiB free, the copy needs "
+            "%llu MiB", jd->vdev, sr->name,
+            (unsigned long long)(avail >> 20),
+            (unsigned long long)(size >> 20));
+        return XLMIG_E_NOSPACE;
+    }
+    return XLMIG_OK;
+}
+
+/* The virtual size of the image src of format fmt. */
+static int jsto_size(struct xlmig_ctx *ctx, const char *src, const char *fmt,
+                     uint64_t *size_r)
+{
+    struct scopy_image img;
+    uint64_t data;
+    int rc;
+
+    if (!strcmp(fmt, "raw")) return scopy_raw_size(ctx, src, size_r, &data);
+    rc = scopy_image_info(ctx, src, fmt, &img);
+    if (rc) return rc;
+    *size_r = img.virtual_size;
+    scopy_image_dispose(&img);
+    return XLMIG_OK;
+}
+
+/* One --storage argument: the disk found, its copy planned and made, the
+ * config retargeted. A disk in that SR already stays where it is. */
+static int jsto_one(struct job_storage *s, const struct sr *list, size_t n,
+                    const struct domcfg *c, const char *arg, char **json_io)
+{
+    struct xlmig_ctx *ctx = s->job->ctx;
+    struct journal_disk *jd = &s->job->jr.disks[s->n];
+    const struct domcfg_disk *d;
+    const struct sr *sr;
+    const char *srname;
+    char *vdev = NULL, *real = NULL, *out = NULL, *cause = NULL;
+    size_t out_len;
+    uint64_t size = 0;
+    int rc;
+
+    memset(jd, 0, sizeof(*jd));
+    rc = jsto_parse(ctx, arg, &vdev, &srname);
+    if (rc) return rc;
+    d = jsto_disk(c, vdev);
+    sr = sr_find(list, n, srname);
+    if (!d || !d->pdev_path || !*d->pdev_path) {
+        LOG(ctx, ERROR, "--storage %s: %s has no disk %s with an image",
+            arg, c->name, vdev);
+        rc = XLMIG_E_NOTFOUND;
+        goto out;
+    }
+    if (!sr) {
+        LOG(ctx, ERROR, "--storage %s: no SR %s on this host (xlmig "
+            "sr-list)", arg, srname);
+        rc = XLMIG_E_NOTFOUND;
+        goto out;
+    }
+    real = realpath(d->pdev_path, NULL);
+    if (!real) {
+        LOGE(ctx, ERROR, "disk %s: %s", vdev, d->pdev_path);
+        rc = err_from_errno(errno);
+        goto out;
+    }
+    if (sr_of_path(list, n, real) == sr) {
+        LOG(ctx, INFO, "disk %s is in SR %s already", vdev, sr->name);
+        goto out;
+    }
+    snprintf(jd->vdev, sizeof(jd->vdev), "%s", vdev);
+    rc = jsto_set(ctx, jd->src, sizeof(jd->src), real, "the image path");
+    if (!rc) rc = jsto_mover(s, d, jd);
+    if (!rc) rc = jsto_size(ctx, real, jd->fmt, &size);
+    if (!rc) rc = jsto_target(s, sr, real, size, jd);
+    if (!rc)
+        rc = cfgfile_disk_retarget(*json_io, strlen(*json_io), vdev, jd->dst,
+                                   NULL, &out, &out_len, &cause);
+    if (cause) LOG(ctx, ERROR, "disk %s: the config: %s", vdev, cause);
+    if (rc) goto out;
+    /* The journal names the target before it exists: a crash between
+     * leaves nothing recover does not know of. */
+    s->d[s->n].jd = jd;
+    s->d[s->n].size = size;
+    s->n++;
+    s->job->jr.n_disks = s->n;
+    rc = job_journal(s->job);
+    if (!rc) rc = scopy_create(ctx, jd->dst, jd->fmt, size);
+    if (rc) goto out;
+    free(*json_io);
+    *json_io = out;
+    out = NULL;
+    job_info(s->job, "disk %s: %s -> %s (%llu MiB, %s mover)", vdev,
+             jd->src, jd->dst, (unsigned long long)(size >> 20), jd->mover);
+out:
+    free(vdev);
+    free(real);
+    free(out);
+    free(cause);
+    return rc;
+}
+
+int job_storage_setup(struct job *job, struct hv *hv, uint32_t domid,
+                      const char *const *args, size_t n_args, bool keep,
+                      bool no_wait, char **json_io, struct job_storage **s_r)
+{
+    struct xlmig_ctx *ctx = job->ctx;
+    struct job_storage *s;
+    struct domcfg c;
+    struct sr *list = NULL;
+    char *why = NULL;
+    struct fdio_wait qwait;
+    size_t n = 0, i;
+    int rc;
+
+    *s_r = NULL;
+    if (n_args > JOURNAL_DISKS_MAX) {
+        LOG(ctx, ERROR, "--storage: at most %d disks", JOURNAL_DISKS_MAX);
+        return XLMIG_E_INVAL;
+    }
+    s = xcalloc(1, sizeof(*s));
+    s->job = job;
+    s->hv = hv;
+    s->domid = domid;
+    s->keep = job->jr.keep = keep;
+    *s_r = s;
+    memset(&c, 0, sizeof(c));
+    rc = domcfg_parse(*json_io, &c, &why);
+    if (rc) {
+        LOG(ctx, ERROR, "the domain's config: %s", why);
+        goto out;
+    }
+    rc = sr_load(ctx, &list, &n, &why);
+    if (rc) {
+        LOG(ctx, ERROR, "%s", why);
+        goto out;
+    }
+    /* A move is a move: it counts against the host's storage limit. */
+    qwait = job->wait;
+    qwait.timeout_s = 0;
+    rc = coord_slot_take(job->coord, job->id, COORD_STORAGE, !no_wait,
+                         &qwait, -1, NULL, NULL);
+    if (rc == XLMIG_E_BUSY)
+        LOG(ctx, ERROR, "this host is at its limit of storage moves (xlmig "
+            "jobs; xlmig set-limit)");
+    if (rc) goto out;
+    s->slotted = true;
+    for (i = 0; i < n_args && !rc; i++)
+        rc = jsto_one(s, list, n, &c, args[i], json_io);
+out:
+    free(why);
+    free(list);
+    domcfg_dispose(&c);
+    return rc;
+}
+
+/* Waits up to JSTO_POLL_MS for a cancel: XLMIG_E_CANCELLED if one came. */
+static int jsto_nap(struct job *job)
+{
+    struct pollfd pfd[FDIO_CANCEL_FDS];
+    nfds_t k = 0;
+    unsigned i;
+
+    for (i = 0; i < FDIO_CANCEL_FDS; i++) {
+        if (job->wait.cancel_fds[i] < 0) continue;
+        pfd[k].fd = job->wait.cancel_fds[i];
+        pfd[k++].events = POLLIN;
+    }
+    if (poll(pfd, k, JSTO_POLL_MS) > 0) return XLMIG_E_CANCELLED;
+    return XLMIG_OK;
+}
+
+/* Starts disk i's mirror. */
+static int jsto_start(struct job_storage *s, struct job_sdisk *sd)
+{
+    struct journal_disk *jd = sd->jd;
+
+    if (!strcmp(jd->mover, "qmp"))
+        return smirror_qmp_start_prop(s->job->ctx, jd->handle, jd->vdev,
+                                      jsto_prop(jd), jd->dst, jd->fmt, 0,
+                                      &sd->m);
+    return smirror_dm_start(s->job->ctx, jd->handle, jd->dst, 0, &sd->m);
+}
+
+int job_storage_mirror(struct job_storage *s)
+{
+    struct job *job = s->job;
+    struct smirror_status st;
+    uint64_t done, total;
+    double t0 = job_elapsed(job), t_say = t0;
+    unsigned i, ready;
+    int rc = XLMIG_OK;
+
+    for (i = 0; i < s->n && !rc; i++) rc = jsto_start(s, &s->d[i]);
+    if (rc) return rc;
+    job_fault(job, "mirror");
+    for (;;) {
+        ready = 0;
+        done = total = 0;
+        for (i = 0; i < s->n; i++) {
+            rc = smirror_poll(job->ctx, s->d[i].m, &st);
+            if (rc) return rc;
+            s->d[i].ready = st.ready;
+            ready += st.ready;
+            done += st.done;
+            total += st.total;
+        }
+        if (ready == s->n) break;
+        if (job_elapsed(job) - t_say >= JSTO_SAY_S) {
+            t_say = job_elapsed(job);
+            job_info(job, "disks: %llu of %llu MiB in sync",
+                     (unsigned long long)(done >> 20),
+                     (unsigned long long)(total >> 20));
+        }
+        rc = jsto_nap(job);
+        if (rc) {
+            job_info(job, "cancelled while mirroring the disks");
+            return rc;
+        }
+    }
+    if (s->n)
+        job_info(job, "%u disk%s in sync after %.1f s (%llu MiB): every "
+                 "write now goes to both", s->n, s->n == 1 ? "" : "s",
+                 job_elapsed(job) - t0, (unsigned long long)(total >> 20));
+    return XLMIG_OK;
+}
+
+int job_storage_hold(void *arg)
+{
+    struct job_storage *s = arg;
+    unsigned i;
+    int rc;
+
+    for (i = 0; i < s->n; i++) {
+        rc = smirror_detach(s->job->ctx, s->d[i].m);
+        if (rc) {
+            LOG(s->job->ctx, ERROR, "disk %s: the copy could not be "
+                "stopped in sync; the migration stops", s->d[i].jd->vdev);
+            return rc;
+        }
+        s->d[i].detached = true;
+    }
+    /* A copy whose last writes sit in this host's cache is not one the
+     * destination can read: each goes to stable storage. */
+    for (i = 0; i < s->n; i++) {
+        rc = fdio_sync_file(s->job->ctx, s->d[i].jd->dst);
+        if (rc) return rc;
+    }
+    return XLMIG_OK;
+}
+
+bool job_storage_any(const struct job_storage *s)
+{
+    return s && s->n;
+}
+
+/* Ends the mirrors and removes the copies: before GO, or when the domain
+ * came back. false if a disk could not be put back on its source alone. */
+static bool jsto_back(struct xlmig_ctx *ctx, const struct journal_rec *j, struct job_sdisk *sd,
+                      void (*say)(void *arg, const char *line), void *arg)
+{
+    const struct journal_disk *jd;
+    bool ok = true;
+    unsigned i;
+    int rc;
+
+    for (i = 0; i < j->n_disks; i++) {
+        jd = &j->disks[i];
+        if (sd && sd[i].m) rc = smirror_cancel(ctx, sd[i].m);
+        else if (!strcmp(jd->mover, "qmp"))
+            rc = smirror_qmp_abort_prop(ctx, jd->handle, jd->vdev,
+                                        jsto_prop(jd));
+        else
+            rc = smirror_dm_abort(ctx, jd->handle, jd->src, jd->dst);
+        /* The domain gone, its QEMU or dm device with it: nothing left. */
+        if (rc == XLMIG_E_NOTFOUND) rc = XLMIG_OK;
+        if (rc) {
+            smove_sayf(say, arg, "disk %s: the mirror could not be ended; "
+                       "%s kept", jd->vdev, jd->dst);
+            ok = false;
+            continue;
+        }
+        rc = smove_remove_image(ctx, jd->dst);
+        if (rc) ok = false;
+        else smove_sayf(say, arg, "disk %s stays on %s; copy %s removed",
+                        jd->vdev, jd->src, jd->dst);
+    }
+    return ok;
+}
+
+/* The domain runs on the copies elsewhere: the sources go (unless kept). */
+static bool jsto_forward(struct xlmig_ctx *ctx, const struct journal_rec *j,
+                         void (*say)(void *arg, const char *line), void *arg)
+{
+    const struct journal_disk *jd;
+    bool ok = true;
+    unsigned i;
+
+    for (i = 0; i < j->n_disks; i++) {
+        jd = &j->disks[i];
+        if (j->keep) {
+            smove_sayf(say, arg, "disk %s: the source %s is kept", jd->vdev,
+                       jd->src);
+        } else if (smove_remove_image(ctx, jd->src)) {
+            ok = false;
+        } else {
+            smove_sayf(say, arg, "disk %s: runs from %s; source %s removed",
+                       jd->vdev, jd->dst, jd->src);
+        }
+    }
+    return ok;
+}
+
+static void jsto_say_info(void *arg, const char *line)
+{
+    job_info(arg, "%s", line);
+}
+
+bool job_storage_rollback(struct job_storage *s)
+{
+    bool ok;
+
+    if (!job_storage_any(s)) return true;
+    ok = jsto_back(s->job->ctx, &s->job->jr, s->d, jsto_say_info,
+                   s->job);
+    if (!ok)
+        LOG(s->job->ctx, ERROR, "the disks' copies are not all gone: xlmig "
+            "recover finishes it (the journal stays)");
+    return ok;
+}
+
+bool job_storage_commit(struct job_storage *s)
+{
+    if (!job_storage_any(s)) return true;
+    return jsto_forward(s->job->ctx, &s->job->jr, jsto_say_info, s->job);
+}
+
+void job_storage_free(struct job_storage *s)
+{
+    unsigned i;
+
+    if (!s) return;
+    for (i = 0; i < s->n; i++) smirror_free(s->job->ctx, s->d[i].m);
+    if (s->slotted &&
+        coord_slot_release(s->job->coord, s->job->id, COORD_STORAGE))
+        LOG(s->job->ctx, WARN, "job %s: storage slot not released",
+            s->job->id);
+    free(s);
+}
+
+int job_storage_recover(struct xlmig_ctx *ctx, const struct journal_rec *j, bool forward,
+                        void (*say)(void *arg, const char *line), void *arg)
+{
+    if (!j->n_disks) return XLMIG_OK;
+    if (forward) return jsto_forward(ctx, j, say, arg) ? XLMIG_OK
+                                                       : XLMIG_E_STORAGE;
+    return jsto_back(ctx, j, NULL, say, arg) ? XLMIG_OK
+                                                 : XLMIG_E_STORAGE;
+}
