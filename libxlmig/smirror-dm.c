@@ -665,6 +665,9 @@ int smirror_dm_abort(struct xlmig_ctx *ctx, const char *dm,
     int rc;
 
     rc = smirror_dm_locate(ctx, dm, source, target, &where, &t);
+    /* The device gone with its domain: a loop of ours over the target
+     * may still be there. */
+    if (rc == XLMIG_E_NOTFOUND) goto release;
     if (rc) goto out;
     switch (where) {
     case SMIRROR_ON_TARGET:
@@ -687,6 +690,7 @@ int smirror_dm_abort(struct xlmig_ctx *ctx, const char *dm,
         if (rc) goto out;
         break;
     }
+release:
     smirror_dm_image(ctx, target, &tgt);
     rc = smirror_dm_release(ctx, &tgt, NULL);
 out:

@@ -40,14 +40,16 @@ guest_write() {
 	[ "$r" = '{"return": ""}' ] || it_fail "qemu-io write on domain $1: $r"
 }
 
-# vm NAME: a domain with a 32 MiB disk in sr1 behind link LINKS/NAME,
+# vm NAME [MB]: a domain with a disk of MB MiB (32) in sr1 behind link
+# LINKS/NAME, random data in its first 1/8 and from its 5/8 on for 1/16,
 # served by its QEMU; prints its domid.
 vm() {
-	local img=$SRS/sr1/$1.img id sock pid
+	local img=$SRS/sr1/$1.img id sock pid mb=${2:-32}
 	mkdir -p "$IT_DIR/qmp-test"
-	truncate -s 32M "$img"
-	dd if=/dev/urandom of="$img" bs=1M count=4 conv=notrunc status=none
-	dd if=/dev/urandom of="$img" bs=1M count=2 seek=20 conv=notrunc status=none
+	truncate -s "${mb}M" "$img"
+	dd if=/dev/urandom of="$img" bs=1M count=$((mb / 8)) conv=notrunc status=none
+	dd if=/dev/urandom of="$img" bs=1M count=$((mb / 16)) seek=$((mb * 5 / 8)) \
+		conv=notrunc status=none
 	ln -s "$img" "$LINKS/$1"
 	mkcfg "$IT_DIR/$1.cfg" "$1" "$LINKS/$1"
 	id=$(it_on A xlmig sim-create --rate 100 --config "$IT_DIR/$1.cfg" "$1") ||

@@ -23,17 +23,29 @@
 #      saying the domain uses its source, the link is unchanged, sr1 holds
 #      nothing, QEMU runs no job and has no target node; the guest writes
 #      on without an I/O error.
-#  (d) kill -9 of xlmig mid-mirror, then `xlmig recover`: for lq (the
-#      mirror slowed by --bandwidth) and for ld (dm mirrors every
-#      region, holes too, through direct-I/O loops on 9p: about 1 MiB/s
-#      here): recover ends the mirror, the disk stays
-#      on its source, the partial copy is removed, no journal is left, the
-#      guest writes on with its log whole.  Then both move live to sr1
-#      again, which proves nothing of the killed moves is in the way.
+#  (d) kill -9 of xlmig mid-mirror (lq, slowed by --bandwidth), then
+#      `xlmig recover`: the mirror ended, the disk on its source, the
+#      partial copy removed, no journal left, the guest writing on.
+#  (e) `xlmig migrate --storage xvdb=sr1` of both guests to B: each disk
+#      mirrored into sr1 while the guest writes, the copy stopped while
+#      libxc has the guest suspended, B restoring onto it: the guest runs
+#      on B alone (same boot), its xvdb there is sr1's image (B's QEMU for
+#      lq; for ld, B's block-xlmig dm device over a loop on it), sr2's
+#      image is gone, A has no dm device, loop device or leftover; the
+#      guest's disk log in sr1's image, read on B, is whole across every
+#      move of this test (no write lost, none torn), no I/O error.
+# Intermediate steps check that the guest runs and reports no disk error;
+# the log's completeness is read once, at the end: the ring holds every
+# record written since the guest booted.
+# The SR directory D is made in A's share and bind-mounted onto the same
+# name in B's (as in t-xlmig-97); both hosts' xlmig.conf are restored and
+# the bind mount removed at the end.
 # shellcheck source=xlmig-lib.sh
 . "$LAB_DIR/xlmig-lib.sh"
 
+B_IP=$(lab_ip B)
 D=xlmig-live-${LAB_RUN_DIR##*.}
+BIND=$LAB_RUN_DIR/B/share/$D
 SHARED=/share/$D
 SR1=$SHARED/sr1
 SR2=$SHARED/sr2
@@ -46,9 +58,16 @@ DEVID=51728 # xvdb
 DISKLOG='console=hvc0 quiet xlmig_disklog' # the guest's disk writer on
 
 lv_cleanup() {
+	local h
 	trap - EXIT
-	LAB_SH_TIMEOUT=30 lab_sh A "if [ -e $CONF_SAVED ]; then mv -f $CONF_SAVED $CONF; else rm -f $CONF; fi
+	for h in A B; do
+		LAB_SH_TIMEOUT=30 lab_sh $h "xl destroy $GQ; xl destroy $GD
+if [ -e $CONF_SAVED ]; then mv -f $CONF_SAVED $CONF; else rm -f $CONF; fi
 rm -f $LINKS/$GQ-xvdb $LINKS/$GD-xvdb" >/dev/null 2>&1 || true
+	done
+	if mountpoint -q "$BIND" 2>/dev/null; then
+		umount "$BIND" 2>/dev/null || umount -l "$BIND" 2>/dev/null || true
+	fi
 }
 trap lv_cleanup EXIT
 
@@ -79,11 +98,12 @@ lv_qemu_clean() {
 	[ -z "$out" ] || lab_fail "$1's QEMU still holds $2: $out"
 }
 
-# lv_dm GUEST: "TABLE|INODE" of GUEST's xvdb dm device: its table and the
-# inode of the file behind the loop device it names (a loop shows the
-# name its file had when set up: 9p keeps it across a rename).
+# lv_dm GUEST [HOST]: "TABLE|INODE" of GUEST's xvdb dm device (on A,
+# or HOST): its table and the inode of the file behind the loop device it
+# names (a loop shows the name its file had when set up: 9p keeps it
+# across a rename).
 lv_dm() {
-	lab_sh A "n=xlmig-\$(xl domid $1)-$DEVID
+	lab_sh "${2:-A}" "n=xlmig-\$(xl domid $1)-$DEVID
 t=\$(dmsetup table \$n) || exit 1
 dev=\$(echo \"\$t\" | awk '\$3 == \"linear\" { print \$4 }')
 ino=\$(losetup -l -n --raw -O MAJ:MIN,BACK-INO | sed 's/\\\\x20//g' | awk -v d=\"\$dev\" '\$1 == d { print \$2 }')
@@ -95,14 +115,14 @@ lv_ino() {
 	lab_sh A "stat -c %i '$1'" 30
 }
 
-# lv_dm_on GUEST IMAGE: GUEST's dm device is a linear table on a loop
-# device over IMAGE.
+# lv_dm_on GUEST IMAGE [HOST]: GUEST's dm device (on A, or HOST) is a
+# linear table on a loop device over IMAGE.
 lv_dm_on() {
 	local out
-	out=$(lv_dm "$1") || lab_fail "$1's dm device is gone"
+	out=$(lv_dm "$1" "${3:-A}") || lab_fail "$1's dm device is gone"
 	case $out in *" linear "*) ;; *) lab_fail "$1's dm table is not linear: $out" ;; esac
 	[ "${out#*|}" = "$(lv_ino "$2")" ] || lab_fail "$1's dm device: $out, not over $2 (inode $(lv_ino "$2"))"
-	lab_log "$1's xvdb: ${out%|*} over $2"
+	lab_log "$1's xvdb on ${3:-A}: ${out%|*} over $2"
 }
 
 # lv_loops INODE: the loop devices over the file of INODE.
@@ -128,17 +148,24 @@ lv_bg_job() {
 	xlmig_json_get "$j" '[x["id"] for x in j["jobs"] if x["kind"] == "storage"][0]'
 }
 
-# lv_after GUEST BOOT DISK0 IMAGE: GUEST runs once on A with boot BOOT,
-# its disk writer past DISK0, its log in IMAGE whole, no I/O error.
-lv_after() {
-	local b k log
-	xlmig_expect_running A "$1"
-	b=$(lab_guest_boot A "$1")
+# lv_alive GUEST BOOT [HOST]: GUEST runs on A (or HOST) with boot BOOT,
+# no I/O error in its console.
+lv_alive() {
+	local b
+	xlmig_expect_running "${3:-A}" "$1"
+	b=$(lab_guest_boot "${3:-A}" "$1")
 	[ "$b" = "$2" ] || lab_fail "$1 booted again ($2 -> $b)"
-	k=$(xlmig_wait_guest_disk A "$1" "$(($3 + 16))" 120)
-	log=$(xlmig_disk_log_check A "$1" "$4")
-	xlmig_guest_disk_errors A "$1"
-	lab_log "$1: same boot $b, disk writer at $k (was $3), $4: $log"
+	xlmig_guest_disk_errors "${3:-A}" "$1"
+}
+
+# lv_after GUEST BOOT DISK0 IMAGE HOST: lv_alive on HOST, the disk writer
+# past DISK0, its log in IMAGE (read on HOST) whole.
+lv_after() {
+	local k log
+	lv_alive "$1" "$2" "$5"
+	k=$(xlmig_wait_guest_disk "$5" "$1" "$(($3 + 16))" 120)
+	log=$(xlmig_disk_log_check "$5" "$1" "$4")
+	lab_log "$1 on $5: same boot $2, disk writer at $k (was $3), $4: $log"
 }
 
 # lv_no_leftovers: no partial copy in either SR, no job journal.
@@ -149,10 +176,10 @@ lv_no_leftovers() {
 }
 
 # --- the SRs and the guests ------------------------------------------------
-mkdir -p "$LAB_RUN_DIR/A/share/$D"
+mkdir -p "$LAB_RUN_DIR/A/share/$D" "$BIND"
+mount --bind "$LAB_RUN_DIR/A/share/$D" "$BIND" || lab_fail "cannot bind-mount A's $D onto B's share"
 lab_sh A "set -e
 if [ -e $CONF ]; then cp -a $CONF $CONF_SAVED; fi
-rm -rf $SHARED
 mkdir -p $SR1 $SR2 $LINKS
 echo 'sr = [ \"sr1:dir:$SR1\", \"sr2:dir:$SR2\" ]' >$CONF
 xlmig sr-create sr1 dir $SR1 && xlmig sr-create sr2 dir $SR2
@@ -160,6 +187,11 @@ test -x /etc/xen/scripts/block-xlmig
 truncate -s 16M $SR1/$GQ.img $SR1/$GD.img
 ln -sfn $SR1/$GQ.img $LINKS/$GQ-xvdb
 ln -sfn $SR1/$GD.img $LINKS/$GD-xvdb" 60 || lab_fail "cannot set up the SRs on A"
+lab_sh B "set -e
+if [ -e $CONF ]; then cp -a $CONF $CONF_SAVED; fi
+echo 'sr = [ \"sr1:dir:$SR1\", \"sr2:dir:$SR2\" ]' >$CONF
+test -x /etc/xen/scripts/block-xlmig
+test -e $SR1/.xlmig-sr" 60 || lab_fail "cannot declare the SRs on B (is $SHARED shared?)"
 
 lab_guest_create A "$GQ" "cmdline=$DISKLOG" \
 	"disk=['format=raw,vdev=xvdb,access=rw,backendtype=qdisk,target=$LINKS/$GQ-xvdb']" \
@@ -178,7 +210,8 @@ t_q=$LAB_ELAPSED_MS
 lab_sh A "test ! -e $SR1/$GQ.img" 30 || lab_fail "$SR1/$GQ.img is still there"
 lv_qemu_clean "$GQ" "$SR1/$GQ.img"
 lv_no_leftovers
-lv_after "$GQ" "$bq" "$k" "$SR2/$GQ.img"
+lv_alive "$GQ" "$bq"
+xlmig_wait_guest_disk A "$GQ" "$((k + 16))" 120 >/dev/null
 lab_log "RESULT: (a) qdisk xvdb of $GQ moved live sr1 -> sr2 in $(xlmig_secs "$t_q") s, guest writing throughout"
 
 # --- (b) dm, live -------------------------------------------------------------
@@ -193,7 +226,8 @@ l=$(lv_loops "$ino")
 [ -z "$l" ] || lab_fail "the old loop device(s) $l over $SR1/$GD.img remain (before: $old)"
 lab_sh A "test ! -e $SR1/$GD.img" 30 || lab_fail "$SR1/$GD.img is still there"
 lv_no_leftovers
-lv_after "$GD" "$bd" "$k" "$SR2/$GD.img"
+lv_alive "$GD" "$bd"
+xlmig_wait_guest_disk A "$GD" "$((k + 16))" 120 >/dev/null
 lab_log "RESULT: (b) dm xvdb of $GD moved live sr1 -> sr2 in $(xlmig_secs "$t_d") s, guest writing throughout"
 
 # --- (c) cancel mid-mirror ------------------------------------------------------
@@ -217,37 +251,49 @@ xlmig_guest_disk_errors A "$GQ"
 lab_log "RESULT: (c) job-cancel mid-mirror: $GQ stays on sr2, writing on, nothing left"
 
 # --- (d) kill -9 mid-mirror, recover --------------------------------------------
-for g in "$GQ" "$GD"; do
-	k=$(xlmig_guest_disk A "$g")
-	bw=
-	[ "$g" != "$GQ" ] || bw="--bandwidth 1M"
-	lab_bg A "kill-$g" "exec xlmig storage-move $bw --progress json $g xvdb sr1"
-	job=$(lv_bg_job "kill-$g")
-	lab_sh A "pkill -9 -f 'xlmig storage-move .*$g xvdb sr1'" 30 || lab_fail "no xlmig storage-move of $g to kill"
-	lab_wait A "kill-$g" 60 >/dev/null || true
-	lab_log "killed the move $job of $g mid-mirror"
-	out=$(lab_sh A "xlmig recover 2>&1" 120) || lab_fail "xlmig recover failed after killing the move of $g: $out"
-	printf '%s\n' "$out"
-	[ "$(lv_link "$g")" = "$SR2/$g.img" ] || lab_fail "after recover $LINKS/$g-xvdb names $(lv_link "$g")"
-	l=$(lab_sh A "ls -A $SR1 | grep -vx .xlmig-sr || true" 30)
-	[ -z "$l" ] || lab_fail "after recover sr1 holds $l"
-	lv_no_leftovers
-	if [ "$g" = "$GQ" ]; then
-		lv_qemu_clean "$g" "$SR1/"
-	else
-		lv_dm_on "$g" "$SR2/$g.img"
-		[ "$(lab_sh A "losetup -l -n | wc -l" 30)" -eq 1 ] ||
-			lab_fail "loop devices left: $(lab_sh A "losetup -l -n" 30)"
-	fi
-	if [ "$g" = "$GQ" ]; then b=$bq; else b=$bd; fi
-	lv_after "$g" "$b" "$k" "$SR2/$g.img"
-	lab_log "killed mid-mirror and recovered: $g on sr2"
-done
-for g in "$GQ" "$GD"; do
-	lv_move "$g" sr1 "$LAB_RUN_DIR/$g-back.out"
-	[ "$(lv_link "$g")" = "$SR1/$g.img" ] || lab_fail "$LINKS/$g-xvdb names $(lv_link "$g")"
-	xlmig_expect_running A "$g"
-	xlmig_guest_disk_errors A "$g"
-done
+k=$(xlmig_guest_disk A "$GQ")
+lab_bg A kill "exec xlmig storage-move --bandwidth 1M --progress json $GQ xvdb sr1"
+job=$(lv_bg_job kill)
+lab_sh A "pkill -9 -f 'xlmig storage-move .*$GQ xvdb sr1'" 30 || lab_fail "no xlmig storage-move of $GQ to kill"
+lab_wait A kill 60 >/dev/null || true
+lab_log "killed the move $job of $GQ mid-mirror"
+out=$(lab_sh A "xlmig recover 2>&1" 120) || lab_fail "xlmig recover failed after killing the move of $GQ: $out"
+printf '%s\n' "$out"
+[ "$(lv_link "$GQ")" = "$SR2/$GQ.img" ] || lab_fail "after recover $LINKS/$GQ-xvdb names $(lv_link "$GQ")"
+l=$(lab_sh A "ls -A $SR1 | grep -vx .xlmig-sr || true" 30)
+[ -z "$l" ] || lab_fail "after recover sr1 holds $l"
 lv_no_leftovers
-lab_log "RESULT: (d) kill -9 mid-mirror + recover (qdisk, dm): source kept, nothing left; both moved back live"
+lv_qemu_clean "$GQ" "$SR1/"
+lv_alive "$GQ" "$bq"
+xlmig_wait_guest_disk A "$GQ" "$((k + 16))" 120 >/dev/null
+lab_log "RESULT: (d) kill -9 mid-mirror + recover: $GQ on sr2, writing on, nothing left"
+
+# --- (e) migrate to B with the disks back to sr1 ----------------------------------
+# lv_b_disk GUEST: the image B's backend of GUEST's xvdb names (its
+# params, less a qdisk's "FORMAT:").
+lv_b_disk() {
+	local p
+	p=$(lab_sh B "xenstore-read \$(xenstore-read /local/domain/\$(xl domid $1)/device/vbd/$DEVID/backend)/params" 30)
+	case $p in /*) ;; *) p=${p#*:} ;; esac
+	echo "$p"
+}
+for g in "$GQ" "$GD"; do
+	if [ "$g" = "$GQ" ]; then b=$bq; else b=$bd; fi
+	k=$(xlmig_guest_disk A "$g")
+	rc=0
+	lab_timed A "xlmig migrate --progress=none --storage xvdb=sr1 $g $B_IP" 600 \
+		>"$LAB_RUN_DIR/$g-mig.out" 2>&1 || rc=$?
+	grep -v '^xc: ' "$LAB_RUN_DIR/$g-mig.out"
+	[ "$rc" -eq 0 ] || lab_fail "xlmig migrate --storage xvdb=sr1 $g exited with $rc: $(xlmig_why "$LAB_RUN_DIR/$g-mig.out")"
+	t=$LAB_ELAPSED_MS
+	summary=$(grep "^migrated $g" "$LAB_RUN_DIR/$g-mig.out") || lab_fail "no summary line for $g"
+	[ "$(lv_b_disk "$g")" = "$SR1/$g.img" ] || lab_fail "$g's xvdb on B is $(lv_b_disk "$g"), not $SR1/$g.img"
+	[ "$g" = "$GQ" ] || lv_dm_on "$g" "$SR1/$g.img" B
+	lab_sh A "test ! -e $SR2/$g.img" 30 || lab_fail "$SR2/$g.img (the source) is still there"
+	lab_sh A "xl domid $g" 30 >/dev/null 2>&1 && lab_fail "$g still exists on A"
+	lv_no_leftovers
+	lv_after "$g" "$b" "$k" "$SR1/$g.img" B
+	lab_log "RESULT: (e) $g to B with its xvdb sr2 -> sr1 ($([ "$g" = "$GQ" ] && echo qdisk || echo dm)) in $(xlmig_secs "$t") s: $summary"
+done
+l=$(lab_sh A "dmsetup ls | grep xlmig || true; losetup -l -n" 30)
+[ -z "$l" ] || lab_fail "left on A: $(paste -sd ' ' <<<"$l")"

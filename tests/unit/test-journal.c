@@ -172,6 +172,37 @@ static void test_round_trip(void **state)
     free(path);
 }
 
+/* A migration's moved disks: every field of each comes back. */
+static void test_disks_round_trip(void **state)
+{
+    struct jt *t = *state;
+    struct journal_rec in, out;
+    char *path = rec_path(t, "65a1b2c3-2");
+    unsigned i;
+
+    rec_fill(&in, "65a1b2c3-2");
+    in.keep = true;
+    in.n_disks = JOURNAL_DISKS_MAX;
+    for (i = 0; i < in.n_disks; i++) {
+        snprintf(in.disks[i].vdev, sizeof(in.disks[i].vdev), "xvd%c",
+                 'a' + i);
+        snprintf(in.disks[i].src, sizeof(in.disks[i].src), "/sr1/d%u.img", i);
+        snprintf(in.disks[i].dst, sizeof(in.disks[i].dst), "/sr2/d%u.img", i);
+        strcpy(in.disks[i].fmt, i % 2 ? "qcow2" : "raw");
+        strcpy(in.disks[i].mover, i % 2 ? "qmp" : "dm");
+        snprintf(in.disks[i].handle, sizeof(in.disks[i].handle),
+                 i % 2 ? "/run/xen/xlmig-qmp-g.sock" : "xlmig-3-5171%u", i);
+        strcpy(in.disks[i].prop, i % 2 ? "serial" : "");
+    }
+    assert_int_equal(journal_write(t->ctx, &in), XLMIG_OK);
+    assert_int_equal(journal_read(t->ctx, path, &out), XLMIG_OK);
+    assert_rec_equal(&in, &out);
+    assert_true(out.keep);
+    assert_int_equal(out.n_disks, in.n_disks);
+    assert_memory_equal(out.disks, in.disks, sizeof(in.disks));
+    free(path);
+}
+
 /* A name cut inside a UTF-8 character must not make the record
  * unreadable. */
 static void test_invalid_utf8_is_stored_readable(void **state)
@@ -293,7 +324,7 @@ static char *json_with(const char *key, const char *value)
         { "suspended", "false" }, { "started", "1.5" },
         { "updated", "2" }, { "error", "\"\"" },
         /* Optional (added later): absent is false, as in old journals. */
-        { "paused", NULL },
+        { "paused", NULL }, { "disks", NULL },
     };
     char *out = xstrdup("{"), *next;
     const char *v;
@@ -362,6 +393,12 @@ static void test_damaged_files_are_inval(void **state)
         { "started inf", "started", "1e999", NULL, 0, "started" },
         { "updated null", "updated", "null", NULL, 0, "updated" },
         { "error obj", "error", "{}", NULL, 0, "error is not a string" },
+        { "disks obj", "disks", "{}", NULL, 0, "disks is not an array" },
+        { "disk str", "disks", "[\"x\"]", NULL, 0, "not an object" },
+        { "disk part", "disks", "[{\"vdev\": \"xvda\"}]", NULL, 0,
+          "src is missing" },
+        { "disks many", "disks", "[{},{},{},{},{},{},{},{},{}]", NULL, 0,
+          "more disks" },
     };
     struct jt *t = *state;
     struct journal_rec r;
@@ -418,6 +455,8 @@ static void test_damaged_files_are_inval(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_disks_round_trip, jt_setup,
+                                        jt_teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, jt_setup,
                                         jt_teardown),
         cmocka_unit_test_setup_teardown(test_invalid_utf8_is_stored_readable,

@@ -113,6 +113,19 @@ static void test_pump_pair(int fds[2])
         assert_int_equal(fdio_pipe(test_pump_ctx.ctx, fds), 0);
 }
 
+/* pump_opts.hold for test_pump_run when set: counts its calls, returns
+ * test_pump_hold_rc. */
+static bool test_pump_hold_on;
+static int test_pump_hold_rc;
+static unsigned test_pump_holds;
+
+static int test_pump_hold(void *arg)
+{
+    (void)arg;
+    test_pump_holds++;
+    return test_pump_hold_rc;
+}
+
 static int test_pump_run(const uint8_t *data, size_t len, bool close_after,
                          unsigned timeout, struct buf **out_r, int *in_r)
 {
@@ -120,7 +133,9 @@ static int test_pump_run(const uint8_t *data, size_t len, bool close_after,
     struct test_pump_writer w = { .data = data, .len = len,
                                   .close_after = close_after };
     struct test_pump_reader r;
-    struct pump_opts po = { .in_what = "in", .out_what = "out" };
+    struct pump_opts po = { .in_what = "in", .out_what = "out",
+                            .hold = test_pump_hold_on ? test_pump_hold
+                                                      : NULL };
     struct pump *p;
     pthread_t wt, rt;
 
@@ -347,6 +362,7 @@ static void test_pump_framed_run(const uint8_t *data, size_t len,
     eo.out_fd = mid[1];
     eo.enc = enc;
     eo.codec = f->codec;
+    eo.hold = test_pump_hold_on ? test_pump_hold : NULL;
     eo.fault_frame = f->fault_frame;
     dopt.in_fd = mid[0];
     dopt.out_fd = out[1];
@@ -428,6 +444,53 @@ static void test_framed_corrupt_frame_refused(void **state)
     buf_free(b);
 }
 
+/*
+ * hold: called once, when the first record after the memory arrives and
+ * before it goes on; a failing hold fails the pump with its code and
+ * nothing from that record on (libxl's END least of all) was forwarded.
+ */
+static void test_hold_before_the_rest(void **state)
+{
+    struct buf *b = test_pump_stream(), *got;
+    /* TSC_INFO (24 bytes), libxc END, libxl END: 8-byte headers. */
+    size_t tail = 8 + 24 + 8 + 8, len = buf_len(b);
+    int in, rcs[] = { XLMIG_OK, XLMIG_E_STORAGE };
+    size_t i;
+
+    (void)state;
+    test_pump_hold_on = true;
+    for (i = 0; i < ARRAY_SIZE(rcs); i++) {
+        test_pump_holds = 0;
+        test_pump_hold_rc = rcs[i];
+        assert_int_equal(test_pump_run(buf_ptr(b), len, true, 5, &got, &in),
+                         rcs[i]);
+        assert_int_equal(test_pump_holds, 1);
+        if (rcs[i]) {
+            assert_true(buf_len(got) <= len - tail);
+        } else {
+            assert_int_equal(buf_len(got), len);
+            assert_memory_equal(buf_ptr(got), buf_ptr(b), len);
+            close(in);
+        }
+        buf_free(got);
+    }
+    /* The same in frames: held once, the stream whole after it. */
+    {
+        struct test_pump_framed f = { .codec = FRAME_CODEC_LZ4 };
+
+        test_pump_holds = 0;
+        test_pump_hold_rc = XLMIG_OK;
+        test_pump_framed_run(buf_ptr(b), len, &f, &got);
+        assert_int_equal(f.enc_rc, XLMIG_OK);
+        assert_int_equal(f.dec_rc, XLMIG_OK);
+        assert_int_equal(test_pump_holds, 1);
+        assert_int_equal(buf_len(got), len);
+        buf_free(got);
+    }
+    test_pump_hold_on = false;
+    buf_free(b);
+}
+
 /* A stream cut short: the sender sends no END frame, the receiver fails. */
 static void test_framed_truncated_stream(void **state)
 {
@@ -493,6 +556,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_forwards_and_stops_at_end),
         cmocka_unit_test(test_copies_when_splice_is_impossible),
+        cmocka_unit_test(test_hold_before_the_rest),
         cmocka_unit_test(test_truncated_stream_fails),
         cmocka_unit_test(test_malformed_stream_fails),
         cmocka_unit_test(test_stalled_sender_times_out),

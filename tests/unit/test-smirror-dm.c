@@ -475,6 +475,22 @@ static void test_abort_suspended(void **state)
     assert_only_source_loop(s);
 }
 
+/* The domain is gone with its dm device (block-xlmig removed it), but a
+ * loop of ours over the target is left: released, nothing else to do. */
+static void test_abort_device_gone(void **state)
+{
+    struct st *s = *state;
+    char *l;
+
+    sh("losetup --find --show --direct-io=on '%s' >/dev/null", s->tgt);
+    sh("dmsetup remove " DM);
+    assert_int_equal(smirror_dm_abort(s->t.ctx, DM, s->src, s->tgt),
+                     XLMIG_OK);
+    l = state_file(s, "loops");
+    assert_null(strstr(l, "/dev/loop1 "));
+    free(l);
+}
+
 /* A loop over the target that another dm device uses is not ours to
  * release. */
 static void test_abort_keeps_used_loop(void **state)
@@ -713,6 +729,7 @@ int main(void)
         T(test_where),
         T(test_abort_mirroring),
         T(test_abort_suspended),
+        T(test_abort_device_gone),
         T(test_abort_keeps_used_loop),
         T(test_abort_on_target),
         T(test_target_too_small),
