@@ -50,9 +50,15 @@ MUST_CHECK int cfgfile_json_retarget(const char *text, size_t len,
 MUST_CHECK int cfgfile_xl_get(const char *text, size_t len,
                               const char *vdev, struct cfgfile_disk *d,
                               char **cause_r);
+/* script (NULL: none; only without format): added to the spec unless
+ * it has it; another script there is XLMIG_E_INVAL. */
 MUST_CHECK int cfgfile_xl_retarget(const char *text, size_t len,
                                    const char *vdev, const char *target,
-                                   const char *format, char **out_r,
-                                   size_t *out_len_r, char **cause_r);
+                                   const char *format, const char *script,
+                                   char **out_r, size_t *out_len_r,
+                                   char **cause_r);
+MUST_CHECK int cfgfile_xl_info(const char *text, size_t len,
+                               const char *vdev, struct cfgfile_info *inf,
+                               char **cause_r);
 
 #endif /* XLMIG_CFGFILE_PRIV_H */

@@ -668,8 +668,9 @@ static int cfgfile_xl_check(const struct cfgfile_xl *x, size_t idx,
 }
 
 int cfgfile_xl_retarget(const char *text, size_t len, const char *vdev,
-                        const char *target, const char *format, char **out_r,
-                        size_t *out_len_r, char **cause_r)
+                        const char *target, const char *format,
+                        const char *script, char **out_r, size_t *out_len_r,
+                        char **cause_r)
 {
     struct cfgfile_edit e[2] = { { 0, 0, NULL }, { 0, 0, NULL } };
     struct cfgfile_spec sp;
@@ -705,6 +706,17 @@ int cfgfile_xl_retarget(const char *text, size_t len, const char *vdev,
                                     cause_r);
         if (rc) goto out;
         if (libxl_disk_format_from_string(format, &d.format)) abort();
+    } else if (script && !(d.script && !strcmp(d.script, script))) {
+        if (d.script) {
+            *cause_r = cfgfile_cause("disk[%zu] has the hotplug script %.64s "
+                                     "already", idx, d.script);
+            rc = XLMIG_E_INVAL;
+            goto out;
+        }
+        /* Keys come in any order before the target: first is safe. */
+        e[1] = (struct cfgfile_edit){ x.items[idx].off + 1, 0,
+                                      xasprintf("script=%s, ", script) };
+        d.script = xstrdup(script);
     }
     out = cfgfile_splice(x.text, len, e, &out_len);
     free(d.pdev_path);
@@ -725,3 +737,43 @@ out:
     return rc;
 }
 
+
+int cfgfile_xl_info(const char *text, size_t len, const char *vdev,
+                    struct cfgfile_info *inf, char **cause_r)
+{
+    XLU_ConfigList *list;
+    struct cfgfile_xl x;
+    libxl_device_disk d;
+    const char *v, *item, *key;
+    size_t idx = 0;
+    int n, i, rc;
+
+    libxl_device_disk_init(&d);
+    rc = cfgfile_xl_open(&x, text, len, cause_r);
+    if (!rc) rc = cfgfile_xl_find(&x, vdev, &idx, &d, cause_r);
+    if (rc) goto out;
+    if (!xlu_cfg_get_string(x.cfg, "name", &v, 0)) inf->name = xstrdup(v);
+    inf->hvm = (!xlu_cfg_get_string(x.cfg, "type", &v, 0) &&
+                !strcmp(v, "hvm")) ||
+               (!xlu_cfg_get_string(x.cfg, "builder", &v, 0) &&
+                !strcmp(v, "hvm"));
+    inf->target = xstrdup(d.pdev_path ? d.pdev_path : "");
+    inf->format = xstrdup(libxl_disk_format_to_string(d.format) ?
+                          libxl_disk_format_to_string(d.format) : "");
+    inf->backend = xstrdup(libxl_disk_backend_to_string(d.backend) ?
+                           libxl_disk_backend_to_string(d.backend) : "");
+    if (d.script) inf->script = xstrdup(d.script);
+    key = inf->hvm ? "device_model_args_hvm" : "device_model_args_pv";
+    if (!xlu_cfg_get_list(x.cfg, key, &list, &n, 0)) {
+        inf->dm_args = xcalloc((size_t)n + 1, sizeof(*inf->dm_args));
+        for (i = 0; i < n; i++) {
+            item = xlu_cfg_get_listitem(list, i);
+            inf->dm_args[inf->n_dm_args++] = xstrdup(item ? item : "");
+        }
+        inf->has_dm_args = true;
+    }
+out:
+    libxl_device_disk_dispose(&d);
+    cfgfile_xl_dispose(&x);
+    return rc;
+}

@@ -178,5 +178,87 @@ int cfgfile_disk_retarget(const char *text, size_t len, const char *vdev,
         return cfgfile_json_retarget(text, len, vdev, new_target,
                                      new_format, out_r, out_len_r, cause_r);
     return cfgfile_xl_retarget(text, len, vdev, new_target, new_format,
-                               out_r, out_len_r, cause_r);
+                               NULL, out_r, out_len_r, cause_r);
+}
+
+/* What cfgfile_info and cfgfile_disk_prepare take: xl.cfg alone. */
+static int cfgfile_xl_only(const char *text, size_t len, const char *vdev,
+                           char **cause_r)
+{
+    int rc = cfgfile_start(text, len, vdev, cause_r);
+
+    if (rc) return rc;
+    if (!cfgfile_is_json(text, len)) return XLMIG_OK;
+    *cause_r = cfgfile_cause("a libxl JSON config: give the domain's xl.cfg");
+    return XLMIG_E_INVAL;
+}
+
+int cfgfile_info_get(const char *text, size_t len, const char *vdev,
+                     struct cfgfile_info *inf, char **cause_r)
+{
+    int rc;
+
+    memset(inf, 0, sizeof(*inf));
+    *cause_r = NULL;
+    rc = cfgfile_xl_only(text, len, vdev, cause_r);
+    if (!rc) rc = cfgfile_xl_info(text, len, vdev, inf, cause_r);
+    if (rc) cfgfile_info_dispose(inf);
+    return rc;
+}
+
+void cfgfile_info_dispose(struct cfgfile_info *inf)
+{
+    size_t i;
+
+    free(inf->name);
+    free(inf->target);
+    free(inf->format);
+    free(inf->backend);
+    free(inf->script);
+    for (i = 0; i < inf->n_dm_args; i++) free(inf->dm_args[i]);
+    free(inf->dm_args);
+    memset(inf, 0, sizeof(*inf));
+}
+
+int cfgfile_disk_prepare(const char *text, size_t len, const char *vdev,
+                         const char *target, const char *script,
+                         const char *line, char **out_r, size_t *out_len_r,
+                         char **cause_r)
+{
+    struct cfgfile_info inf;
+    char *out = NULL, *joined;
+    size_t n;
+    int rc;
+
+    *out_r = NULL;
+    *out_len_r = 0;
+    *cause_r = NULL;
+    rc = cfgfile_xl_only(text, len, vdev, cause_r);
+    if (!rc) rc = cfgfile_check_new(target, NULL, cause_r);
+    if (!rc)
+        rc = cfgfile_xl_retarget(text, len, vdev, target, NULL, script, &out,
+                                 &n, cause_r);
+    if (rc || !line) goto out;
+    /* A new setting at the end, on a line of its own. */
+    joined = xasprintf("%s%s%s\n", out, n && out[n - 1] != '\n' ? "\n" : "",
+                       line);
+    free(out);
+    out = joined;
+    n = strlen(out);
+    /* The setting must read back as one, the disk as written. */
+    rc = cfgfile_info_get(out, n, vdev, &inf, cause_r);
+    if (!rc && !inf.has_dm_args) {
+        *cause_r = cfgfile_cause("self-check: the added setting does not "
+                                 "read back");
+        rc = XLMIG_E_INTERNAL;
+    }
+    cfgfile_info_dispose(&inf);
+out:
+    if (rc) {
+        free(out);
+        return rc;
+    }
+    *out_r = out;
+    *out_len_r = n;
+    return XLMIG_OK;
 }

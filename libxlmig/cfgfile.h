@@ -8,6 +8,7 @@
 #ifndef XLMIG_CFGFILE_H
 #define XLMIG_CFGFILE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "internal.h"
@@ -48,5 +49,38 @@ void cfgfile_disk_dispose(struct cfgfile_disk *d);     /* idempotent */
  */
 MUST_CHECK int cfgfile_disk_retarget(const char *text, size_t len, const char *vdev, const char *new_target,
                                      const char *new_format, char **out_r, size_t *out_len_r, char **cause_r);
+
+/*
+ * What `xlmig disk-prepare` reads of an xl.cfg (libxl JSON is
+ * XLMIG_E_INVAL): the domain's name, whether it is HVM, disk vdev (its
+ * target, format, backend as libxl names them, "" when the spec leaves
+ * them to libxl; its hotplug script or NULL) and the device model's
+ * extra arguments (device_model_args_hvm for HVM, _pv otherwise).
+ */
+struct cfgfile_info {
+    char *name;
+    bool hvm;
+    char *target, *format, *backend, *script;
+    bool has_dm_args;
+    char **dm_args;
+    size_t n_dm_args;
+};
+MUST_CHECK int cfgfile_info_get(const char *text, size_t len,
+                                const char *vdev, struct cfgfile_info *inf,
+                                char **cause_r);
+void cfgfile_info_dispose(struct cfgfile_info *inf);     /* idempotent */
+/*
+ * xl.cfg: disk vdev's target made target, "script=SCRIPT" added to its
+ * spec if script is not NULL and the spec has none (another one is
+ * XLMIG_E_INVAL), and line (one whole setting) appended if not NULL.
+ * Every other byte stays; the result reads back through libxlutil as
+ * intended (XLMIG_E_INTERNAL otherwise). Outputs as
+ * cfgfile_disk_retarget.
+ */
+MUST_CHECK int cfgfile_disk_prepare(const char *text, size_t len,
+                                    const char *vdev, const char *target,
+                                    const char *script, const char *line,
+                                    char **out_r, size_t *out_len_r,
+                                    char **cause_r);
 
 #endif /* XLMIG_CFGFILE_H */

@@ -285,6 +285,27 @@ out:
     return rc;
 }
 
+int fdio_make_dirs(struct xlmig_ctx *ctx, const char *dir, mode_t mode)
+{
+    char *path = xstrdup(dir), *p;
+    int rc = XLMIG_OK;
+
+    for (p = strchr(path + 1, '/'); p && !rc; p = strchr(p + 1, '/')) {
+        *p = '\0';
+        if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+            LOGE(ctx, ERROR, "create %s for %s", path, dir);
+            rc = err_from_errno(errno);
+        }
+        *p = '/';
+    }
+    if (!rc && mkdir(path, mode) < 0 && errno != EEXIST) {
+        LOGE(ctx, ERROR, "create the directory %s", dir);
+        rc = err_from_errno(errno);
+    }
+    free(path);
+    return rc;
+}
+
 /* fsync of what open(path, flags) opens. */
 static int fdio_sync_path(struct xlmig_ctx *ctx, const char *path, int flags,
                           const char *what)

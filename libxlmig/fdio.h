@@ -9,6 +9,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 #include <sys/uio.h>
 
 #include "internal.h"
@@ -98,6 +99,9 @@ MUST_CHECK int fdio_write_file_as(struct xlmig_ctx *ctx, const char *path,
                                   const void *data, size_t len,
                                   const struct stat *like);
 MUST_CHECK int fdio_sync_dir(struct xlmig_ctx *ctx, const char *dir);
+/* Makes dir (mode) and its missing parents (0755); one existing is fine. */
+MUST_CHECK int fdio_make_dirs(struct xlmig_ctx *ctx, const char *dir,
+                              mode_t mode);
 /* fsync(2) of the file or device at path (what others wrote to it). */
 MUST_CHECK int fdio_sync_file(struct xlmig_ctx *ctx, const char *path);
 

@@ -112,6 +112,13 @@ struct hv_domain_facts {
     bool suspend_feature;           /* control/feature-suspend is 1 */
 };
 
+/*
+ * xlmig's QMP monitor of domain NAME's QEMU, the argument of "-qmp" in
+ * its device_model_args_pv/_hvm (xlmig disk-prepare writes it; a
+ * receiver's incoming policy lets exactly this through).
+ */
+#define HV_QMP_ARG_FMT "unix:/run/xen/xlmig-qmp-%s.sock,server=on,wait=off"
+
 /* How a running domain's disk can be moved live (smirror.h). */
 enum hv_disk_mover {
     HV_DISK_MOVER_NONE,             /* not live: why says what it is */

@@ -42,6 +42,7 @@
 struct job_sdisk {
     struct journal_disk *jd;        /* in job->jr.disks */
     struct smirror *m;
+    bool created;                   /* the copy is ours to remove */
     bool ready, detached;
     uint64_t size, done;
 };
@@ -114,9 +115,10 @@ static int jsto_mover(struct job_storage *s, const struct domcfg_disk *d,
     if (rc) return rc;
     if (how.mover == HV_DISK_MOVER_NONE) {
         LOG(ctx, ERROR, "disk %s cannot move while the guest runs: %s; "
-            "attach it with script=block-xlmig (blkback) or as a qdisk with "
-            "an xlmig QMP monitor (xlmig(1), LIVE STORAGE MOVES), or stop "
-            "the domain and migrate it cold with --config", d->vdev, how.why);
+            "make it movable from the domain's next boot (xlmig "
+            "disk-prepare CONFIG %s: script=block-xlmig for blkback, "
+            "xlmig's QMP monitor for a qdisk), or stop the domain and "
+            "migrate it cold with --config", d->vdev, how.why, d->vdev);
         return XLMIG_E_PREFLIGHT;
     }
     if (how.mover == HV_DISK_MOVER_DM && strcmp(fmt, "raw")) {
@@ -200,11 +202,18 @@ static int jsto_one(struct job_storage *s, const struct sr *list, size_t n,
     char *vdev = NULL, *real = NULL, *out = NULL, *cause = NULL;
     size_t out_len;
     uint64_t size = 0;
+    unsigned i;
     int rc;
 
     memset(jd, 0, sizeof(*jd));
     rc = jsto_parse(ctx, arg, &vdev, &srname);
     if (rc) return rc;
+    for (i = 0; i < s->n; i++)
+        if (!strcmp(s->d[i].jd->vdev, vdev)) {
+            LOG(ctx, ERROR, "--storage: disk %s given twice", vdev);
+            rc = XLMIG_E_INVAL;
+            goto out;
+        }
     d = jsto_disk(c, vdev);
     sr = sr_find(list, n, srname);
     if (!d || !d->pdev_path || !*d->pdev_path) {
@@ -248,6 +257,7 @@ static int jsto_one(struct job_storage *s, const struct sr *list, size_t n,
     rc = job_journal(s->job);
     if (!rc) rc = scopy_create(ctx, jd->dst, jd->fmt, size);
     if (rc) goto out;
+    s->d[s->n - 1].created = true;
     free(*json_io);
     *json_io = out;
     out = NULL;
@@ -441,6 +451,9 @@ static bool jsto_back(struct xlmig_ctx *ctx, const struct journal_rec *j, struct
             ok = false;
             continue;
         }
+        /* Not made (recover, without sd, removes what the journal names:
+         * it was named before it was made). */
+        if (sd && !sd[i].created) continue;
         rc = smove_remove_image(ctx, jd->dst);
         if (rc) ok = false;
         else smove_sayf(say, arg, "disk %s stays on %s; copy %s removed",

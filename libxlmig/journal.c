@@ -190,33 +190,11 @@ static char *journal_to_json(const struct journal_rec *r)
     return out;
 }
 
-/* A fresh host has no state directory, nor maybe its parents: they are
- * made (0755), and the directory itself 0700 (journals name domains). */
-static int journal_mkdir(struct xlmig_ctx *ctx, const char *dir)
-{
-    char *path = xstrdup(dir), *p;
-    int rc = XLMIG_OK;
-
-    for (p = strchr(path + 1, '/'); p && !rc; p = strchr(p + 1, '/')) {
-        *p = '\0';
-        if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-            LOGE(ctx, ERROR, "create %s for the journal directory %s", path,
-                 dir);
-            rc = err_from_errno(errno);
-        }
-        *p = '/';
-    }
-    if (!rc && mkdir(path, 0700) < 0 && errno != EEXIST) {
-        LOGE(ctx, ERROR, "create the journal directory %s", dir);
-        rc = err_from_errno(errno);
-    }
-    free(path);
-    return rc;
-}
-
+/* A fresh host has no state directory, nor maybe its parents: made, the
+ * directory itself 0700 (journals name domains). */
 int journal_make_dir(struct xlmig_ctx *ctx)
 {
-    return journal_mkdir(ctx, journal_dir());
+    return fdio_make_dirs(ctx, journal_dir(), 0700);
 }
 
 int journal_write(struct xlmig_ctx *ctx, const struct journal_rec *r)
@@ -233,7 +211,7 @@ int journal_write(struct xlmig_ctx *ctx, const struct journal_rec *r)
         LOG(ctx, ERROR, "journal of job %s: times must be finite", r->id);
         return XLMIG_E_INVAL;
     }
-    rc = journal_mkdir(ctx, dir);
+    rc = fdio_make_dirs(ctx, dir, 0700);
     if (rc) goto out;
     json = journal_to_json(r);
     path = journal_path(r->id);

@@ -583,6 +583,36 @@ XLMIG_API int xlmig_storage_move(struct xlmig_ctx *ctx,
                                  const struct xlmig_storage_opts *o,
                                  struct xlmig_storage_result *res);
 /*
+ * `xlmig disk-prepare`: makes disk vdev of the domain whose xl.cfg is
+ * config_file movable live from its next boot. Its image gets a stable
+ * name, the symlink link_dir/NAME-VDEV (link_dir NULL:
+ * /var/lib/xlmig/disk; a target that is a symlink already is kept), which
+ * the config then names; a qdisk gets a QMP monitor of xlmig's
+ * (device_model_args_pv/_hvm "-qmp unix:/run/xen/xlmig-qmp-NAME.sock,
+ * server=on,wait=off"), any other disk xlmig's block script
+ * (script=block-xlmig; raw images only). The file is rewritten in place
+ * (atomically, owner and mode kept), every other byte as it was; nothing
+ * of a running domain changes. XLMIG_E_INVAL with the reason logged when
+ * it cannot be done (a libxl JSON config, another hotplug script, device
+ * model arguments of the admin's own, a non-raw blkback image).
+ */
+struct xlmig_disk_prepare_opts {
+    const char *config_file;
+    const char *vdev;
+    const char *link_dir;
+};
+struct xlmig_disk_prepare_result {
+    char link[1024];            /* the stable name the config names */
+    char image[1024];           /* the image behind it */
+    char how[16];               /* "qmp" or "block-xlmig" */
+    bool changed;               /* the file was rewritten (false: it was
+                                   prepared already) */
+};
+XLMIG_API int xlmig_disk_prepare(struct xlmig_ctx *ctx,
+                                 const struct xlmig_disk_prepare_opts *o,
+                                 struct xlmig_disk_prepare_result *res);
+
+/*
  * The estimate of an offline move's downtime (save, copy, restore) in
  * seconds, for the confirmation asked before it: *size_r the disk's
  * virtual size and *data_r its allocated bytes.

@@ -19,6 +19,7 @@ struct policy_walk {
     struct policy_report *rep;
     uint64_t max_memkb;         /* the limit in force */
     unsigned vcpus;             /* b_info.max_vcpus */
+    const char *name;           /* c_info.name, if it is one */
 };
 
 /* Adds "WHERE: message" to the report. */

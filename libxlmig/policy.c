@@ -354,6 +354,28 @@ static void policy_allowed(struct policy_walk *w, const char *where,
                   "\"%s\" to incoming_allow)", policy_allow_name(arg));
 }
 
+/*
+ * The device model's extra arguments are the admin's to allow, except
+ * exactly xlmig's own QMP monitor of this domain (HV_QMP_ARG_FMT), a unix
+ * socket in /run/xen named after it, which live storage moves use.
+ */
+static void policy_dm_args(struct policy_walk *w, const char *where,
+                           yajl_val v, unsigned arg)
+{
+    yajl_val *a = YAJL_IS_ARRAY(v) ? v->u.array.values : NULL;
+    char *want;
+    bool ours = false;
+
+    if (a && v->u.array.len == 2 && w->name && YAJL_IS_STRING(a[0]) &&
+        YAJL_IS_STRING(a[1])) {
+        want = xasprintf(HV_QMP_ARG_FMT, w->name);
+        ours = !strcmp(a[0]->u.string, "-qmp") &&
+               !strcmp(a[1]->u.string, want);
+        free(want);
+    }
+    if (!ours) policy_allowed(w, where, v, arg);
+}
+
 bool policy_word_ok(const char *s, size_t max)
 {
     size_t n = strlen(s);
@@ -1036,8 +1058,8 @@ static const struct policy_field {
       POLICY_ALLOW_SECURITY_LABELS },
     { "b_info.device_model_user", policy_allowed, POLICY_ALLOW_DEVICE_MODEL },
     { "b_info.extra", policy_allowed, POLICY_ALLOW_DEVICE_MODEL },
-    { "b_info.extra_pv", policy_allowed, POLICY_ALLOW_DEVICE_MODEL },
-    { "b_info.extra_hvm", policy_allowed, POLICY_ALLOW_DEVICE_MODEL },
+    { "b_info.extra_pv", policy_dm_args, POLICY_ALLOW_DEVICE_MODEL },
+    { "b_info.extra_hvm", policy_dm_args, POLICY_ALLOW_DEVICE_MODEL },
     { "b_info.sched_params", policy_sched, 0 },
     { "b_info.ioports", policy_allowed, POLICY_ALLOW_IOPORTS },
     { "b_info.irqs", policy_allowed, POLICY_ALLOW_IRQS },
@@ -1286,7 +1308,10 @@ int policy_check(struct xlmig_ctx *ctx, struct hv *hv,
         goto out;
     }
     /* The sizes the other rules need: vCPUs for the cap. */
-    if (!domcfg_parse(json, &c, &why)) w.vcpus = c.max_vcpus;
+    if (!domcfg_parse(json, &c, &why)) {
+        w.vcpus = c.max_vcpus;
+        if (c.name && policy_name_ok(c.name)) w.name = c.name;
+    }
     w.max_memkb = p->max_memkb;
     if (!w.max_memkb) {
         rc = hv_host_facts(hv, &hf);

@@ -39,14 +39,13 @@
 #include "storage-move.h"
 
 #define SLIVE_POLL_NS (250 * 1000 * 1000)
-#define SLIVE_REMEDY_HOW "give --offline, or attach the disk so that it " \
-    "can move live: script=block-xlmig in its disk spec (blkback), or " \
-    "backendtype=qdisk with -qmp unix:/run/xen/xlmig-qmp-NAME.sock," \
-    "server=on,wait=off in " \
-    "device_model_args_pv/_hvm (see xlmig(1), LIVE STORAGE MOVES)"
+#define SLIVE_REMEDY_HOW "give --offline, or make it movable from the " \
+    "domain's next boot: xlmig disk-prepare CONFIG VDEV (script=" \
+    "block-xlmig for blkback, xlmig's QMP monitor for a qdisk; see " \
+    "xlmig(1), LIVE STORAGE MOVES)"
 #define SLIVE_REMEDY_LINK "give --offline, or name the image in the " \
-    "domain's config by a symlink to it (e.g. /var/lib/xlmig/disk/" \
-    "DOMAIN-VDEV), which a live move re-points"
+    "domain's config by a symlink to it, which a live move re-points " \
+    "(xlmig disk-prepare CONFIG VDEV makes it, from the next boot)"
 
 /* The QOM property that names the disk's device in QEMU. */
 static const char *slive_prop(const struct journal_rec *j)
@@ -367,18 +366,7 @@ static int slrec_forward(struct slrec *r)
             return XLMIG_E_UNSAFE;
         }
         if (smove_is_blockdev(j->part)) {
-            char *vg = xstrdup(j->part), *d = dirname(vg);
-            char *argv[] = { (char *)"lvrename", strrchr(d, '/') + 1,
-                             strrchr(j->part, '/') + 1,
-                             strrchr(j->dst, '/') + 1, NULL };
-            char *out = NULL;
-            int status;
-
-            rc = child_run(r->ctx, "lvrename", argv, 4096, 120, &out,
-                           &status);
-            free(out);
-            free(vg);
-            if (!rc && status) rc = XLMIG_E_STORAGE;
+            rc = smove_lv_rename(r->ctx, j->part, j->dst);
         } else {
             rc = rename(j->part, j->dst) < 0 ? err_from_errno(errno)
                                              : XLMIG_OK;

@@ -81,6 +81,18 @@ int smove_lv_change(struct xlmig_ctx *ctx, const char *path,
     return smove_lvm(ctx, "lvchange", argv);
 }
 
+int smove_lv_rename(struct xlmig_ctx *ctx, const char *from, const char *to)
+{
+    char *vg = xstrdup(from), *d = dirname(vg);
+    char *argv[] = { (char *)"lvrename", strrchr(d, '/') + 1,
+                     strrchr(from, '/') + 1, strrchr(to, '/') + 1, NULL };
+    int rc;
+
+    rc = smove_lvm(ctx, "lvrename", argv);
+    free(vg);
+    return rc;
+}
+
 int smove_remove_image(struct xlmig_ctx *ctx, const char *path)
 {
     char *argv[] = { (char *)"lvremove", (char *)"-f", (char *)path, NULL };
@@ -606,11 +618,8 @@ int smove_lv_create(struct smove *m)
 int smove_name_copy(struct smove *m)
 {
     struct journal_rec *jr = &m->job.jr;
-    char *argv[] = { (char *)"lvrename", (char *)m->to->loc,
-                     strrchr(jr->part, '/') + 1, strrchr(jr->dst, '/') + 1,
-                     NULL };
 
-    if (m->to->type == SR_LVM) return smove_lvm(m->ctx, "lvrename", argv);
+    if (m->to->type == SR_LVM) return smove_lv_rename(m->ctx, jr->part, jr->dst);
     /* 9p and NFS have no RENAME_NOREPLACE: link, which never replaces
      * either, then drop the old name. */
     if (!renameat2(AT_FDCWD, jr->part, AT_FDCWD, jr->dst, RENAME_NOREPLACE))

@@ -105,6 +105,9 @@ bool smove_is_blockdev(const char *path);
  * "--deltag TAG". */
 MUST_CHECK int smove_lv_change(struct xlmig_ctx *ctx, const char *path,
                                const char *what, const char *arg);
+/* lvrename of LV path from (/dev/VG/LV) to the name of path to. */
+MUST_CHECK int smove_lv_rename(struct xlmig_ctx *ctx, const char *from,
+                               const char *to);
 /* Removes an image: a file, or an LV (lvremove). XLMIG_OK if absent. */
 MUST_CHECK int smove_remove_image(struct xlmig_ctx *ctx, const char *path);
 /*

@@ -41,6 +41,7 @@ extern const struct cmd_entry cmd_sr_create_entry;
 extern const struct cmd_entry cmd_sr_list_entry;
 extern const struct cmd_entry cmd_sr_show_entry;
 extern const struct cmd_entry cmd_storage_move_entry;
+extern const struct cmd_entry cmd_disk_prepare_entry;
 
 const struct cmd_entry *const cmd_table[] = {
     &cmd_help_entry,
@@ -70,6 +71,7 @@ const struct cmd_entry *const cmd_table[] = {
     &cmd_sr_list_entry,
     &cmd_sr_show_entry,
     &cmd_storage_move_entry,
+    &cmd_disk_prepare_entry,
     &cmd_stream_info_entry,
     NULL,
 };

@@ -6,8 +6,11 @@
  * or none, 5-6 the new target), then the config text. Every failure says
  * why on one printable line; none is XLMIG_E_INTERNAL (a failed
  * self-check is a bug); a retarget succeeds only where a read does, and
- * its result reads back with the new target and format.
+ * its result reads back with the new target and format. disk-prepare's
+ * reading and rewriting (bit 7: with a script and a setting appended)
+ * keep the same promises.
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +57,41 @@ static void fuzz_cause(int rc, const char *cause)
     if (i > FUZZ_CAUSE_MAX) abort();
 }
 
+/* disk-prepare's side: info, then the rewrite, which reads back. */
+static void fuzz_prepare(const char *text, size_t len, const char *vdev,
+                         const char *target, bool more)
+{
+    struct cfgfile_info inf, back;
+    char *out = NULL, *cause = NULL;
+    size_t out_len;
+    int ri, rp, rc;
+
+    ri = cfgfile_info_get(text, len, vdev, &inf, &cause);
+    fuzz_cause(ri, cause);
+    free(cause);
+    if (!ri && (!inf.target || !inf.format || !inf.backend)) abort();
+    rp = cfgfile_disk_prepare(text, len, vdev, target,
+                              more ? "block-xlmig" : NULL,
+                              more ? "device_model_args_pv = [ \"-qmp\" ]"
+                                   : NULL, &out, &out_len, &cause);
+    fuzz_cause(rp, cause);
+    free(cause);
+    if (rp) {
+        if (out) abort();
+    } else {
+        if (ri || !out || strlen(out) != out_len) abort();
+        rc = cfgfile_info_get(out, out_len, vdev, &back, &cause);
+        fuzz_cause(rc, cause);
+        free(cause);
+        if (rc || strcmp(back.target, target) ||
+            (more && (!back.script || !back.has_dm_args)))
+            abort();
+        cfgfile_info_dispose(&back);
+    }
+    free(out);
+    cfgfile_info_dispose(&inf);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct cfgfile_disk d, back;
@@ -67,6 +105,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     format = formats[data[0] >> 3 & 3];
     target = targets[data[0] >> 5 & 3];
     text = (const char *)data + 1;
+    fuzz_prepare(text, size - 1, vdev, target, data[0] >> 7);
     rg = cfgfile_disk_get(text, size - 1, vdev, &d, &cause);
     fuzz_cause(rg, cause);
     if (!rg && !d.target) abort();

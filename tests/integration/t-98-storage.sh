@@ -197,7 +197,7 @@ it_on A xlmig sim-create --rate 100 --config "$IT_DIR/r1.cfg" r1 >/dev/null
 rc=0
 smove r1 xvda sr2 >"$IT_DIR/r1.out" 2>&1 || rc=$?
 [ "$rc" -eq 1 ] && grep -q -- 'cannot move while the guest runs: a simulated' "$IT_DIR/r1.out" &&
-	grep -q -- 'remedy: give --offline, or attach the disk' "$IT_DIR/r1.out" ||
+	grep -q -- 'remedy: give --offline, or make it movable' "$IT_DIR/r1.out" ||
 	it_fail "a live move of a sim disk (exit $rc): $(cat "$IT_DIR/r1.out")"
 rc=0
 smove --config "$IT_DIR/r1.cfg" xvda sr2 >"$IT_DIR/r1b.out" 2>&1 || rc=$?

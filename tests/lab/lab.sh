@@ -651,14 +651,16 @@ lab_guest_cfg() {
 
 # lab_guest_create HOST NAME [KEY=VALUE...]: write /root/guest/NAME.cfg on
 # HOST (see lab_guest_cfg), `xl create` it and wait (90 s) until the guest
-# prints its first counter line.
+# prints its first counter line. LAB_GUEST_BEFORE, if set, is a command
+# run on HOST in between, @CFG@ in it replaced by the config's path.
 lab_guest_create() {
-	local h=$1 name=$2 cfg t0=$SECONDS
+	local h=$1 name=$2 cfg t0=$SECONDS before=${LAB_GUEST_BEFORE:-}
 	shift 2
 	cfg=$(lab_guest_cfg "$name" "$@")
 	lab_timed "$h" "cat >/root/guest/$name.cfg <<'LAB_EOF'
 $cfg
 LAB_EOF
+${before//@CFG@//root/guest/$name.cfg}
 xl create /root/guest/$name.cfg" 120 || _lab_die "xl create $name on $h failed" || return
 	lab_wait_counter "$h" "$name" -1 90 >/dev/null || return
 	lab_log "$name created on $h: xl create $((LAB_ELAPSED_MS / 1000)).$((LAB_ELAPSED_MS % 1000 / 100)) s, counting after $((SECONDS - t0)) s"

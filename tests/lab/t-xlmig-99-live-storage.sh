@@ -5,6 +5,9 @@
 # is a 16 MiB raw image (the writer's ring) named in its config by a stable name, the symlink
 # /var/lib/xlmig/disk/GUEST-xvdb; the guest's disk writer (domu/init)
 # appends 4 KiB records to it without pause and reads each back.
+#  Both guests' configs name their images in sr1; `xlmig disk-prepare`
+#  rewrites them before `xl create` (the link, lq's QMP monitor, ld's
+#  block script), which the test reads back.
 #  (a) qdisk: guest lq's xvdb is served by its QEMU (backendtype=qdisk),
 #      started with a QMP monitor of xlmig's (device_model_args_pv
 #      -qmp unix:/run/xen/xlmig-qmp-lq.sock).  `xlmig storage-move lq xvdb
@@ -180,24 +183,35 @@ mkdir -p "$LAB_RUN_DIR/A/share/$D" "$BIND"
 mount --bind "$LAB_RUN_DIR/A/share/$D" "$BIND" || lab_fail "cannot bind-mount A's $D onto B's share"
 lab_sh A "set -e
 if [ -e $CONF ]; then cp -a $CONF $CONF_SAVED; fi
+rm -rf $SR1 $SR2
 mkdir -p $SR1 $SR2 $LINKS
 echo 'sr = [ \"sr1:dir:$SR1\", \"sr2:dir:$SR2\" ]' >$CONF
 xlmig sr-create sr1 dir $SR1 && xlmig sr-create sr2 dir $SR2
 test -x /etc/xen/scripts/block-xlmig
 truncate -s 16M $SR1/$GQ.img $SR1/$GD.img
-ln -sfn $SR1/$GQ.img $LINKS/$GQ-xvdb
-ln -sfn $SR1/$GD.img $LINKS/$GD-xvdb" 60 || lab_fail "cannot set up the SRs on A"
+rm -f $LINKS/$GQ-xvdb $LINKS/$GD-xvdb" 60 || lab_fail "cannot set up the SRs on A"
 lab_sh B "set -e
 if [ -e $CONF ]; then cp -a $CONF $CONF_SAVED; fi
 echo 'sr = [ \"sr1:dir:$SR1\", \"sr2:dir:$SR2\" ]' >$CONF
 test -x /etc/xen/scripts/block-xlmig
 test -e $SR1/.xlmig-sr" 60 || lab_fail "cannot declare the SRs on B (is $SHARED shared?)"
 
+# Each guest's config names its image; xlmig disk-prepare makes it
+# movable before the guest is created (the link, the QMP monitor, the
+# block script).
+export LAB_GUEST_BEFORE="xlmig disk-prepare @CFG@ xvdb"
 lab_guest_create A "$GQ" "cmdline=$DISKLOG" \
-	"disk=['format=raw,vdev=xvdb,access=rw,backendtype=qdisk,target=$LINKS/$GQ-xvdb']" \
-	"device_model_args_pv=['-qmp','unix:/run/xen/xlmig-qmp-$GQ.sock,server=on,wait=off']"
+	"disk=['format=raw,vdev=xvdb,access=rw,backendtype=qdisk,target=$SR1/$GQ.img']"
 lab_guest_create A "$GD" "cmdline=$DISKLOG" \
-	"disk=['format=raw,vdev=xvdb,access=rw,script=block-xlmig,target=$LINKS/$GD-xvdb']"
+	"disk=['format=raw,vdev=xvdb,access=rw,target=$SR1/$GD.img']"
+unset LAB_GUEST_BEFORE
+out=$(lab_sh A "cat /root/guest/$GQ.cfg /root/guest/$GD.cfg" 30)
+grep -qF "device_model_args_pv = [ \"-qmp\", \"unix:/run/xen/xlmig-qmp-$GQ.sock,server=on,wait=off\" ]" <<<"$out" ||
+	lab_fail "disk-prepare gave $GQ no QMP monitor: $out"
+grep -qF "script=block-xlmig, format=raw,vdev=xvdb,access=rw,target=$LINKS/$GD-xvdb" <<<"$out" ||
+	lab_fail "disk-prepare did not attach $GD's xvdb through block-xlmig: $out"
+[ "$(lv_link "$GQ")" = "$SR1/$GQ.img" ] && [ "$(lv_link "$GD")" = "$SR1/$GD.img" ] ||
+	lab_fail "disk-prepare's links: $(lv_link "$GQ"), $(lv_link "$GD")"
 lv_dm_on "$GD" "$SR1/$GD.img"
 bq=$(lab_guest_boot A "$GQ")
 bd=$(lab_guest_boot A "$GD")

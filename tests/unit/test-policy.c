@@ -624,6 +624,27 @@ static void test_hardware_and_device_model(void **state)
                "\"connection\": \"pty\"}]", 0, NULL);
 }
 
+/* xlmig's own QMP monitor of the domain passes without "device-model";
+ * anything more, another socket or another domain's name does not. */
+static void test_xlmig_qmp_monitor(void **state)
+{
+    struct pt *t = *state;
+
+    t->p.allow = 0;
+    expect_cfg(t, "\"extra_pv\": [\"-qmp\", \"unix:/run/xen/xlmig-qmp-vm1.sock,"
+               "server=on,wait=off\"]", "", 0, NULL);
+    expect_cfg(t, "\"extra_hvm\": [\"-qmp\", \"unix:/run/xen/xlmig-qmp-vm1.sock,"
+               "server=on,wait=off\"]", "", 0, NULL);
+    expect_cfg(t, "\"extra_pv\": [\"-qmp\", \"unix:/run/xen/xlmig-qmp-vm2.sock,"
+               "server=on,wait=off\"]", "", 1, "device-model");
+    expect_cfg(t, "\"extra_pv\": [\"-qmp\", \"unix:/run/xen/xlmig-qmp-vm1.sock,"
+               "server=on,wait=off\", \"-x\"]", "", 1, "device-model");
+    expect_cfg(t, "\"extra_pv\": [\"-qmp\", \"tcp:0.0.0.0:4444,server=on\"]",
+               "", 1, "device-model");
+    expect_cfg(t, "\"extra\": [\"-qmp\", \"unix:/run/xen/xlmig-qmp-vm1.sock,"
+               "server=on,wait=off\"]", "", 1, "device-model");
+}
+
 static void test_pci(void **state)
 {
     struct pt *t = *state;
@@ -782,6 +803,7 @@ int main(void)
         T(test_scripts),
         T(test_nics),
         T(test_hardware_and_device_model),
+        T(test_xlmig_qmp_monitor),
         T(test_pci),
         T(test_limits),
         T(test_structure),
