@@ -23,9 +23,9 @@
 #include "fdio.h"
 #include "hv.h"
 #include "internal.h"
+#include "job-storage.h"
 #include "storage-move.h"
 
-#define DPREP_LINK_DIR "/var/lib/xlmig/disk"
 #define DPREP_SCRIPT "block-xlmig"
 
 struct dprep {
@@ -101,7 +101,8 @@ static int dprep_script(struct dprep *d)
  * (or found) as LINKDIR/NAME-VDEV pointing at the image. */
 static int dprep_link(struct dprep *d)
 {
-    const char *dir = d->o->link_dir ? d->o->link_dir : DPREP_LINK_DIR;
+    const char *dir = d->o->link_dir ? d->o->link_dir
+                                     : job_storage_link_dir();
     const char *target = d->inf.target;
     char *link = NULL, *image = NULL, *now = NULL;
     struct stat st;

@@ -327,6 +327,9 @@ static int job_send_transfer(struct job_send *js)
             "the disks' copies were never stopped");
         rc = XLMIG_E_PROTO;
     }
+    if (!rc && po.hold)
+        job_info(&js->job, "the disks' copies were complete %.0f ms after "
+                 "the guest's memory", job_storage_held(js->sto) * 1e3);
     /* The receiver's last PROGRESS: it has every frame. */
     if (!rc && js->xs.framed) rc = job_xs_drain(&js->job, js->xs.data_fd);
     js->job.x_ctl_fd = -1;
@@ -532,6 +535,7 @@ int xlmig_migrate(struct xlmig_ctx *ctx, const char *domain,
     rc = job_xs_parse(ctx, opts->data, opts->compress, opts->encrypt,
                       &js.xs);
     if (!rc) rc = job_send_admit(&js, domain);
+    if (!rc) rc = job_storage_real_paths(ctx, &js.json);
     if (!rc) rc = job_send_register(&js);
     if (!rc && opts->n_storage)
         rc = job_send_storage(&js);
@@ -606,6 +610,7 @@ int xlmig_check(struct xlmig_ctx *ctx, const char *domain, const char *host,
     job_xs_init(&js.xs);
 
     rc = job_send_admit(&js, domain);
+    if (!rc) rc = job_storage_real_paths(ctx, &js.json);
     if (!rc) rc = job_send_connect(&js);
     if (!rc) rc = job_send_preflight(&js, true);
     /* Failed checks are the answer, not a failure to check. */

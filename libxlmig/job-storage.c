@@ -36,6 +36,7 @@
 #include "storage-copy.h"
 #include "storage-move.h"
 
+#define JSTO_LINK_DIR "/var/lib/xlmig/disk"
 #define JSTO_POLL_MS 250
 #define JSTO_SAY_S 5.0              /* a progress line at most this often */
 
@@ -53,6 +54,7 @@ struct job_storage {
     uint32_t domid;
     bool keep;
     bool slotted;                   /* holds a storage slot */
+    double hold_s;                  /* how long the hold took */
     struct job_sdisk d[JOURNAL_DISKS_MAX];
     unsigned n;
 };
@@ -399,6 +401,7 @@ int job_storage_mirror(struct job_storage *s)
 int job_storage_hold(void *arg)
 {
     struct job_storage *s = arg;
+    double t0 = ctx_now(s->job->ctx);
     unsigned i;
     int rc;
 
@@ -417,7 +420,14 @@ int job_storage_hold(void *arg)
         rc = fdio_sync_file(s->job->ctx, s->d[i].jd->dst);
         if (rc) return rc;
     }
+    /* The pump's thread: told later, from the job's (job_storage_held). */
+    s->hold_s = ctx_now(s->job->ctx) - t0;
     return XLMIG_OK;
+}
+
+double job_storage_held(const struct job_storage *s)
+{
+    return s ? s->hold_s : 0;
 }
 
 bool job_storage_any(const struct job_storage *s)
@@ -520,6 +530,62 @@ void job_storage_free(struct job_storage *s)
         LOG(s->job->ctx, WARN, "job %s: storage slot not released",
             s->job->id);
     free(s);
+}
+
+const char *job_storage_link_dir(void)
+{
+    const char *d = getenv("XLMIG_DISK_LINK_DIR");
+
+    return d && *d == '/' ? d : JSTO_LINK_DIR;
+}
+
+int job_storage_real_paths(struct xlmig_ctx *ctx, char **json_io)
+{
+    const char *dir = job_storage_link_dir();
+    struct domcfg c;
+    struct stat st;
+    char *why = NULL, *real, *out = NULL, *cause = NULL;
+    size_t i, n = strlen(dir), out_len;
+    int rc;
+
+    memset(&c, 0, sizeof(c));
+    rc = domcfg_parse(*json_io, &c, &why);
+    if (rc) {
+        LOG(ctx, ERROR, "the domain's config: %s", why);
+        goto out;
+    }
+    for (i = 0; i < c.n_disks && !rc; i++) {
+        const char *p = c.disks[i].pdev_path;
+
+        if (!p || strncmp(p, dir, n) || p[n] != '/' || lstat(p, &st) ||
+            !S_ISLNK(st.st_mode))
+            continue;
+        real = realpath(p, NULL);
+        if (!real) {
+            LOGE(ctx, ERROR, "disk %s: %s", c.disks[i].vdev, p);
+            rc = err_from_errno(errno);
+            break;
+        }
+        rc = cfgfile_disk_retarget(*json_io, strlen(*json_io),
+                                   c.disks[i].vdev, real, NULL, &out,
+                                   &out_len, &cause);
+        if (rc) LOG(ctx, ERROR, "disk %s: the config: %s", c.disks[i].vdev,
+                    cause);
+        else LOG(ctx, DEBUG, "disk %s: %s goes as %s", c.disks[i].vdev, p,
+                 real);
+        if (!rc) {
+            free(*json_io);
+            *json_io = out;
+            out = NULL;
+        }
+        free(cause);
+        cause = NULL;
+        free(real);
+    }
+out:
+    free(why);
+    domcfg_dispose(&c);
+    return rc;
 }
 
 int job_storage_recover(struct xlmig_ctx *ctx, const struct journal_rec *j, bool forward,

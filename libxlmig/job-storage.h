@@ -32,6 +32,8 @@ MUST_CHECK int job_storage_mirror(struct job_storage *s);
  * point-in-time copy (flushed, synced), the disks left on their sources.
  */
 MUST_CHECK int job_storage_hold(void *arg);
+/* Seconds the hold took (the guest suspended, the stream held). */
+double job_storage_held(const struct job_storage *s);
 /* Whether any disk moves. */
 bool job_storage_any(const struct job_storage *s);
 /* Before GO: mirrors ended, copies removed. false if not all went. */
@@ -40,6 +42,16 @@ MUST_CHECK bool job_storage_rollback(struct job_storage *s);
 MUST_CHECK bool job_storage_commit(struct job_storage *s);
 /* Frees (cancelling mirrors still running) and releases the slot. */
 void job_storage_free(struct job_storage *s);
+/* $XLMIG_DISK_LINK_DIR, else /var/lib/xlmig/disk: the disks' stable
+ * names (xlmig disk-prepare, live moves). */
+const char *job_storage_link_dir(void);
+/*
+ * The config another host gets names the images, not this host's stable
+ * names of them (symlinks in job_storage_link_dir(), which that host
+ * does not have): each such disk of *json_io retargeted to the image.
+ */
+MUST_CHECK int job_storage_real_paths(struct xlmig_ctx *ctx,
+                                      char **json_io);
 /*
  * recover: the disks of send journal j. forward: the domain left for
  * good (the sources go unless kept); else it runs here or nowhere (the

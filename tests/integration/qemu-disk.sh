@@ -63,6 +63,7 @@ vm() {
 		-qmp "unix:$IT_DIR/qmp-test/$id.sock,server=on,wait=off" \
 		>"$IT_DIR/$1.qemu" 2>&1 &
 	pid=$!
+	disown "$pid" 2>/dev/null || true
 	echo "$pid" >"$IT_DIR/$1.qemu-pid"
 	for _ in $(seq 100); do
 		[ -S "$sock" ] && break

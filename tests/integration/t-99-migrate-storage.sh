@@ -10,6 +10,8 @@
 #           (--keep-source) with every write in it; QEMU runs no job and
 #           no longer holds the copy; then without --keep-source: the
 #           source is gone
+#  plain    a migration without --storage of a disk named by a stable
+#           name (XLMIG_DISK_LINK_DIR): B gets the image's path
 #  refused  a disk no mover serves (its QEMU gone) and a copy that exists
 #           already: refused, nothing changed
 #  blind    B does not declare sr2: its pre-flight refuses after the
@@ -105,6 +107,17 @@ sim_expect_only B g2
 [ -s "$SRS/sr2/g2.img" ] || it_fail "g2's copy is missing"
 expect_tidy move-nokeep
 it_log "move: g1, g2 to B with their disks sr1 -> sr2, the guest's writes in the copy"
+
+# ---- plain ------------------------------------------------------------------
+# Without --storage: the disk named by its stable name (a link in the
+# links directory, which B does not know) goes as the image behind it.
+d=$(vm p1)
+XLMIG_DISK_LINK_DIR=$LINKS mig p1 "$B" >"$IT_DIR/p1.out" 2>&1 ||
+	it_fail "migrate p1 (a stable name): $(grep -E 'error|refused' "$IT_DIR/p1.out")"
+sim_expect_only B p1
+[ "$(b_disk p1)" = "$SRS/sr1/p1.img" ] || it_fail "p1 on B runs on '$(b_disk p1)'"
+expect_tidy plain
+it_log "plain: p1's stable name went as its image $(b_disk p1)"
 
 # ---- refused ----------------------------------------------------------------
 d=$(vm r1)

@@ -758,6 +758,33 @@ static void test_targets(void **state)
     free(bad);
 }
 
+/* An emulated disk on the same image beside ours (what an HVM guest that
+ * has not unplugged its emulated drive looks like): no mirror, which
+ * would leave that one on the source. */
+static void test_shared_image(void **state)
+{
+    struct st *s = *state;
+    struct qmp_args *a = qmp_args_new();
+
+    qmp_args_str(a, "driver", "raw");
+    qmp_args_str(a, "node-name", "emul-raw");
+    qmp_args_bool(a, "read-only", true);
+    qmp_args_open(a, "file");
+    qmp_args_str(a, "driver", "file");
+    qmp_args_str(a, "filename", s->src);
+    qmp_args_str(a, "locking", "off");
+    qmp_args_close(a);
+    yajl_tree_free(tq(s, "blockdev-add", a));
+    a = qmp_args_new();
+    qmp_args_str(a, "driver", "virtio-blk-pci");
+    qmp_args_str(a, "drive", "emul-raw");
+    qmp_args_str(a, "id", "emul");
+    yajl_tree_free(tq(s, "device_add", a));
+    start_refused(s, MOVER(s), "xvdb", s->tgt, XLMIG_E_BUSY);
+    assert_int_equal(n_jobs(s), 0);
+    assert_false(qemu_holds(s, s->tgt));
+}
+
 /* Arms a write threshold on the source node: the next guest write past
  * it makes QEMU send BLOCK_WRITE_THRESHOLD (once). */
 static void arm_threshold(struct st *s)
@@ -1122,6 +1149,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_qemu_killed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_where_abort, setup, teardown),
         cmocka_unit_test_setup_teardown(test_targets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_shared_image, setup, teardown),
     };
 
     /* A last guard: each wait has its own deadline well below this. */
