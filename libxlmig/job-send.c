@@ -567,11 +567,13 @@ fail:
     job_failed(&js.job, rc);
     if (!go_sent) {
         job_send_rollback(&js);
-        if (!job_storage_rollback(js.sto)) disks_settled = false;
     } else if (res->where != XLMIG_WHERE_DEST && !js.handed_back) {
         rc = XLMIG_E_UNSAFE;
         job_send_report_unsafe(&js);
     }
+    /* The guest runs here on its sources: the copies go. */
+    if ((!go_sent || js.handed_back) && !job_storage_rollback(js.sto))
+        disks_settled = false;
 out:
     res->total_s = job_elapsed(&js.job);
     if (js.tr_open) transport_close(ctx, &js.tr, JOB_SEND_REAP_S);

@@ -17,6 +17,8 @@
 #  blind    B does not declare sr2: its pre-flight refuses after the
 #           mirror; the copy is removed, the guest runs on A, QEMU clean
 #  cancel   job-cancel mid-mirror: exit 1, the same as blind
+#  handed   B cancels between "ready" and GO, so hands the domain back
+#           after GO: as blind
 #  kill     SIGKILL mid-mirror, then recover on A: the same; SIGKILL just
 #           after GO, then recover on B and A: the domain on B alone, the
 #           copy its disk, the source removed on A
@@ -164,6 +166,23 @@ rc=0
 wait "$mp" || rc=$?
 [ "$rc" -eq 1 ] || it_fail "cancelled c1 exited $rc: $(cat "$IT_DIR/c1.out")"
 stays c1 "$d" cancel
+
+# ---- handed back ------------------------------------------------------------
+# B cancelled between its "ready" and GO: after GO it hands the domain
+# back; A resumes it on its source and removes the copy.
+d=$(vm h1)
+mig -s "$IT_SSH -o SetEnv=XLMIG_FAULT=recv:ready:hold" --storage xvda=sr2 h1 "$B" \
+	>"$IT_DIR/h1.out" 2>&1 &
+mp=$!
+it_wait_until 30 "B's hold" grep -q 'holding until cancelled' "$IT_DIR/h1.out"
+job=$(it_on B xlmig jobs --json | python3 -c 'import json, sys
+print(json.load(sys.stdin)["jobs"][0]["id"])')
+it_on B xlmig job-cancel "$job" >/dev/null || it_fail "job-cancel $job on B"
+rc=0
+wait "$mp" || rc=$?
+[ "$rc" -eq 1 ] || it_fail "h1 handed back: exit $rc: $(tail -n 3 "$IT_DIR/h1.out")"
+it_wait_until 10 "h1 to be gone from B" eval '! sim_names B | grep -q "^h1"'
+stays h1 "$d" handed-back
 
 # ---- kill -------------------------------------------------------------------
 d=$(vm k1)
