@@ -31,6 +31,7 @@
 #include "fdio.h"
 #include "hv.h"
 #include "job.h"
+#include "job-storage.h"
 #include "policy.h"
 #include "proto.h"
 #include "pump.h"
@@ -51,6 +52,7 @@ struct job_recv {
     struct job_xs xs;           /* how the stream comes (xlmig/1) */
     double restore_s;           /* first frame to the restore's end */
     double t_unpaused;          /* when the domain was unpaused */
+    struct job_links links;     /* stable names made for its disks */
 };
 
 /* Refuses the domain: the one line, the log, the job's record. */
@@ -254,6 +256,8 @@ static int job_recv_admit(struct job_recv *jr)
               jr->name, jr->peer);
     rc = job_recv_check(jr);
     if (rc) return rc;
+    /* Its movable disks get their stable names here, as at home. */
+    job_storage_relink(jr->job.ctx, jr->name, &jr->json, &jr->links);
     /* While we queue, the sender's stream stalls: wait no longer than
      * its stall timer, and not at all once it has gone. */
     rc = job_admit(&jr->job, COORD_IN, false, jr->job.wait.timeout_s,
@@ -523,12 +527,15 @@ int xlmig_migrate_receive(struct xlmig_ctx *ctx,
 out:
     if (rc) job_failed(&jr.job, rc);
     if (rc && !go) job_recv_destroy(&jr);
+    /* Not started here (refused, no GO, handed back): no names for it. */
+    if (rc) job_storage_unlink(ctx, &jr.links);
     /* Keep the journal while the sender may not know we run the domain. */
     job_unregister(&jr.job, go && !rc && rrc);
     if (jr.policy_loaded) policy_dispose(&jr.policy);
     free(jr.json);
     free(jr.name);
     free(jr.in_name);
+    job_links_dispose(&jr.links);
     job_x_session_dispose(&jr.xsess);
     job_xs_dispose(&jr.xs);
     return rc;

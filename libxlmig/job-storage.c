@@ -588,6 +588,117 @@ out:
     return rc;
 }
 
+/* Disk d of domain name gets a stable name here: one that can move live
+ * (block-xlmig's, or a qdisk), named by an absolute path outside the
+ * links, name and vdev safe in a file name. */
+static bool jsto_linkable(const char *name, const struct domcfg_disk *d,
+                          const char *dir)
+{
+    size_t n = strlen(dir);
+
+    return d->pdev_path && d->pdev_path[0] == '/' &&
+           !(!strncmp(d->pdev_path, dir, n) && d->pdev_path[n] == '/') &&
+           ((d->script && !strcmp(d->script, "block-xlmig")) ||
+            (d->backend && !strcmp(d->backend, "qdisk"))) &&
+           d->vdev && *d->vdev && strlen(d->vdev) < 16 &&
+           strspn(d->vdev, "abcdefghijklmnopqrstuvwxyz0123456789") ==
+               strlen(d->vdev) &&
+           name[0] != '.' && !strchr(name, '/');
+}
+
+/* The link for disk d: made (its path appended to made) or found naming
+ * the same image; NULL (logged) if there is none to use. */
+static char *jsto_link(struct xlmig_ctx *ctx, const char *dir,
+                       const char *name, const struct domcfg_disk *d,
+                       struct job_links *made)
+{
+    char *link = xasprintf("%s/%s-%s", dir, name, d->vdev);
+    char *real = realpath(d->pdev_path, NULL), *now = NULL;
+    struct stat st;
+
+    if (!real) goto fail;
+    if (!lstat(link, &st)) {
+        now = realpath(link, NULL);
+        if (now && !strcmp(now, real)) goto out;
+        LOG(ctx, WARN, "disk %s of %s: %s is there and names %s: the disk "
+            "keeps its path %s", d->vdev, name, link, now ? now : "nothing",
+            d->pdev_path);
+        goto fail;
+    }
+    /* A device (an LV) by the name given, a file by its real path. */
+    if (!stat(d->pdev_path, &st) && S_ISBLK(st.st_mode)) {
+        free(real);
+        real = xstrdup(d->pdev_path);
+    }
+    if (fdio_make_dirs(ctx, dir, 0755) || smove_link_set(ctx, link, real))
+        goto fail;
+    made->v = xrealloc(made->v, (made->n + 1) * sizeof(*made->v));
+    made->v[made->n++] = xstrdup(link);
+    goto out;
+fail:
+    free(link);
+    link = NULL;
+out:
+    free(real);
+    free(now);
+    return link;
+}
+
+void job_storage_relink(struct xlmig_ctx *ctx, const char *name,
+                        char **json_io, struct job_links *made)
+{
+    const char *dir = job_storage_link_dir();
+    struct domcfg c;
+    char *why = NULL, *link, *out = NULL, *cause = NULL;
+    size_t i, out_len;
+
+    memset(&c, 0, sizeof(c));
+    if (domcfg_parse(*json_io, &c, &why)) goto out;
+    for (i = 0; i < c.n_disks; i++) {
+        if (!jsto_linkable(name, &c.disks[i], dir)) continue;
+        link = jsto_link(ctx, dir, name, &c.disks[i], made);
+        if (!link) continue;
+        if (cfgfile_disk_retarget(*json_io, strlen(*json_io),
+                                  c.disks[i].vdev, link, NULL, &out,
+                                  &out_len, &cause)) {
+            LOG(ctx, WARN, "disk %s: %s; it keeps its path",
+                c.disks[i].vdev, cause);
+        } else {
+            LOG(ctx, INFO, "disk %s: named %s (-> %s), so that it can move "
+                "live here", c.disks[i].vdev, link, c.disks[i].pdev_path);
+            free(*json_io);
+            *json_io = out;
+            out = NULL;
+        }
+        free(cause);
+        cause = NULL;
+        free(link);
+    }
+out:
+    free(why);
+    domcfg_dispose(&c);
+}
+
+void job_storage_unlink(struct xlmig_ctx *ctx, struct job_links *made)
+{
+    size_t i;
+
+    for (i = 0; i < made->n; i++)
+        if (unlink(made->v[i]) < 0 && errno != ENOENT)
+            LOGE(ctx, WARN, "remove %s", made->v[i]);
+    job_links_dispose(made);
+}
+
+void job_links_dispose(struct job_links *l)
+{
+    size_t i;
+
+    for (i = 0; i < l->n; i++) free(l->v[i]);
+    free(l->v);
+    l->v = NULL;
+    l->n = 0;
+}
+
 int job_storage_recover(struct xlmig_ctx *ctx, const struct journal_rec *j, bool forward,
                         void (*say)(void *arg, const char *line), void *arg)
 {

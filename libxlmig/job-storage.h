@@ -52,6 +52,25 @@ const char *job_storage_link_dir(void);
  */
 MUST_CHECK int job_storage_real_paths(struct xlmig_ctx *ctx,
                                       char **json_io);
+/* Links a receiver made (job_storage_relink). */
+struct job_links {
+    char **v;
+    size_t n;
+};
+/*
+ * Receiver, once the config passed the incoming policy: each disk that
+ * can move live here (script=block-xlmig, or a qdisk) gets its stable
+ * name, LINKDIR/NAME-VDEV, made (listed in made) or found naming the same
+ * image, and *json_io names it; a disk for which that cannot be keeps
+ * its path (logged). The links point only where the policy let the disks
+ * be.
+ */
+void job_storage_relink(struct xlmig_ctx *ctx, const char *name,
+                        char **json_io, struct job_links *made);
+/* Removes the links made (the domain did not come here) and forgets. */
+void job_storage_unlink(struct xlmig_ctx *ctx, struct job_links *made);
+/* Forgets them (they stay). */
+void job_links_dispose(struct job_links *l);
 /*
  * recover: the disks of send journal j. forward: the domain left for
  * good (the sources go unless kept); else it runs here or nowhere (the

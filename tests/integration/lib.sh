@@ -314,6 +314,7 @@ _it_host_vars() {
 		"XLMIG_LOG_DIR=$(it_host_dir "$1")/log"
 		"XLMIG_CHECKS_DIR=$(it_host_dir "$1")/checks.d"
 		"XLMIG_CONF=$(it_host_dir "$1")/xlmig.conf"
+		"XLMIG_DISK_LINK_DIR=$(it_host_dir "$1")/links"
 	)
 }
 

@@ -19,7 +19,7 @@ cfg = {"c_info": {"type": "pvh", "name": name, "uuid": str(uuid.uuid4())},
        "b_info": {"max_memkb": 65536, "target_memkb": 65536,
                   "max_vcpus": 1, "type.pvh": {}},
        "disks": [{"pdev_path": disk, "vdev": "xvda", "format": "raw",
-                  "readwrite": 1}]}
+                  "backend": "qdisk", "readwrite": 1}]}
 open(f, "w").write(json.dumps(cfg, indent=4) + "\n")' "$@"
 }
 

@@ -12,6 +12,9 @@
 #           source is gone
 #  plain    a migration without --storage of a disk named by a stable
 #           name (XLMIG_DISK_LINK_DIR): B gets the image's path
+# Each domain that arrives on B runs there on its own stable name, made by
+# B's receiver, naming the image (the copy); a domain that does not
+# arrive leaves no link on B.
 #  refused  a disk no mover serves (its QEMU gone) and a copy that exists
 #           already: refused, nothing changed
 #  blind    B does not declare sr2: its pre-flight refuses after the
@@ -29,7 +32,8 @@ it_begin t-99-migrate-storage 300
 it_setup 2
 
 SRS=$IT_DIR/srs
-LINKS=$IT_DIR/links
+LINKS=$(it_host_dir A)/links # A's XLMIG_DISK_LINK_DIR (lib.sh)
+BLINKS=$(it_host_dir B)/links
 QMPDIR=$(it_sim_dir A)/qmp
 mkdir -p "$SRS/sr1" "$SRS/sr2" "$LINKS" "$QMPDIR"
 for h in A B; do
@@ -46,7 +50,10 @@ B=$(it_ip B)
 mig() { it_on A xlmig migrate --progress=none -s "$IT_SSH" "$@"; }
 
 expect_tidy() {
-	local h left
+	local h left n
+	for n in $(ls "$BLINKS" 2>/dev/null); do
+		sim_names B | grep -qx "${n%-xvda}" || it_fail "$1: B has a link $n of no domain there"
+	done
 	for h in A B; do
 		[ "$(sim_jobs $h)" = 0 ] || it_fail "$1: jobs left on $h"
 		left=$(ls -A "$(it_host_dir $h)/state" 2>/dev/null || true)
@@ -72,7 +79,16 @@ at() {
 		status=none | od -An -v -tx1 | tr -s ' \n' ' ' | awk '{ print $1, $NF }'
 }
 
-# b_disk NAME: the disk image B's copy of NAME was restored with.
+# on_b NAME IMAGE: B runs NAME on its stable name there, BLINKS/NAME-xvda
+# (made by B's receiver), which names IMAGE.
+on_b() {
+	local d
+	d=$(b_disk "$1")
+	[ "$d" = "$BLINKS/$1-xvda" ] || it_fail "$1 on B runs on '$d', not its stable name"
+	[ "$(readlink "$d")" = "$2" ] || it_fail "$1 on B: $d names '$(readlink "$d")', not $2"
+}
+
+# b_disk NAME: the disk B's copy of NAME was restored with.
 b_disk() {
 	python3 -c 'import json, sys
 for d in json.load(open(sys.argv[1]))["disks"]:
@@ -93,7 +109,7 @@ touch "$IT_DIR/g1.go"
 wait "$mp" || it_fail "migrate --storage g1: $(cat "$IT_DIR/g1.out")"
 it_log "g1: $(grep -E 'in sync|migrated' "$IT_DIR/g1.out" | tr '\n' ' ')"
 sim_expect_only B g1
-[ "$(b_disk g1)" = "$SRS/sr2/g1.img" ] || it_fail "g1 on B runs on '$(b_disk g1)'"
+on_b g1 "$SRS/sr2/g1.img"
 cmp -s "$SRS/sr1/g1.img" "$SRS/sr2/g1.img" || it_fail "g1's copy differs from its source"
 for w in "1M 5a" "8M 6b" "30M 7c"; do
 	set -- $w
@@ -114,12 +130,12 @@ it_log "move: g1, g2 to B with their disks sr1 -> sr2, the guest's writes in the
 # Without --storage: the disk named by its stable name (a link in the
 # links directory, which B does not know) goes as the image behind it.
 d=$(vm p1)
-XLMIG_DISK_LINK_DIR=$LINKS mig p1 "$B" >"$IT_DIR/p1.out" 2>&1 ||
+mig p1 "$B" >"$IT_DIR/p1.out" 2>&1 ||
 	it_fail "migrate p1 (a stable name): $(grep -E 'error|refused' "$IT_DIR/p1.out")"
 sim_expect_only B p1
-[ "$(b_disk p1)" = "$SRS/sr1/p1.img" ] || it_fail "p1 on B runs on '$(b_disk p1)'"
+on_b p1 "$SRS/sr1/p1.img"
 expect_tidy plain
-it_log "plain: p1's stable name went as its image $(b_disk p1)"
+it_log "plain: p1's stable name went as its image, named $(b_disk p1) on B"
 
 # ---- refused ----------------------------------------------------------------
 d=$(vm r1)
@@ -202,7 +218,7 @@ for h in B A; do
 done
 grep -q 'source .*sr1/k2.img removed' "$IT_DIR/k2.rec.A" || it_fail "k2: recover on A: $(cat "$IT_DIR/k2.rec.A")"
 sim_expect_only B k2
-[ "$(b_disk k2)" = "$SRS/sr2/k2.img" ] || it_fail "k2 on B runs on '$(b_disk k2)'"
+on_b k2 "$SRS/sr2/k2.img"
 [ ! -e "$SRS/sr1/k2.img" ] || it_fail "k2's source was kept"
 expect_tidy kill-go
 it_log "refused, blind, cancel, kill: the guest on its source alone, or on B on the copy"

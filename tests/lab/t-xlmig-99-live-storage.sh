@@ -32,8 +32,9 @@
 #  (e) `xlmig migrate --storage xvdb=sr1` of both guests to B: each disk
 #      mirrored into sr1 while the guest writes, the copy stopped while
 #      libxc has the guest suspended, B restoring onto it: the guest runs
-#      on B alone (same boot), its xvdb there is sr1's image (B's QEMU for
-#      lq; for ld, B's block-xlmig dm device over a loop on it), sr2's
+#      on B alone (same boot), its xvdb there is its stable name on B
+#      (made by B's receiver) naming sr1's image (B's QEMU for lq; for ld,
+#      B's block-xlmig dm device over a loop on it), sr2's
 #      image is gone, A has no dm device, loop device or leftover; the
 #      guest's disk log in sr1's image, read on B, is whole across every
 #      move of this test (no write lost, none torn), no I/O error.
@@ -284,12 +285,14 @@ lab_log "RESULT: (d) kill -9 mid-mirror + recover: $GQ on sr2, writing on, nothi
 
 # --- (e) migrate to B with the disks back to sr1 ----------------------------------
 # lv_b_disk GUEST: the image B's backend of GUEST's xvdb names (its
-# params, less a qdisk's "FORMAT:").
+# params, less a qdisk's "FORMAT:"), which must be GUEST's stable name on
+# B, made by B's receiver: the image behind it.
 lv_b_disk() {
 	local p
 	p=$(lab_sh B "xenstore-read \$(xenstore-read /local/domain/\$(xl domid $1)/device/vbd/$DEVID/backend)/params" 30)
 	case $p in /*) ;; *) p=${p#*:} ;; esac
-	echo "$p"
+	[ "$p" = "$LINKS/$1-xvdb" ] || lab_fail "$1's xvdb on B is $p, not its stable name $LINKS/$1-xvdb"
+	lab_sh B "readlink -f '$p'" 30
 }
 for g in "$GQ" "$GD"; do
 	if [ "$g" = "$GQ" ]; then b=$bq; else b=$bd; fi
