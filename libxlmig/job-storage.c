@@ -22,7 +22,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -327,22 +326,6 @@ out:
     return rc;
 }
 
-/* Waits up to JSTO_POLL_MS for a cancel: XLMIG_E_CANCELLED if one came. */
-static int jsto_nap(struct job *job)
-{
-    struct pollfd pfd[FDIO_CANCEL_FDS];
-    nfds_t k = 0;
-    unsigned i;
-
-    for (i = 0; i < FDIO_CANCEL_FDS; i++) {
-        if (job->wait.cancel_fds[i] < 0) continue;
-        pfd[k].fd = job->wait.cancel_fds[i];
-        pfd[k++].events = POLLIN;
-    }
-    if (poll(pfd, k, JSTO_POLL_MS) > 0) return XLMIG_E_CANCELLED;
-    return XLMIG_OK;
-}
-
 /* Starts disk i's mirror. */
 static int jsto_start(struct job_storage *s, struct job_sdisk *sd)
 {
@@ -385,10 +368,9 @@ int job_storage_mirror(struct job_storage *s)
                      (unsigned long long)(done >> 20),
                      (unsigned long long)(total >> 20));
         }
-        rc = jsto_nap(job);
-        if (rc) {
+        if (job_cancel_within(job, JSTO_POLL_MS)) {
             job_info(job, "cancelled while mirroring the disks");
-            return rc;
+            return XLMIG_E_CANCELLED;
         }
     }
     if (s->n)

@@ -290,8 +290,7 @@ void job_fault(struct job *job, const char *point)
 {
     const char *f = getenv("XLMIG_FAULT"), *p, *hold;
     size_t n = strlen(job->jr.role), m = strlen(point);
-    struct pollfd pfd[FDIO_CANCEL_FDS];
-    int i, ms;
+    int ms;
 
     if (!f || !n || strncmp(f, job->jr.role, n) || f[n] != ':') return;
     p = f + n + 1;
@@ -312,12 +311,23 @@ void job_fault(struct job *job, const char *point)
     hold = getenv("XLMIG_FAULT_HOLD_S");
     ms = hold && atoi(hold) > 0 ? atoi(hold) * 1000 : 60000;
     LOG(job->ctx, WARN, "XLMIG_FAULT=%s: holding until cancelled", f);
+    (void)job_cancel_within(job, ms);
+}
+
+bool job_cancel_within(struct job *job, int ms)
+{
+    struct pollfd pfd[FDIO_CANCEL_FDS];
+    unsigned i;
+    int r;
+
+    /* poll(2) skips the fds that are -1. */
     for (i = 0; i < FDIO_CANCEL_FDS; i++) {
         pfd[i].fd = job->wait.cancel_fds[i];
         pfd[i].events = POLLIN;
     }
-    while (poll(pfd, FDIO_CANCEL_FDS, ms) < 0 && errno == EINTR)
+    while ((r = poll(pfd, FDIO_CANCEL_FDS, ms)) < 0 && errno == EINTR)
         ;
+    return r > 0;
 }
 
 void job_why(struct job *job, const char *fmt, ...)

@@ -106,6 +106,8 @@ MUST_CHECK int job_admit(struct job *job, enum coord_kind k, bool no_wait,
  * and "renamed" (recv: renamed, not yet unpaused).
  */
 void job_fault(struct job *job, const char *point);
+/* Waits at most ms for a cancel on the job's fds: whether one came. */
+bool job_cancel_within(struct job *job, int ms);
 /*
  * Appends a line to this host's log of refused incoming domains
  * ($XLMIG_LOG_DIR/xlmig-incoming.log, default /var/log/xen): a refusal
