@@ -17,6 +17,8 @@
 # arrive leaves no link on B.
 #  refused  a disk no mover serves (its QEMU gone) and a copy that exists
 #           already: refused, nothing changed
+#  hold     the copy removed once in sync: the stop while the guest is
+#           suspended fails (its fsync), so does the migration: as blind
 #  blind    B does not declare sr2: its pre-flight refuses after the
 #           mirror; the copy is removed, the guest runs on A, QEMU clean
 #  cancel   job-cancel mid-mirror: exit 1, the same as blind
@@ -118,11 +120,17 @@ done
 qemu_clean g1 "$d" "$SRS/sr2/g1.img"
 expect_tidy move
 # The same without --keep-source: the source goes once B runs g2.
+# B has a link of g2's stable name already, naming something else: it
+# stays, and g2 runs on B on the copy's own path.
 d=$(vm g2)
+mkdir -p "$BLINKS"
+ln -s /nonexistent "$BLINKS/g2-xvda"
 mig --storage xvda=sr2 g2 "$B" >"$IT_DIR/g2.out" 2>&1 || it_fail "migrate --storage g2: $(cat "$IT_DIR/g2.out")"
 sim_expect_only B g2
 [ ! -e "$SRS/sr1/g2.img" ] || it_fail "g2's source was kept"
 [ -s "$SRS/sr2/g2.img" ] || it_fail "g2's copy is missing"
+[ "$(readlink "$BLINKS/g2-xvda")" = /nonexistent ] || it_fail "B's own link g2-xvda was changed"
+[ "$(b_disk g2)" = "$SRS/sr2/g2.img" ] || it_fail "g2 on B runs on '$(b_disk g2)'"
 expect_tidy move-nokeep
 it_log "move: g1, g2 to B with their disks sr1 -> sr2, the guest's writes in the copy"
 
@@ -158,6 +166,23 @@ mig --storage xvda=sr2 r2 "$B" >"$IT_DIR/r2.out" 2>&1 || rc=$?
 [ "$(cat "$SRS/sr2/r2.img")" = precious ] || it_fail "r2: sr2's image was overwritten"
 rm "$SRS/sr2/r2.img"
 stays r2 "$d" refused-exists
+
+# ---- hold fails ---------------------------------------------------------------
+# The copy vanishes once in sync (someone removed it): the stop while the
+# guest is suspended cannot make it durable; the migration fails, the
+# guest resumes on A, nothing is left.
+d=$(vm f1)
+XLMIG_FAULT=send:transfer:wait XLMIG_FAULT_RESUME=$IT_DIR/f1.go \
+	mig --storage xvda=sr2 f1 "$B" >"$IT_DIR/f1.out" 2>&1 &
+mp=$!
+it_wait_until 30 "f1's memory copy to be due" grep -q 'waiting for' "$IT_DIR/f1.out"
+rm "$SRS/sr2/f1.img"
+touch "$IT_DIR/f1.go"
+rc=0
+wait "$mp" || rc=$?
+[ "$rc" -eq 1 ] && grep -q 'fsync' "$IT_DIR/f1.out" ||
+	it_fail "f1, its copy gone before the stop: exit $rc: $(tail -n 3 "$IT_DIR/f1.out")"
+stays f1 "$d" hold-fails
 
 # ---- blind ------------------------------------------------------------------
 printf 'sr = [ "sr1:dir:%s" ]\n' "$SRS/sr1" >"$(it_host_dir B)/xlmig.conf"
