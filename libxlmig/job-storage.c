@@ -43,15 +43,12 @@ struct job_sdisk {
     struct journal_disk *jd;        /* in job->jr.disks */
     struct smirror *m;
     bool created;                   /* the copy is ours to remove */
-    bool ready, detached;
-    uint64_t size, done;
 };
 
 struct job_storage {
     struct job *job;
     struct hv *hv;
     uint32_t domid;
-    bool keep;
     bool slotted;                   /* holds a storage slot */
     double hold_s;                  /* how long the hold took */
     struct job_sdisk d[JOURNAL_DISKS_MAX];
@@ -252,7 +249,6 @@ static int jsto_one(struct job_storage *s, const struct sr *list, size_t n,
     /* The journal names the target before it exists: a crash between
      * leaves nothing recover does not know of. */
     s->d[s->n].jd = jd;
-    s->d[s->n].size = size;
     s->n++;
     s->job->jr.n_disks = s->n;
     rc = job_journal(s->job);
@@ -294,7 +290,7 @@ int job_storage_setup(struct job *job, struct hv *hv, uint32_t domid,
     s->job = job;
     s->hv = hv;
     s->domid = domid;
-    s->keep = job->jr.keep = keep;
+    job->jr.keep = keep;
     *s_r = s;
     memset(&c, 0, sizeof(c));
     rc = domcfg_parse(*json_io, &c, &why);
@@ -356,7 +352,6 @@ int job_storage_mirror(struct job_storage *s)
         for (i = 0; i < s->n; i++) {
             rc = smirror_poll(job->ctx, s->d[i].m, &st);
             if (rc) return rc;
-            s->d[i].ready = st.ready;
             ready += st.ready;
             done += st.done;
             total += st.total;
@@ -394,7 +389,6 @@ int job_storage_hold(void *arg)
                 "stopped in sync; the migration stops", s->d[i].jd->vdev);
             return rc;
         }
-        s->d[i].detached = true;
     }
     /* A copy whose last writes sit in this host's cache is not one the
      * destination can read: each goes to stable storage. */
