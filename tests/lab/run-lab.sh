@@ -9,7 +9,8 @@
 #   --keep     keep the run directory (XLMIG_LAB_KEEP=1)
 # Environment: XLMIG_LAB_CACHE, XLMIG_LAB_KEEP, XLMIG_LAB_LOGDIR,
 # LAB_INSTALL_TREE (make install DESTDIR tree copied into both dom0s),
-# LAB_TEST_TIMEOUT (per test, default 900 s); see lab.sh for the rest.
+# LAB_TEST_TIMEOUT (per test, default 900 s; a test's own "# lab-timeout: N"
+# line wins); see lab.sh for the rest.
 #
 # Steps: mkimages.sh (cache), lab_up (boot host A and B), the tests,
 # lab_down, a summary.  Exit status 0 only if every test passed.
@@ -146,10 +147,19 @@ interrupted() {
 	exit 130
 }
 
+# test_timeout FILE: its limit in seconds: a "# lab-timeout: N" line of
+# its own (a long test says so), else LAB_TEST_TIMEOUT.
+test_timeout() {
+	local n
+	n=$(sed -n 's/^# lab-timeout: \([0-9][0-9]*\)$/\1/p' "$1" | head -n 1)
+	echo "${n:-$LAB_TEST_TIMEOUT}"
+}
+
 # run_test FILE: one test, in its own bash process under `timeout`.
 run_test() {
-	local t=$1 name rc=0 t0 secs reason log
+	local t=$1 name rc=0 t0 secs reason log limit
 	name=$(test_name "$t")
+	limit=$(test_timeout "$t")
 	log=$LAB_RUN_DIR/logs/tests/$name.log
 	mkdir -p "${log%/*}"
 	rm -f "$LAB_RUN_DIR/test.reason" "$LAB_RUN_DIR/test.lasterror"
@@ -161,7 +171,7 @@ run_test() {
 	rm -f "$LAB_RUN_DIR/test.lasterror"
 	t0=${EPOCHREALTIME/./}
 	# shellcheck disable=SC2016 # expanded by the test's bash
-	timeout -k 10 "$LAB_TEST_TIMEOUT" bash -c '
+	timeout -k 10 "$limit" bash -c '
 		set -eEuo pipefail
 		shopt -s inherit_errexit
 		. "$1"
@@ -181,7 +191,7 @@ run_test() {
 	fi
 	reason=$(head -n1 "$LAB_RUN_DIR/test.reason" 2>/dev/null) || reason=
 	if [ "$rc" -eq 124 ] || [ "$rc" -eq 137 ]; then
-		reason="timed out after ${LAB_TEST_TIMEOUT} s${reason:+ ($reason)}"
+		reason="timed out after ${limit} s${reason:+ ($reason)}"
 	elif [ -z "$reason" ]; then
 		reason="exited with status $rc"
 		if [ -s "$LAB_RUN_DIR/test.lasterror" ]; then

@@ -1,4 +1,5 @@
 # shellcheck shell=bash
+# lab-timeout: 1200
 # t-xlmig-99-live-storage.sh - live storage moves on real Xen: a running
 # guest's disk moves between SRs while the guest writes to it.
 # The SRs sr1 and sr2 are directories of A's 9p share.  Each guest's xvdb
