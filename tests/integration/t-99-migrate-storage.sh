@@ -15,8 +15,8 @@
 # Each domain that arrives on B runs there on its own stable name, made by
 # B's receiver, naming the image (the copy); a domain that does not
 # arrive leaves no link on B.
-#  refused  a disk no mover serves (its QEMU gone) and a copy that exists
-#           already: refused, nothing changed
+#  refused  a disk no mover serves (its QEMU gone), a copy that exists
+#           already, an SR without room for it: refused, nothing changed
 #  hold     the copy removed once in sync: the stop while the guest is
 #           suspended fails (its fsync), so does the migration: as blind
 #  blind    B does not declare sr2: its pre-flight refuses after the
@@ -166,6 +166,25 @@ mig --storage xvda=sr2 r2 "$B" >"$IT_DIR/r2.out" 2>&1 || rc=$?
 [ "$(cat "$SRS/sr2/r2.img")" = precious ] || it_fail "r2: sr2's image was overwritten"
 rm "$SRS/sr2/r2.img"
 stays r2 "$d" refused-exists
+# sr3, an 8 MiB tmpfs (in the mount namespace of one shell), has no room
+# for a 32 MiB copy: refused before anything is made.
+mkdir -p "$IT_DIR/sr3"
+printf 'sr = [ "sr1:dir:%s", "sr2:dir:%s", "sr3:dir:%s" ]\n' "$SRS/sr1" \
+	"$SRS/sr2" "$IT_DIR/sr3" >"$(it_host_dir A)/xlmig.conf"
+d=$(vm r3)
+rc=0
+it_on A sh -c 'mount -t tmpfs -o size=8m xlmig-it-sr3 "$1" &&
+xlmig sr-create sr3 dir "$1" >/dev/null &&
+xlmig migrate --progress=none -s "$2" --storage xvda=sr3 r3 "$3"; rc=$?
+ls -A "$1" >"$4"; exit $rc' sh "$IT_DIR/sr3" "$IT_SSH" "$B" "$IT_DIR/r3.left" \
+	>"$IT_DIR/r3.out" 2>&1 || rc=$?
+[ "$rc" -eq 1 ] && grep -q 'MiB free, the copy needs 32 MiB' "$IT_DIR/r3.out" ||
+	it_fail "no room in sr3 (exit $rc): $(cat "$IT_DIR/r3.out")"
+[ "$(tr '\n' ' ' <"$IT_DIR/r3.left")" = ".xlmig-sr " ] ||
+	it_fail "no room: left in sr3: $(cat "$IT_DIR/r3.left")"
+printf 'sr = [ "sr1:dir:%s", "sr2:dir:%s" ]\n' "$SRS/sr1" "$SRS/sr2" \
+	>"$(it_host_dir A)/xlmig.conf"
+stays r3 "$d" refused-room
 
 # ---- hold fails ---------------------------------------------------------------
 # The copy vanishes once in sync (someone removed it): the stop while the
