@@ -132,7 +132,22 @@ sim_expect_only B g2
 [ "$(readlink "$BLINKS/g2-xvda")" = /nonexistent ] || it_fail "B's own link g2-xvda was changed"
 [ "$(b_disk g2)" = "$SRS/sr2/g2.img" ] || it_fail "g2 on B runs on '$(b_disk g2)'"
 expect_tidy move-nokeep
-it_log "move: g1, g2 to B with their disks sr1 -> sr2, the guest's writes in the copy"
+# The source cannot be removed after B took g3 (immutable): the
+# migration succeeded, says so, and keeps its journal; recover removes
+# the source once it can.
+d=$(vm g3)
+chattr +i "$SRS/sr1/g3.img"
+it_on_teardown "chattr -i '$SRS/sr1/g3.img' 2>/dev/null || true"
+mig --storage xvda=sr2 g3 "$B" >"$IT_DIR/g3.out" 2>&1 || it_fail "migrate --storage g3: $(cat "$IT_DIR/g3.out")"
+grep -q 'xlmig recover removes them' "$IT_DIR/g3.out" || it_fail "g3: $(cat "$IT_DIR/g3.out")"
+sim_expect_only B g3
+[ -n "$(ls -A "$(it_host_dir A)/state")" ] || it_fail "g3: no journal kept for its source"
+chattr -i "$SRS/sr1/g3.img"
+it_on A xlmig recover -s "$IT_SSH" >"$IT_DIR/g3.rec" 2>&1 || it_fail "g3: recover: $(cat "$IT_DIR/g3.rec")"
+grep -q 'source .*sr1/g3.img removed' "$IT_DIR/g3.rec" || it_fail "g3: recover: $(cat "$IT_DIR/g3.rec")"
+[ ! -e "$SRS/sr1/g3.img" ] || it_fail "g3's source is still there after recover"
+expect_tidy move-source-stuck
+it_log "move: g1, g2, g3 to B with their disks sr1 -> sr2, the guest's writes in the copy"
 
 # ---- plain ------------------------------------------------------------------
 # Without --storage: the disk named by its stable name (a link in the
