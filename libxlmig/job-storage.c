@@ -187,6 +187,23 @@ static int jsto_size(struct xlmig_ctx *ctx, const char *src, const char *fmt,
     return XLMIG_OK;
 }
 
+/* *json_io with disk vdev's target made path; *cause_r (allocated) says
+ * why not. */
+static int jsto_retarget(char **json_io, const char *vdev, const char *path,
+                         char **cause_r)
+{
+    char *out = NULL;
+    size_t n;
+    int rc;
+
+    rc = cfgfile_disk_retarget(*json_io, strlen(*json_io), vdev, path, NULL,
+                               &out, &n, cause_r);
+    if (rc) return rc;
+    free(*json_io);
+    *json_io = out;
+    return XLMIG_OK;
+}
+
 /* One --storage argument: the disk found, its copy planned and made, the
  * config retargeted. A disk in that SR already stays where it is. */
 static int jsto_one(struct job_storage *s, const struct sr *list, size_t n,
@@ -197,8 +214,7 @@ static int jsto_one(struct job_storage *s, const struct sr *list, size_t n,
     const struct domcfg_disk *d;
     const struct sr *sr;
     const char *srname;
-    char *vdev = NULL, *real = NULL, *out = NULL, *cause = NULL;
-    size_t out_len;
+    char *vdev = NULL, *real = NULL, *cause = NULL;
     uint64_t size = 0;
     unsigned i;
     int rc;
@@ -241,9 +257,7 @@ static int jsto_one(struct job_storage *s, const struct sr *list, size_t n,
     if (!rc) rc = jsto_mover(s, d, jd);
     if (!rc) rc = jsto_size(ctx, real, jd->fmt, &size);
     if (!rc) rc = jsto_target(s, sr, real, size, jd);
-    if (!rc)
-        rc = cfgfile_disk_retarget(*json_io, strlen(*json_io), vdev, jd->dst,
-                                   NULL, &out, &out_len, &cause);
+    if (!rc) rc = jsto_retarget(json_io, vdev, jd->dst, &cause);
     if (cause) LOG(ctx, ERROR, "disk %s: the config: %s", vdev, cause);
     if (rc) goto out;
     /* The journal names the target before it exists: a crash between
@@ -255,15 +269,11 @@ static int jsto_one(struct job_storage *s, const struct sr *list, size_t n,
     if (!rc) rc = scopy_create(ctx, jd->dst, jd->fmt, size);
     if (rc) goto out;
     s->d[s->n - 1].created = true;
-    free(*json_io);
-    *json_io = out;
-    out = NULL;
     job_info(s->job, "disk %s: %s -> %s (%llu MiB, %s mover)", vdev,
              jd->src, jd->dst, (unsigned long long)(size >> 20), jd->mover);
 out:
     free(vdev);
     free(real);
-    free(out);
     free(cause);
     return rc;
 }
@@ -520,8 +530,8 @@ int job_storage_real_paths(struct xlmig_ctx *ctx, char **json_io)
     const char *dir = job_storage_link_dir();
     struct domcfg c;
     struct stat st;
-    char *why = NULL, *real, *out = NULL, *cause = NULL;
-    size_t i, n = strlen(dir), out_len;
+    char *why = NULL, *real, *cause = NULL;
+    size_t i, n = strlen(dir);
     int rc;
 
     memset(&c, 0, sizeof(c));
@@ -542,18 +552,11 @@ int job_storage_real_paths(struct xlmig_ctx *ctx, char **json_io)
             rc = err_from_errno(errno);
             break;
         }
-        rc = cfgfile_disk_retarget(*json_io, strlen(*json_io),
-                                   c.disks[i].vdev, real, NULL, &out,
-                                   &out_len, &cause);
+        rc = jsto_retarget(json_io, c.disks[i].vdev, real, &cause);
         if (rc) LOG(ctx, ERROR, "disk %s: the config: %s", c.disks[i].vdev,
                     cause);
         else LOG(ctx, DEBUG, "disk %s: %s goes as %s", c.disks[i].vdev, p,
                  real);
-        if (!rc) {
-            free(*json_io);
-            *json_io = out;
-            out = NULL;
-        }
         free(cause);
         cause = NULL;
         free(real);
@@ -625,8 +628,8 @@ void job_storage_relink(struct xlmig_ctx *ctx, const char *name,
 {
     const char *dir = job_storage_link_dir();
     struct domcfg c;
-    char *why = NULL, *link, *out = NULL, *cause = NULL;
-    size_t i, out_len;
+    char *why = NULL, *link, *cause = NULL;
+    size_t i;
 
     memset(&c, 0, sizeof(c));
     if (domcfg_parse(*json_io, &c, &why)) goto out;
@@ -634,18 +637,12 @@ void job_storage_relink(struct xlmig_ctx *ctx, const char *name,
         if (!jsto_linkable(name, &c.disks[i], dir)) continue;
         link = jsto_link(ctx, dir, name, &c.disks[i], made);
         if (!link) continue;
-        if (cfgfile_disk_retarget(*json_io, strlen(*json_io),
-                                  c.disks[i].vdev, link, NULL, &out,
-                                  &out_len, &cause)) {
+        if (jsto_retarget(json_io, c.disks[i].vdev, link, &cause))
             LOG(ctx, WARN, "disk %s: %s; it keeps its path",
                 c.disks[i].vdev, cause);
-        } else {
+        else
             LOG(ctx, INFO, "disk %s: named %s (-> %s), so that it can move "
                 "live here", c.disks[i].vdev, link, c.disks[i].pdev_path);
-            free(*json_io);
-            *json_io = out;
-            out = NULL;
-        }
         free(cause);
         cause = NULL;
         free(link);
