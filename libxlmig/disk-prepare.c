@@ -114,9 +114,7 @@ static int dprep_link(struct dprep *d)
         image = realpath(target, NULL);
     } else {
         link = xasprintf("%s/%s-%s", dir, d->inf.name, d->o->vdev);
-        /* /dev/VG/LV is the name LVM keeps; a file, its real path. */
-        image = !stat(target, &st) && S_ISBLK(st.st_mode)
-                    ? xstrdup(target) : realpath(target, NULL);
+        image = job_storage_image_of(target);
     }
     if (!image) {
         rc = dprep_fail(d, "%s: %s", target, strerror(errno));

@@ -518,6 +518,15 @@ void job_storage_free(struct job_storage *s)
     free(s);
 }
 
+char *job_storage_image_of(const char *path)
+{
+    struct stat st;
+
+    /* /dev/VG/LV is the name LVM keeps; a file, its real path. */
+    if (!stat(path, &st) && S_ISBLK(st.st_mode)) return xstrdup(path);
+    return realpath(path, NULL);
+}
+
 const char *job_storage_link_dir(void)
 {
     const char *d = getenv("XLMIG_DISK_LINK_DIR");
@@ -604,12 +613,10 @@ static char *jsto_link(struct xlmig_ctx *ctx, const char *dir,
             d->pdev_path);
         goto fail;
     }
-    /* A device (an LV) by the name given, a file by its real path. */
-    if (!stat(d->pdev_path, &st) && S_ISBLK(st.st_mode)) {
-        free(real);
-        real = xstrdup(d->pdev_path);
-    }
-    if (fdio_make_dirs(ctx, dir, 0755) || smove_link_set(ctx, link, real))
+    free(real);
+    real = job_storage_image_of(d->pdev_path);
+    if (!real || fdio_make_dirs(ctx, dir, 0755) ||
+        smove_link_set(ctx, link, real))
         goto fail;
     made->v = xrealloc(made->v, (made->n + 1) * sizeof(*made->v));
     made->v[made->n++] = xstrdup(link);

@@ -45,6 +45,10 @@ void job_storage_free(struct job_storage *s);
 /* $XLMIG_DISK_LINK_DIR, else /var/lib/xlmig/disk: the disks' stable
  * names (xlmig disk-prepare, live moves). */
 const char *job_storage_link_dir(void);
+/* What a stable name of the image at path names (allocated; NULL, errno
+ * set, if there is none): a block device (an LV) by the name given, a
+ * file by its real path. */
+char *job_storage_image_of(const char *path);
 /*
  * The config another host gets names the images, not this host's stable
  * names of them (symlinks in job_storage_link_dir(), which that host
