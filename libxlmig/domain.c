@@ -68,6 +68,7 @@ int xlmig_domain_list(struct xlmig_ctx *ctx, struct xlmig_domain **list_r,
         list[i].memkb = hl[i].info.current_memkb;
         list[i].vcpus = hl[i].vcpus;
         domain_state(&hl[i].info, list[i].state);
+        hv_uuid_str(hl[i].info.uuid, list[i].uuid);
     }
     hv_list_free(hl, n);
     *list_r = list;

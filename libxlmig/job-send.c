@@ -626,6 +626,9 @@ int xlmig_check(struct xlmig_ctx *ctx, const char *domain, const char *host,
             strcmp(js.checks.r[i].id, "destination-checks"))
             rep->destination_checked = true;
     rep->errors = pf_errors(&js.checks);
+    rep->memory_known = js.checks.mem_known;
+    rep->memory_need_kib = js.checks.mem_need_kb;
+    rep->memory_free_kib = js.checks.mem_free_kb;
     rep->n = js.checks.n;
     rep->results = js.checks.r;
     pf_report_init(&js.checks);

@@ -270,6 +270,12 @@ struct xlmig_check_report {
     size_t errors;              /* errors not forced */
     size_t n;
     struct xlmig_check_result *results;
+    /*
+     * The destination's memory figures (an xlmig/1 destination that could
+     * compute them): what the domain needs there and what is free there.
+     */
+    bool memory_known;
+    uint64_t memory_need_kib, memory_free_kib;
 };
 
 /*
@@ -350,6 +356,7 @@ struct xlmig_domain {
     uint64_t memkb;             /* current memory */
     unsigned vcpus;
     char state[7];              /* xl's flags: r b p s c d, '-' if not */
+    char uuid[37];              /* lower-case, with dashes */
 };
 
 /* Every domain of this host by domid; free(*list_r) when done. */

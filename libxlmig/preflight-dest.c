@@ -129,6 +129,9 @@ static void pf_check_memory(struct hv *hv, const struct pf_request *req,
         return;
     }
     avail = hf->free_kb > hf->claimed_kb ? hf->free_kb - hf->claimed_kb : 0;
+    rep->mem_known = true;
+    rep->mem_need_kb = need;
+    rep->mem_free_kb = avail;
     if (hf->autoballoon && hf->dom0_kb > hf->dom0_min_kb)
         balloon = hf->dom0_kb - hf->dom0_min_kb;
     if (need <= avail)

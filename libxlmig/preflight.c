@@ -159,6 +159,11 @@ void pf_merge(struct pf_report *rep, struct pf_report *from)
                 from->r[i].severity, from->r[i].message, from->r[i].remedy,
                 from->r[i].forced);
     }
+    if (from->mem_known) {
+        rep->mem_known = true;
+        rep->mem_need_kb = from->mem_need_kb;
+        rep->mem_free_kb = from->mem_free_kb;
+    }
     free(from->r);
     pf_report_init(from);
 }
@@ -320,6 +325,13 @@ char *pf_report_encode(const struct pf_report *rep)
         yajl_gen_map_close(g);
     }
     yajl_gen_array_close(g);
+    if (rep->mem_known) {
+        pf_gen_str(g, "memory");
+        yajl_gen_map_open(g);
+        pf_gen_ku(g, "need", rep->mem_need_kb);
+        pf_gen_ku(g, "free", rep->mem_free_kb);
+        yajl_gen_map_close(g);
+    }
     yajl_gen_map_close(g);
     return pf_gen_done(g);
 }
@@ -477,6 +489,33 @@ out:
     return rc;
 }
 
+/* The optional "memory" object of a report: need and free, in KiB. */
+static int pf_report_decode_memory(yajl_val root, struct pf_report *rep,
+                                   char **why_r)
+{
+    const char *mpath[] = { "memory", NULL };
+    yajl_val m = yajl_tree_get(root, mpath, yajl_t_any);
+    uint64_t need, avail;
+
+    if (!m) return XLMIG_OK;
+    if (!YAJL_IS_OBJECT(m)) {
+        *why_r = xstrdup("memory: not an object");
+        return XLMIG_E_PROTO;
+    }
+    if (!pf_get_u64(m, "need", "memory", &need, why_r) ||
+        !pf_get_u64(m, "free", "memory", &avail, why_r))
+        return XLMIG_E_PROTO;
+    if (need > PF_MEM_KB_MAX || avail > PF_MEM_KB_MAX) {
+        *why_r = xasprintf("memory: more than %llu KiB",
+                           (unsigned long long)PF_MEM_KB_MAX);
+        return XLMIG_E_PROTO;
+    }
+    rep->mem_known = true;
+    rep->mem_need_kb = need;
+    rep->mem_free_kb = avail;
+    return XLMIG_OK;
+}
+
 int pf_report_decode(const char *json, struct pf_report *rep, char **why_r)
 {
     const char *rpath[] = { "results", NULL };
@@ -528,7 +567,7 @@ int pf_report_decode(const char *json, struct pf_report *rep, char **why_r)
         pf_push(rep, true, id, sev, proto_clean_text(msg),
                 proto_clean_text(rem), false);
     }
-    rc = XLMIG_OK;
+    rc = pf_report_decode_memory(root, rep, why_r);
 out:
     yajl_tree_free(root);
     if (rc) pf_report_dispose(rep);

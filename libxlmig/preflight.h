@@ -28,11 +28,18 @@ struct domcfg;
 #define PF_RESULTS_MAX 512          /* results in one report */
 #define PF_DISKS_MAX 256
 
-/* A report: results in the order the checks ran. */
+/*
+ * A report: results in the order the checks ran, and the destination's
+ * memory figures when its "memory" check could compute them (for
+ * placement: what the domain needs there, what is free there, in KiB).
+ */
 struct pf_report {
     struct xlmig_check_result *r;
     size_t n, alloc;
+    bool mem_known;
+    uint64_t mem_need_kb, mem_free_kb;
 };
+#define PF_MEM_KB_MAX (1ull << 40)      /* 1 EiB: beyond is a lie */
 
 void pf_report_init(struct pf_report *rep);
 void pf_report_dispose(struct pf_report *rep);

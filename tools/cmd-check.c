@@ -130,7 +130,12 @@ static void cmd_check_json(const char *host,
         cmd_json_str(r->remedy);
         printf(", \"forced\": %s}", r->forced ? "true" : "false");
     }
-    fputs("]}\n", stdout);
+    fputs("]", stdout);
+    if (rep->memory_known)
+        printf(", \"memory\": {\"need_kib\": %llu, \"free_kib\": %llu}",
+               (unsigned long long)rep->memory_need_kib,
+               (unsigned long long)rep->memory_free_kib);
+    fputs("}\n", stdout);
 }
 
 static void cmd_check_text(const char *host,

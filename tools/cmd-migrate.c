@@ -152,6 +152,8 @@ void cmd_event_json(const struct xlmig_event *ev)
                r->destination ? "destination" : "source",
                r->forced ? "true" : "false");
         cmd_json_str(r->message);
+        fputs(", \"remedy\": ", stdout);
+        cmd_json_str(r->remedy);
     } else {
         fputs(", \"detail\": ", stdout);
         cmd_json_str(ev->detail ? ev->detail : "");
