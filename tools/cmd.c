@@ -42,6 +42,8 @@ extern const struct cmd_entry cmd_sr_list_entry;
 extern const struct cmd_entry cmd_sr_show_entry;
 extern const struct cmd_entry cmd_storage_move_entry;
 extern const struct cmd_entry cmd_disk_prepare_entry;
+extern const struct cmd_entry cmd_job_validate_entry;
+extern const struct cmd_entry cmd_job_run_entry;
 
 const struct cmd_entry *const cmd_table[] = {
     &cmd_help_entry,
@@ -64,6 +66,8 @@ const struct cmd_entry *const cmd_table[] = {
     &cmd_job_show_entry,
     &cmd_job_cancel_entry,
     &cmd_job_set_entry,
+    &cmd_job_validate_entry,
+    &cmd_job_run_entry,
     &cmd_set_limit_entry,
     &cmd_maintenance_entry,
     &cmd_recover_entry,

@@ -1,0 +1,352 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# t-99-jobs.sh - job files (xlmig-jobs(5)) run by `xlmig job-run` on A,
+# three sim hosts over ssh:
+#  dry-run  the evacuation's --dry-run prints the plan and exits 1 (one
+#           domain cannot go): xenstore's /libxlmig, the domains and the
+#           state directories of all hosts are the same after it
+#  evacuate A's six domains (one excluded stays) to B and C with
+#           per-destination 2: A enters maintenance mode; never more than
+#           2 incoming on B or C at once (their slots watched, their own
+#           limit raised to 4), and 2 reached; each domain on the host the
+#           placement rule picks from the figures of `xlmig check --json`;
+#           the domain with a PCI device is unplaced, names the check, and
+#           runs on A; exit 1; the report says all that
+#  chain    after= and on-error: a failed job skips its dependent, an
+#           independent one runs; on-error=stop skips what had not started
+#  kill     the runner killed (SIGKILL) mid-migration: the migration goes
+#           on; the same file run again adopts it, moves the rest, moves
+#           nothing twice, exits 0 and leaves no state behind
+#  sigint   SIGINT mid-migration: cancelled before its point of no return
+#           (the domain runs on A), nothing more started, exit 1, the
+#           state kept; run again, it completes
+#  from     a job with from=B runs on B over ssh: B's domain goes to C
+#  hostile  a DOCTYPE (XXE) file: exit 2, nothing run
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/sim.sh"
+it_begin t-99-jobs 600
+it_setup 3
+
+A=$(it_ip A)
+B=$(it_ip B)
+C=$(it_ip C)
+J=$IT_DIR/jobs
+mkdir -p "$J"
+run() { it_on A xlmig job-run -s "$IT_SSH" "$@"; }
+
+cat >"$J/py" <<'EOF'
+import json, sys
+
+def load(p):
+    with open(p) as f:
+        return json.load(f)
+
+cmd, args = sys.argv[1], sys.argv[2:]
+if cmd == "pci-config":         # OUT NAME: a PVH config with a PCI device
+    c = {"c_info": {"type": "pvh", "name": args[1],
+                    "uuid": "85850000-0000-4000-8000-00000000e006"},
+         "b_info": {"max_vcpus": 1, "avail_vcpus": [0],
+                    "max_memkb": 16384, "target_memkb": 16384,
+                    "kernel": "/var/lib/xen/boot/vmlinuz", "type.pvh": {}},
+         "pcidevs": [{"domain": 0, "bus": 3, "dev": 0, "func": 0}]}
+    json.dump(c, open(args[0], "w"))
+elif cmd == "place":            # CHECKS...: the placement the rule gives
+    # args: files named DOMAIN.TARGET with `xlmig check --json` output
+    fig, doms, tgts = {}, [], []
+    for p in args:
+        d, t = p.rsplit("/", 1)[1].rsplit(".", 1)
+        r = load(p)
+        if d not in doms: doms.append(d)
+        if t not in tgts: tgts.append(t)
+        fig[d, t] = r
+    free = {t: fig[doms[0], t]["memory"]["free_kib"] for t in tgts}
+    def need(d, t): return fig[d, t]["memory"]["need_kib"]
+    def fits(d, t): return fig[d, t]["ok"]
+    size = {d: max([need(d, t) for t in tgts if fits(d, t)] or [0]) for d in doms}
+    order = sorted(range(len(doms)), key=lambda i: (-size[doms[i]], i))
+    for i in order:
+        d = doms[i]
+        best = None
+        for t in tgts:
+            if fits(d, t) and need(d, t) <= free[t]:
+                if best is None or free[t] - need(d, t) > free[best] - need(d, best):
+                    best = t
+        if best: free[best] -= need(d, best)
+        print(d, best or "-")
+elif cmd == "results":          # REPORT: "ID RESULT TO ATTEMPTS" lines
+    for j in load(args[0])["jobs"]:
+        print(j["id"], j["result"], j["to"] or "-", j["attempts"])
+elif cmd == "field":            # REPORT ID KEY
+    for j in load(args[0])["jobs"]:
+        if j["id"] == args[1]:
+            print(j[args[2]])
+elif cmd == "incoming":         # `xlmig jobs --json`: slots "in" held
+    print(sum(1 for j in load(args[0])["jobs"] if j["slot"] == "in"))
+elif cmd == "overlap":          # REPORT TO: most tasks to TO at once
+    ev = []
+    for j in load(args[0])["jobs"]:
+        if j["to"] == args[1] and j["result"] == "done" and j["started"]:
+            ev += [(j["started"], 1), (j["ended"], -1)]
+    n = m = 0
+    for _, d in sorted(ev, key=lambda e: (e[0], e[1])):
+        n += d
+        m = max(m, n)
+    print(m)
+EOF
+py() { python3 "$J/py" "$@"; }
+
+# snapshot TAG: what a dry run must not change, on every host.
+snapshot() {
+	local h
+	for h in A B C; do
+		XENSTORED_PATH=$(it_sim_dir $h)/xenstored/socket xenstore-ls -f /libxlmig 2>&1 |
+			sed "s/^/$h /"
+		it_on $h xlmig list --json | python3 -c '
+import json, sys
+for d in json.load(sys.stdin)["domains"]:
+    print(d["name"], d["domid"], d["uuid"])' | sed "s/^/$h /"
+		(cd "$(it_host_dir $h)" && find state links -print 2>/dev/null || true) | sort | sed "s/^/$h /"
+	done
+}
+
+# --- hosts and domains ------------------------------------------------------------------
+# B has 1600 MiB free, C 1400 (dom0 takes 1024); their own incoming limit is
+# 4, so the file's limit of 2 per destination is what holds.
+sed -i 's/^memory_mb = .*/memory_mb = 2624/' "$(it_sim_dir B)/facts"
+sed -i 's/^memory_mb = .*/memory_mb = 2424/' "$(it_sim_dir C)/facts"
+for h in B C; do it_on $h xlmig set-limit in 4; done
+it_on A xlmig set-limit out 8
+i=0
+for mb in 320 256 192 128 96; do
+	i=$((i + 1))
+	it_on A xlmig sim-create --memory $mb --rate 300 --fill random "ev$i" >/dev/null ||
+		it_fail "sim-create ev$i"
+done
+py pci-config "$J/ev6.json" ev6
+it_on A xlmig sim-create --rate 100 --config "$J/ev6.json" ev6 >/dev/null || it_fail "sim-create ev6"
+it_on A xlmig sim-create --memory 16 --rate 100 keep1 >/dev/null
+sim_shape A 600mbit
+
+cat >"$J/evac.xml" <<EOF
+<?xml version="1.0" encoding="UTF-8"?>
+<jobs xmlns="urn:xlmig:jobs:1" version="1">
+  <limits per-destination="2" total="6"/>
+  <host name="B" address="$B"/>
+  <host name="C" address="$C"/>
+  <evacuate id="evac" to="B C" compress="lz4">
+    <exclude name="keep*"/>
+  </evacuate>
+</jobs>
+EOF
+it_on A xlmig job-validate "$J/evac.xml" >/dev/null || it_fail "evac.xml is not valid"
+
+# The placement the rule gives, from the hosts' own figures.
+mkdir -p "$J/checks"
+for d in ev1 ev2 ev3 ev4 ev5 ev6; do
+	for t in B C; do
+		it_on A xlmig check --json -s "$IT_SSH" $d "$(it_ip $t)" >"$J/checks/$d.$t" || true
+	done
+done
+py place "$J"/checks/* >"$J/expected"
+it_log "expected placement: $(tr '\n' ' ' <"$J/expected")"
+grep -qx 'ev6 -' "$J/expected" || it_fail "ev6 fits somewhere: $(cat "$J/expected")"
+[ "$(awk '$2 == "B"' "$J/expected" | wc -l)" -ge 2 ] &&
+	[ "$(awk '$2 == "C"' "$J/expected" | wc -l)" -ge 2 ] ||
+	it_fail "the figures do not spread the domains: $(tr '\n' ' ' <"$J/expected")"
+
+# --- dry-run ----------------------------------------------------------------------------
+snapshot >"$J/before"
+rc=0
+run --dry-run --report "$J/dry.json" "$J/evac.xml" >"$J/dry.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || it_fail "dry run: exit $rc, not 1: $(tr "\n" "|" <"$J/dry.out")"
+snapshot >"$J/after"
+diff "$J/before" "$J/after" >"$J/dry.diff" || it_fail "the dry run changed: $(head -n 5 "$J/dry.diff")"
+grep -q 'evac:ev6 *unplaced' "$J/dry.out" || it_fail "dry run: ev6 not unplaced: $(tr "\n" "|" <"$J/dry.out")"
+while read -r d t; do
+	[ "$t" = - ] && continue
+	grep -q "evac:$d *migrate $d to $t " "$J/dry.out" ||
+		it_fail "dry run does not place $d on $t: $(tr "\n" "|" <"$J/dry.out")"
+done <"$J/expected"
+it_on A xlmig maintenance status | grep -qx off || it_fail "the dry run put A in maintenance mode"
+
+# --- evacuate ---------------------------------------------------------------------------
+run --report "$J/evac.json" "$J/evac.xml" >"$J/evac.out" 2>&1 &
+runner=$!
+max_b=0 max_c=0
+while kill -0 $runner 2>/dev/null; do
+	it_on B xlmig jobs --json >"$J/jobs.B" 2>/dev/null || true
+	it_on C xlmig jobs --json >"$J/jobs.C" 2>/dev/null || true
+	nb=$(py incoming "$J/jobs.B" 2>/dev/null || echo 0)
+	nc=$(py incoming "$J/jobs.C" 2>/dev/null || echo 0)
+	[ "$nb" -le 2 ] && [ "$nc" -le 2 ] || it_fail "incoming at once: B $nb, C $nc (limit 2)"
+	[ "$nb" -le "$max_b" ] || max_b=$nb
+	[ "$nc" -le "$max_c" ] || max_c=$nc
+	sleep 0.2
+done
+rc=0
+wait $runner || rc=$?
+it_log "evacuation: $(tr "\n" "|" <"$J/evac.out")"
+[ "$rc" = 1 ] || it_fail "evacuation: exit $rc, not 1 (ev6 cannot go)"
+[ "$max_b" = 2 ] || [ "$max_c" = 2 ] || it_fail "the limit of 2 was never reached (B $max_b, C $max_c)"
+for t in B C; do
+	[ "$(py overlap "$J/evac.json" $t)" -le 2 ] || it_fail "the report shows more than 2 to $t at once"
+done
+while read -r d t; do
+	if [ "$t" = - ]; then
+		sim_expect_only A "$d"
+		[ "$(py field "$J/evac.json" "evac:$d" result)" = unplaced ] ||
+			it_fail "$d is not reported unplaced"
+		py field "$J/evac.json" "evac:$d" checks | grep -q 'B: pci-passthrough.*C: pci-passthrough' ||
+			it_fail "$d: the failing checks are not named: $(py field "$J/evac.json" "evac:$d" checks)"
+		continue
+	fi
+	sim_expect_only "$t" "$d"
+	[ "$(py field "$J/evac.json" "evac:$d" result) $(py field "$J/evac.json" "evac:$d" to)" = "done $t" ] ||
+		it_fail "$d: report says $(py results "$J/evac.json" | grep "evac:$d ")"
+	[ "$(py field "$J/evac.json" "evac:$d" phases)" != "{}" ] || it_fail "$d: no phase times in the report"
+done <"$J/expected"
+sim_expect_only A keep1
+it_on A xlmig maintenance status | grep -q '^on' || it_fail "A is not in maintenance mode after the evacuation"
+grep -q 'pci-passthrough' "$J/evac.out" || it_fail "the run does not name ev6's failing check"
+it_on A xlmig maintenance off
+
+# --- chain ------------------------------------------------------------------------------
+for d in ch1 ch2 ch3; do it_on A xlmig sim-create --memory 16 --rate 100 $d >/dev/null; done
+cat >"$J/chain.xml" <<EOF
+<?xml version="1.0"?>
+<jobs xmlns="urn:xlmig:jobs:1" version="1">
+  <host name="B" address="$B"/>
+  <migrate id="bad" domain="ghost" to="B"/>
+  <migrate id="dep" domain="ch1" to="B" after="bad"/>
+  <migrate id="indep" domain="ch2" to="B"/>
+  <migrate id="stopper" domain="ghost2" to="B" after="indep" on-error="stop"/>
+  <wait id="slow" seconds="8"/>
+  <migrate id="late" domain="ch3" to="B" after="slow"/>
+</jobs>
+EOF
+rc=0
+run --report "$J/chain.json" "$J/chain.xml" >"$J/chain.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || it_fail "chain: exit $rc, not 1: $(tr "\n" "|" <"$J/chain.out")"
+py results "$J/chain.json" | awk '{ print $1, $2 }' | sort >"$J/chain.got"
+printf '%s\n' "bad failed" "dep skipped" "indep done" "late skipped" "slow done" "stopper failed" >"$J/chain.want"
+diff "$J/chain.want" "$J/chain.got" >/dev/null || it_fail "chain: $(tr '\n' ',' <"$J/chain.got")"
+py field "$J/chain.json" dep error | grep -q 'bad' || it_fail "dep's reason does not name bad"
+py field "$J/chain.json" late error | grep -q 'on-error=stop' || it_fail "late's reason is not the stop"
+py field "$J/chain.json" bad error | grep -q 'ghost is not on' || it_fail "bad's error: $(py field "$J/chain.json" bad error)"
+sim_expect_only A ch1
+sim_expect_only B ch2
+sim_expect_only A ch3
+
+# --- kill -------------------------------------------------------------------------------
+for i in 1 2 3 4; do
+	it_on A xlmig sim-create --memory 96 --rate 300 --fill random "rs$i" >/dev/null
+done
+sim_shape A 150mbit
+cat >"$J/rs.xml" <<EOF
+<?xml version="1.0"?>
+<jobs xmlns="urn:xlmig:jobs:1" version="1">
+  <limits per-destination="1"/>
+  <host name="C" address="$C"/>
+  <migrate id="rs" to="C"><select name="rs*"/></migrate>
+</jobs>
+EOF
+run "$J/rs.xml" >"$J/rs1.out" 2>&1 &
+runner=$!
+# Killed once the state file says one is done and the next runs.
+state_is() {
+	python3 -c '
+import glob, json, sys
+f = glob.glob(sys.argv[1] + "/rs-*.json")
+r = [j["result"] for j in json.load(open(f[0]))["jobs"]] if f else []
+sys.exit(0 if r.count("done") == 1 and r.count("running") == 1 else 1)' "$(it_host_dir A)/state/runs" 2>/dev/null
+}
+it_wait_until 60 "one migration done and the next running" state_is
+sim_kill A KILL '^[^ ]*xlmig job-run .*rs\.xml'
+wait $runner 2>/dev/null || true
+t_kill=$(date +%s.%N)
+ls "$(it_host_dir A)/state/runs/"rs-*.json >/dev/null 2>&1 || it_fail "no state file after the kill"
+# The migration the runner left goes on without it.
+it_wait_until 60 "the orphaned migration to end" eval '[ "$(sim_jobs A)" = 0 ]'
+rc=0
+run --report "$J/rs.json" "$J/rs.xml" >"$J/rs2.out" 2>&1 || rc=$?
+[ "$rc" = 0 ] || it_fail "the run after the kill: exit $rc: $(tr "\n" "|" <"$J/rs2.out")"
+for i in 1 2 3 4; do sim_expect_only C "rs$i"; done
+py results "$J/rs.json" | while read -r id res to n; do
+	[ "$res $to $n" = "done C 1" ] || it_fail "after the kill, $id: $res $to $n (want done C 1)"
+done
+# One done before the kill, one adopted (started before, ended after),
+# the other two started after: none ran twice (attempts 1, above).
+when=$(python3 -c '
+import json, sys
+t = float(sys.argv[2])
+for j in json.load(open(sys.argv[1]))["jobs"]:
+    print("before" if j["ended"] < t else "across" if j["started"] < t else "after")' \
+	"$J/rs.json" "$t_kill" | sort | uniq -c | awk '{ print $2 "=" $1 }' | tr '\n' ' ')
+[ "$when" = "across=1 after=2 before=1 " ] || it_fail "after the kill ($t_kill), the tasks ran: $when: $(python3 -c '
+import json, sys
+for j in json.load(open(sys.argv[1]))["jobs"]:
+    print(j["id"], j["started"], j["ended"], j["attempts"])' "$J/rs.json" | tr '\n' '|') $(tr '\n' '|' <"$J/rs2.out")"
+grep -q 'still running from an earlier run' "$J/rs2.out" || it_fail "the second run adopted nothing"
+ls "$(it_host_dir A)/state/runs/"rs-* >/dev/null 2>&1 && it_fail "state left after a complete run"
+
+# --- sigint -----------------------------------------------------------------------------
+for i in 1 2; do
+	it_on A xlmig sim-create --memory 128 --rate 300 --fill random "si$i" >/dev/null
+done
+sim_shape A 60mbit
+cat >"$J/si.xml" <<EOF
+<?xml version="1.0"?>
+<jobs xmlns="urn:xlmig:jobs:1" version="1">
+  <limits total="1"/>
+  <host name="B" address="$B"/>
+  <migrate id="s1" domain="si1" to="B"/>
+  <migrate id="s2" domain="si2" to="B"/>
+</jobs>
+EOF
+run --report "$J/si.json" "$J/si.xml" >"$J/si1.out" 2>&1 &
+runner=$!
+it_wait_until 30 "si1 in transfer" eval \
+	'it_on A xlmig jobs --json | grep -q "\"phase\": \"transfer\""'
+sim_kill A INT '^[^ ]*xlmig job-run .*si\.xml'
+rc=0
+wait $runner || rc=$?
+[ "$rc" = 1 ] || it_fail "SIGINT: exit $rc, not 1: $(tr "\n" "|" <"$J/si1.out")"
+py results "$J/si.json" | awk '{ print $1, $2 }' | sort | tr '\n' ' ' >"$J/si.got"
+[ "$(cat "$J/si.got")" = "s1 cancelled s2 skipped " ] || it_fail "SIGINT: $(cat "$J/si.got")"
+sim_expect_only A si1
+sim_expect_only A si2
+[ "$(sim_jobs A)" = 0 ] || it_fail "jobs left on A after SIGINT"
+ls "$(it_host_dir A)/state/runs/"si-*.json >/dev/null 2>&1 || it_fail "no state kept after SIGINT"
+sim_shape A 1gbit
+run "$J/si.xml" >"$J/si2.out" 2>&1 || it_fail "the run after SIGINT failed: $(tr "\n" "|" <"$J/si2.out")"
+sim_expect_only B si1
+sim_expect_only B si2
+
+# --- from -------------------------------------------------------------------------------
+on_b=$(awk '$2 == "B" { print $1; exit }' "$J/expected")
+cat >"$J/from.xml" <<EOF
+<?xml version="1.0"?>
+<jobs xmlns="urn:xlmig:jobs:1" version="1">
+  <host name="B" address="$B"/>
+  <host name="C" address="$C"/>
+  <migrate id="r" from="B" domain="$on_b" to="C"/>
+</jobs>
+EOF
+run --report "$J/from.json" "$J/from.xml" >"$J/from.out" 2>&1 ||
+	it_fail "from=B: $(tr "\n" "|" <"$J/from.out")"
+sim_expect_only C "$on_b"
+
+# --- hostile ----------------------------------------------------------------------------
+cat >"$J/xxe.xml" <<EOF
+<?xml version="1.0"?>
+<!DOCTYPE jobs [ <!ENTITY x SYSTEM "file:///etc/shadow"> ]>
+<jobs xmlns="urn:xlmig:jobs:1" version="1"><host name="B" address="$B"/>
+  <migrate id="m" domain="keep1" to="B"/></jobs>
+EOF
+rc=0
+run "$J/xxe.xml" >"$J/xxe.out" 2>&1 || rc=$?
+[ "$rc" = 2 ] || it_fail "a DOCTYPE file: exit $rc, not 2"
+grep -q 'xxe.xml:2: a DOCTYPE is refused' "$J/xxe.out" || it_fail "xxe: $(tr "\n" "|" <"$J/xxe.out")"
+sim_expect_only A keep1
+
+for h in A B C; do [ "$(sim_jobs $h)" = 0 ] || it_fail "jobs left on $h"; done
