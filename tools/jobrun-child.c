@@ -298,7 +298,9 @@ bool jobrun_child_read(struct jobrun_child *ch,
 
 void jobrun_child_signal(struct jobrun_child *ch, int sig)
 {
-    if (ch->pid > 0 && !ch->reaped) kill(-ch->pid, sig);
+    /* The child alone: what it started (its ssh transport) is its own
+     * to stop, and must outlive a refused cancel. */
+    if (ch->pid > 0 && !ch->reaped) kill(ch->pid, sig);
 }
 
 int jobrun_child_exit(const struct jobrun_child *ch)

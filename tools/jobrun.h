@@ -74,7 +74,7 @@ int jobrun_child_adopt(const char *log, struct jobrun_child *ch,
  */
 bool jobrun_child_read(struct jobrun_child *ch,
                        void (*line_fn)(void *arg, char *line), void *arg);
-/* Signals the child's process group. */
+/* Signals the child (not its process group). */
 void jobrun_child_signal(struct jobrun_child *ch, int sig);
 /* Kills and reaps it (for errors only), frees what it holds. */
 void jobrun_child_dispose(struct jobrun_child *ch);

@@ -22,6 +22,9 @@
 #           state kept; run again, it completes
 #  from     a job with from=B runs on B over ssh: B's domain goes to C
 #  hostile  a DOCTYPE (XXE) file: exit 2, nothing run
+#  state    a foreign state file (a task id with ../) is refused; a state
+#           file that cannot be written (a full tmpfs) stops the run
+#           before the migration starts: exit 1, the domain on A
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/sim.sh"
 it_begin t-99-jobs 600
@@ -348,5 +351,30 @@ run "$J/xxe.xml" >"$J/xxe.out" 2>&1 || rc=$?
 [ "$rc" = 2 ] || it_fail "a DOCTYPE file: exit $rc, not 2"
 grep -q 'xxe.xml:2: a DOCTYPE is refused' "$J/xxe.out" || it_fail "xxe: $(tr "\n" "|" <"$J/xxe.out")"
 sim_expect_only A keep1
+
+# --- state: a state file that is not ours is refused, naming it; one that
+# cannot be written stops the run before the migration starts.
+cat >"$J/keep.xml" <<EOF
+<?xml version="1.0"?>
+<jobs xmlns="urn:xlmig:jobs:1" version="1"><host name="B" address="$B"/>
+  <migrate id="k" domain="keep1" to="B"/></jobs>
+EOF
+printf '{"version": 1, "file": "x", "jobs": [{"id": "../../etc/k", "job": "k", "result": "running"}]}' \
+	>"$J/bad-state.json"
+rc=0
+run --state "$J/bad-state.json" "$J/keep.xml" >"$J/badstate.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || it_fail "a foreign state file: exit $rc, not 1"
+grep -q 'bad-state.json: entry 0 is not a task of' "$J/badstate.out" ||
+	it_fail "foreign state: $(tr "\n" "|" <"$J/badstate.out")"
+mkdir -p "$J/full"
+mount -t tmpfs -o size=64k xlmig-it-full "$J/full" || it_fail "cannot mount a tmpfs"
+it_on_teardown "umount '$J/full' 2>/dev/null || true"
+dd if=/dev/zero of="$J/full/fill" bs=4k count=64 2>/dev/null || true
+rc=0
+run --state "$J/full/keep.json" "$J/keep.xml" >"$J/full.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || it_fail "a state file that cannot be written: exit $rc, not 1"
+grep -q 'cannot write the state file' "$J/full.out" || it_fail "full: $(tr "\n" "|" <"$J/full.out")"
+sim_expect_only A keep1
+umount "$J/full"
 
 for h in A B C; do [ "$(sim_jobs $h)" = 0 ] || it_fail "jobs left on $h"; done
