@@ -14,9 +14,13 @@
 #           runs on A; exit 1; the report says all that
 #  chain    after= and on-error: a failed job skips its dependent, an
 #           independent one runs; on-error=stop skips what had not started
+#  retry    a failing migration tried again (retries=1): 2 attempts, then
+#           failed, naming the check; a host that does not answer fails
+#           its job naming why; --json gives one event a line
 #  kill     the runner killed (SIGKILL) mid-migration: the migration goes
 #           on; the same file run again adopts it, moves the rest, moves
 #           nothing twice, exits 0 and leaves no state behind
+#  timeout  a job's timeout cancels it before its point of no return
 #  sigint   SIGINT mid-migration: cancelled before its point of no return
 #           (the domain runs on A), nothing more started, exit 1, the
 #           state kept; run again, it completes
@@ -240,6 +244,42 @@ sim_expect_only A ch1
 sim_expect_only B ch2
 sim_expect_only A ch3
 
+# --- retry, unreachable host, --json --------------------------------------------------
+# ch4 exists on B too: each attempt fails its checks (name-free), the
+# domain stays on A; one retry, then failed with 2 attempts. Host D does
+# not answer: its job fails naming it. Events: one JSON object a line.
+it_on A xlmig sim-create --memory 16 --rate 100 ch4 >/dev/null
+it_on B xlmig sim-create --memory 16 --rate 100 ch4 >/dev/null
+cat >"$J/retry.xml" <<EOF
+<?xml version="1.0"?>
+<jobs xmlns="urn:xlmig:jobs:1" version="1">
+  <host name="B" address="$B"/>
+  <host name="D" address="192.0.2.9"/>
+  <migrate id="clash" domain="ch4" to="B" retries="1" retry-delay="1"/>
+  <migrate id="far" from="D" domain="ch4" to="B"/>
+</jobs>
+EOF
+rc=0
+run --json --report "$J/retry.json" "$J/retry.xml" >"$J/retry.jsonl" 2>"$J/retry.err" || rc=$?
+[ "$rc" = 1 ] || it_fail "retry: exit $rc, not 1"
+[ "$(py results "$J/retry.json" | sort | tr '\n' ' ')" = "clash failed B 2 far failed B 1 " ] ||
+	it_fail "retry: $(py results "$J/retry.json" | tr '\n' ' ')"
+py field "$J/retry.json" clash checks | grep -q name-free || it_fail "clash does not name name-free"
+py field "$J/retry.json" far error | grep -qi 'D\|192.0.2.9\|ssh\|connect' ||
+	it_fail "far's error does not say why: $(py field "$J/retry.json" far error)"
+python3 - "$J/retry.jsonl" <<'EOF' || it_fail "retry: the JSON events are wrong: $(tr '\n' '|' <"$J/retry.jsonl")"
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1])]
+assert ev[0]["event"] == "run-start", ev[0]
+assert ev[-1] == {"event": "run-end", "result": "failed", "done": 0, "failed": 2,
+                  "skipped": 0, "cancelled": 0, "unplaced": 0}, ev[-1]
+starts = [e["id"] for e in ev if e["event"] == "job-start"]
+assert starts.count("clash") == 2, starts
+ends = [(e["id"], e["result"]) for e in ev if e["event"] == "job-end"]
+assert sorted(ends) == [("clash", "failed"), ("far", "failed")], ends
+EOF
+sim_expect_running A ch4
+
 # --- kill -------------------------------------------------------------------------------
 for i in 1 2 3 4; do
 	it_on A xlmig sim-create --memory 96 --rate 300 --fill random "rs$i" >/dev/null
@@ -306,6 +346,22 @@ cat >"$J/si.xml" <<EOF
   <migrate id="s2" domain="si2" to="B"/>
 </jobs>
 EOF
+# A job's timeout: si1 cannot move in 3 s at this rate: cancelled before
+# its point of no return, failed "timed out", the domain on A.
+cat >"$J/to.xml" <<EOF
+<?xml version="1.0"?>
+<jobs xmlns="urn:xlmig:jobs:1" version="1">
+  <host name="B" address="$B"/>
+  <migrate id="t" domain="si1" to="B" timeout="3"/>
+</jobs>
+EOF
+rc=0
+run --report "$J/to.json" "$J/to.xml" >"$J/to.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || it_fail "timeout: exit $rc, not 1"
+[ "$(py results "$J/to.json")" = "t failed B 1" ] || it_fail "timeout: $(py results "$J/to.json")"
+py field "$J/to.json" t error | grep -q 'timed out after 3 s' || it_fail "timeout: $(py field "$J/to.json" t error)"
+sim_expect_only A si1
+[ "$(sim_jobs A)" = 0 ] || it_fail "jobs left on A after the timeout"
 run --report "$J/si.json" "$J/si.xml" >"$J/si1.out" 2>&1 &
 runner=$!
 it_wait_until 30 "si1 in transfer" eval \
