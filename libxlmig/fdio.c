@@ -400,6 +400,22 @@ int fdio_write_file(struct xlmig_ctx *ctx, const char *path,
     return fdio_write_file_as(ctx, path, data, len, NULL);
 }
 
+int xlmig_file_write(struct xlmig_ctx *ctx, const char *path,
+                     const void *data, size_t len)
+{
+    const char *slash = strrchr(path, '/');
+    char *dir;
+    int rc;
+
+    if (slash && slash != path) {
+        dir = xasprintf("%.*s", (int)(slash - path), path);
+        rc = fdio_make_dirs(ctx, dir, 0700);
+        free(dir);
+        if (rc) return rc;
+    }
+    return fdio_write_file(ctx, path, data, len);
+}
+
 int fdio_write_file_as(struct xlmig_ctx *ctx, const char *path,
                        const void *data, size_t len, const struct stat *like)
 {

@@ -60,7 +60,8 @@ void jobxml_error(struct jobxml_errors *errs, const char *path, long line,
                   const char *fmt, ...)
 {
     va_list ap;
-    char *msg, *p;
+    unsigned char *p;
+    char *msg;
 
     if (errs->n == JOBXML_ERRORS_MAX) {
         errs->more = true;
@@ -69,10 +70,16 @@ void jobxml_error(struct jobxml_errors *errs, const char *path, long line,
     va_start(ap, fmt);
     if (vasprintf(&msg, fmt, ap) < 0) abort();
     va_end(ap);
-    /* One printable line, whatever libxml2 or the file put in it. */
+    /* One printable line, whatever libxml2 or the file put in it: no C0
+     * or C1 controls (U+0080-U+009F are 0xc2 0x80-0x9f in UTF-8). */
     msg[strcspn(msg, "\n")] = '\0';
-    for (p = msg; *p; p++)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f) *p = '?';
+    for (p = (unsigned char *)msg; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f) *p = '?';
+        if (p[0] == 0xc2 && p[1] >= 0x80 && p[1] <= 0x9f) {
+            p[0] = '?';
+            *++p = '?';
+        }
+    }
     if (line > 0)
         errs->line[errs->n++] = xasprintf("%s:%ld: %s", path, line, msg);
     else
@@ -699,9 +706,11 @@ int jobxml_load(const char *path, const char *text, size_t len,
     xmlSetStructuredErrorFunc(&sink, jobxml_structured);
     pc = xmlNewParserCtxt();
     if (!pc) abort();
-    doc = xmlCtxtReadMemory(pc, text, (int)len, path, NULL,
+    /* UTF-8 whatever the file declares or starts with: in UTF-16 or
+     * UTF-7 a DOCTYPE would pass the scan above. */
+    doc = xmlCtxtReadMemory(pc, text, (int)len, path, "UTF-8",
                             XML_PARSE_NONET | XML_PARSE_NOCDATA |
-                            XML_PARSE_BIG_LINES);
+                            XML_PARSE_BIG_LINES | XML_PARSE_IGNORE_ENC);
     if (!doc) {
         if (!errs->n) jobxml_error(errs, path, 0, "not well-formed XML");
         goto out;

@@ -438,6 +438,16 @@ XLMIG_API int xlmig_recover_release(struct xlmig_ctx *ctx, const char *uuid,
  * "0" means no limit. XLMIG_E_INVAL if it is not one.
  */
 XLMIG_API int xlmig_parse_rate(const char *s, uint64_t *bytes_per_s_r);
+
+/*
+ * Writes a file of this host atomically and durably: its directory and
+ * missing parents made (0700), a temporary beside it created exclusively
+ * (never through a link), fsync, rename, fsync of the directory. On
+ * failure (logged) the file is as it was. For what the tools keep (xlmig
+ * job-run's state file and report).
+ */
+XLMIG_API int xlmig_file_write(struct xlmig_ctx *ctx, const char *path,
+                               const void *data, size_t len);
 /*
  * Changes a running job: key "bandwidth" (a rate as xlmig_parse_rate
  * reads it; the sender applies it within a second). XLMIG_E_NOTFOUND if

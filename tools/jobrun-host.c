@@ -25,13 +25,34 @@ static yajl_val jobrun_host_get(yajl_val obj, const char *key,
     return obj ? yajl_tree_get(obj, path, type) : NULL;
 }
 
+const char *jobrun_json_str(yajl_val o, const char *key)
+{
+    yajl_val v = jobrun_host_get(o, key, yajl_t_string);
+
+    return v ? YAJL_GET_STRING(v) : NULL;
+}
+
+double jobrun_json_num(yajl_val o, const char *key)
+{
+    yajl_val v = jobrun_host_get(o, key, yajl_t_number);
+
+    return v ? YAJL_GET_DOUBLE(v) : 0;
+}
+
+bool jobrun_json_true(yajl_val o, const char *key)
+{
+    yajl_val v = jobrun_host_get(o, key, yajl_t_any);
+
+    return v && YAJL_IS_TRUE(v);
+}
+
 /* A string member copied into out (size bytes), "" when absent. */
 static void jobrun_host_str(yajl_val obj, const char *key, char *out,
                             size_t size)
 {
-    yajl_val v = jobrun_host_get(obj, key, yajl_t_string);
+    const char *s = jobrun_json_str(obj, key);
 
-    snprintf(out, size, "%s", v ? YAJL_GET_STRING(v) : "");
+    snprintf(out, size, "%s", s ? s : "");
 }
 
 static uint64_t jobrun_host_u64(yajl_val obj, const char *key)
@@ -164,17 +185,15 @@ void jobrun_check_parse(const char *json, struct jobrun_check *res)
                 i < 512; i++) {
         r = YAJL_GET_ARRAY(results)->values[i];
         jobrun_host_str(r, "severity", sev, sizeof(sev));
-        v = jobrun_host_get(r, "forced", yajl_t_any);
-        if (strcmp(sev, "error") || (v && YAJL_IS_TRUE(v))) continue;
+        if (strcmp(sev, "error") || jobrun_json_true(r, "forced")) continue;
         jobrun_host_str(r, "id", id, sizeof(id));
         ids = res->failed ? xasprintf("%s,%s", res->failed, id)
                           : xstrdup(id);
         free(res->failed);
         res->failed = ids;
-        if (!res->remedy) {
-            v = jobrun_host_get(r, "remedy", yajl_t_string);
-            res->remedy = xstrdup(v ? YAJL_GET_STRING(v) : "");
-        }
+        if (!res->remedy)
+            res->remedy = xstrdup(jobrun_json_str(r, "remedy")
+                                  ? jobrun_json_str(r, "remedy") : "");
     }
     mem = jobrun_host_get(root, "memory", yajl_t_object);
     if (mem) {

@@ -29,29 +29,6 @@
 #define JOBRUN_STATE_VERSION 1
 #define JOBRUN_STATE_TASKS_MAX 16384
 
-/* Creates dir and its parents (mode 0700 for what it makes). */
-static int jobrun_state_mkdirs(const char *dir, char **why_r)
-{
-    char *p = xstrdup(dir), *s;
-    int rc = 0;
-
-    for (s = p + 1; ; s++) {
-        if (*s && *s != '/') continue;
-        char c = *s;
-
-        *s = '\0';
-        if (mkdir(p, 0700) && errno != EEXIST) {
-            *why_r = xasprintf("cannot create %s: %s", p, strerror(errno));
-            rc = -1;
-            break;
-        }
-        *s = c;
-        if (!c) break;
-    }
-    free(p);
-    return rc;
-}
-
 char *jobrun_state_default(const char *file)
 {
     const char *dir = getenv("XLMIG_STATE_DIR");
@@ -179,46 +156,20 @@ static char *jobrun_state_json(const struct jobrun *run, const char *result)
     return out;
 }
 
-/* Writes text to path durably: tmp, fsync, rename, fsync the dir. */
-static int jobrun_state_write(const char *path, const char *text,
-                              char **why_r)
+/* Writes text to path durably (xlmig_file_write). */
+static int jobrun_state_write(struct jobrun *run, const char *path,
+                              const char *text, char **why_r)
 {
-    char *tmp = xasprintf("%s.tmp", path), *copy = xstrdup(path);
-    size_t len = strlen(text), off = 0;
-    int fd = -1, dfd = -1, rc = -1;
-    ssize_t r;
+    struct xlmig_ctx *lib = cmd_lib(run->env.c);
+    int rc;
 
-    if (jobrun_state_mkdirs(dirname(copy), why_r)) goto out;
-    fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-    if (fd < 0) goto fail;
-    while (off < len) {
-        r = write(fd, text + off, len - off);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) goto fail;
-        off += (size_t)r;
+    if (!lib) {
+        *why_r = xstrdup("no library context");
+        return -1;
     }
-    if (fsync(fd)) goto fail;
-    if (close(fd)) {
-        fd = -1;
-        goto fail;
-    }
-    fd = -1;
-    if (rename(tmp, path)) goto fail;
-    free(copy);
-    copy = xstrdup(path);
-    dfd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd < 0 || fsync(dfd)) goto fail;
-    rc = 0;
-    goto out;
-fail:
-    *why_r = xasprintf("%s: %s", path, strerror(errno));
-    (void)unlink(tmp);
-out:
-    if (fd >= 0) close(fd);
-    if (dfd >= 0) close(dfd);
-    free(tmp);
-    free(copy);
-    return rc;
+    rc = xlmig_file_write(lib, path, text, strlen(text));
+    if (rc) *why_r = xasprintf("%s: %s", path, xlmig_strerror(rc));
+    return rc ? -1 : 0;
 }
 
 int jobrun_state_save(struct jobrun *run, char **why_r)
@@ -228,7 +179,7 @@ int jobrun_state_save(struct jobrun *run, char **why_r)
 
     if (!run->state_path) return 0;
     text = jobrun_state_json(run, NULL);
-    rc = jobrun_state_write(run->state_path, text, why_r);
+    rc = jobrun_state_write(run, run->state_path, text, why_r);
     free(text);
     return rc;
 }
@@ -237,7 +188,7 @@ int jobrun_report_write(struct jobrun *run, const char *path,
                         const char *result, char **why_r)
 {
     char *text = jobrun_state_json(run, result);
-    int rc = jobrun_state_write(path, text, why_r);
+    int rc = jobrun_state_write(run, path, text, why_r);
 
     free(text);
     return rc;
@@ -263,26 +214,10 @@ void jobrun_state_remove(struct jobrun *run)
 
 /* ---- reading ------------------------------------------------------------- */
 
-static const char *jobrun_state_str(yajl_val o, const char *key)
-{
-    const char *path[] = { key, NULL };
-    yajl_val v = yajl_tree_get(o, path, yajl_t_string);
-
-    return v ? YAJL_GET_STRING(v) : NULL;
-}
-
-static double jobrun_state_num(yajl_val o, const char *key)
-{
-    const char *path[] = { key, NULL };
-    yajl_val v = yajl_tree_get(o, path, yajl_t_number);
-
-    return v ? YAJL_GET_DOUBLE(v) : 0;
-}
-
 /* A copied string member of at most max bytes, or NULL. */
 static char *jobrun_state_dup(yajl_val o, const char *key, size_t max)
 {
-    const char *s = jobrun_state_str(o, key);
+    const char *s = jobrun_json_str(o, key);
 
     return s && strlen(s) <= max ? xstrdup(s) : NULL;
 }
@@ -310,48 +245,47 @@ static bool jobrun_state_id_ok(const struct jobxml_job *job, const char *id)
 /* One task of the file; false if it is not one of this file's. */
 static bool jobrun_state_task(struct jobrun *run, yajl_val o)
 {
-    const char *id = jobrun_state_str(o, "id"), *s, *to;
-    ssize_t j = jobrun_state_job(run, jobrun_state_str(o, "job"));
+    const char *id = jobrun_json_str(o, "id"), *s, *to;
+    ssize_t j = jobrun_state_job(run, jobrun_json_str(o, "job"));
     const struct jobxml_job *job;
     enum jobrun_state st;
     struct jobrun_task *t;
     yajl_val ph;
     size_t i;
 
-    if (!id || j < 0 || !(s = jobrun_state_str(o, "result")) ||
+    if (!id || j < 0 || !(s = jobrun_json_str(o, "result")) ||
         !jobrun_state_parse(s, &st))
         return false;
     job = &run->env.f->jobs[j];
     if (!jobrun_state_id_ok(job, id)) return false;
     /* Only what is done or may still run is kept: the rest runs again. */
     if (st != JOBRUN_DONE && st != JOBRUN_RUNNING) return true;
-    to = jobrun_state_str(o, "to");
+    to = jobrun_json_str(o, "to");
     if (to && !jobxml_host(run->env.f, to)) to = NULL;
     if (!to && job->n_to == 1) to = job->to[0];
     /* Placed on a host the file no longer names: placed again. */
     if (!to && job->kind == JOBXML_EVACUATE) return true;
-    s = jobrun_state_str(o, "domain");
+    s = jobrun_json_str(o, "domain");
     if (s && (strlen(s) > 127 || !*s)) return false;
     t = jobrun_task_add(run, (size_t)j, id, s);
     t->state = st;
-    t->already = yajl_tree_get(o, (const char *[]){ "already", NULL },
-                               yajl_t_true) != NULL;
-    if ((s = jobrun_state_str(o, "uuid")) && strlen(s) == 36)
+    t->already = jobrun_json_true(o, "already");
+    if ((s = jobrun_json_str(o, "uuid")) && strlen(s) == 36)
         snprintf(t->uuid, sizeof(t->uuid), "%s", s);
     t->to = to ? xstrdup(to) : NULL;
-    t->attempts = (unsigned)jobrun_state_num(o, "attempts");
-    t->started = jobrun_state_num(o, "started");
-    t->ended = jobrun_state_num(o, "ended");
-    t->bytes = (uint64_t)jobrun_state_num(o, "bytes");
+    t->attempts = (unsigned)jobrun_json_num(o, "attempts");
+    t->started = jobrun_json_num(o, "started");
+    t->ended = jobrun_json_num(o, "ended");
+    t->bytes = (uint64_t)jobrun_json_num(o, "bytes");
     if (yajl_tree_get(o, (const char *[]){ "downtime_ms", NULL },
                       yajl_t_number)) {
-        t->downtime_ms = jobrun_state_num(o, "downtime_ms");
+        t->downtime_ms = jobrun_json_num(o, "downtime_ms");
         t->has_downtime = true;
     }
     t->error = jobrun_state_dup(o, "error", 1024);
     t->remedy = jobrun_state_dup(o, "remedy", 1024);
     t->checks = jobrun_state_dup(o, "checks", 1024);
-    if ((s = jobrun_state_str(o, "xjob")) && strlen(s) < sizeof(t->xjob) &&
+    if ((s = jobrun_json_str(o, "xjob")) && strlen(s) < sizeof(t->xjob) &&
         strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
                "0123456789._-") == strlen(s))
         snprintf(t->xjob, sizeof(t->xjob), "%s", s);
@@ -391,7 +325,7 @@ int jobrun_state_load(struct jobrun *run, char **why_r)
     fd = open(run->state_path, O_RDONLY | O_CLOEXEC);
     if (fd < 0 && errno == ENOENT) {
         rc = 0;
-        goto mkdir;
+        goto out;
     }
     if (fd < 0 || fstat(fd, &st)) goto sys;
     if (st.st_size > JOBRUN_STATE_MAX) {
@@ -411,7 +345,7 @@ int jobrun_state_load(struct jobrun *run, char **why_r)
     root = jsonlim_parse(text, JOBRUN_STATE_MAX, JOBRUN_STATE_DEPTH, &why);
     jobs = root ? yajl_tree_get(root, (const char *[]){ "jobs", NULL },
                                 yajl_t_array) : NULL;
-    if (!jobs || jobrun_state_num(root, "version") != JOBRUN_STATE_VERSION ||
+    if (!jobs || jobrun_json_num(root, "version") != JOBRUN_STATE_VERSION ||
         YAJL_GET_ARRAY(jobs)->len > JOBRUN_STATE_TASKS_MAX) {
         *why_r = xasprintf("%s: not a state file of xlmig job-run%s%s "
                            "(remove it to start the run afresh)",
@@ -427,11 +361,9 @@ int jobrun_state_load(struct jobrun *run, char **why_r)
                                run->env.f->path);
             goto out;
         }
-    if (jobrun_state_num(root, "started") > 0)
-        run->started = jobrun_state_num(root, "started");
+    if (jobrun_json_num(root, "started") > 0)
+        run->started = jobrun_json_num(root, "started");
     rc = 0;
-mkdir:
-    if (!rc && jobrun_state_mkdirs(run->log_dir, why_r)) rc = -1;
     goto out;
 sys:
     *why_r = xasprintf("%s: %s", run->state_path, strerror(errno));

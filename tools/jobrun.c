@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -589,30 +590,6 @@ static void jobrun_phase_add(struct jobrun_task *t, const char *name,
     t->phase_s[i] += s;
 }
 
-static const char *jobrun_jstr(yajl_val o, const char *key)
-{
-    const char *path[] = { key, NULL };
-    yajl_val v = yajl_tree_get(o, path, yajl_t_string);
-
-    return v ? YAJL_GET_STRING(v) : NULL;
-}
-
-static double jobrun_jnum(yajl_val o, const char *key)
-{
-    const char *path[] = { key, NULL };
-    yajl_val v = yajl_tree_get(o, path, yajl_t_number);
-
-    return v ? YAJL_GET_DOUBLE(v) : 0;
-}
-
-static bool jobrun_jtrue(yajl_val o, const char *key)
-{
-    const char *path[] = { key, NULL };
-    yajl_val v = yajl_tree_get(o, path, yajl_t_any);
-
-    return v && YAJL_IS_TRUE(v);
-}
-
 /* Whether s is a word that may name an xlmig job. */
 static bool jobrun_job_id_ok(const char *s)
 {
@@ -641,50 +618,50 @@ static void jobrun_on_line(void *arg, char *line)
     o = jsonlim_parse(line, JOBRUN_LINE_MAX, 4, &why);
     free(why);
     if (!o) return;
-    if (!YAJL_IS_OBJECT(o) || !(ev = jobrun_jstr(o, "event"))) goto out;
-    at = jobrun_jnum(o, "elapsed");
-    if (!strcmp(ev, "phase") && (s = jobrun_jstr(o, "phase"))) {
+    if (!YAJL_IS_OBJECT(o) || !(ev = jobrun_json_str(o, "event"))) goto out;
+    at = jobrun_json_num(o, "elapsed");
+    if (!strcmp(ev, "phase") && (s = jobrun_json_str(o, "phase"))) {
         if (strcmp(s, t->phase)) {
             if (t->phase[0]) jobrun_phase_add(t, t->phase, at - t->phase_at);
             snprintf(t->phase, sizeof(t->phase), "%s", s);
             t->phase_at = at;
         }
     } else if (!strcmp(ev, "progress")) {
-        t->bytes = (uint64_t)jobrun_jnum(o, "bytes");
-        t->rate = jobrun_jnum(o, "rate");
+        t->bytes = (uint64_t)jobrun_json_num(o, "bytes");
+        t->rate = jobrun_json_num(o, "rate");
         if (l->run->json) jobrun_event_task(l->run, "progress", t);
-    } else if (!strcmp(ev, "info") && (s = jobrun_jstr(o, "detail")) &&
+    } else if (!strcmp(ev, "info") && (s = jobrun_json_str(o, "detail")) &&
                !strncmp(s, "job ", 4) && jobrun_job_id_ok(s + 4)) {
         snprintf(t->xjob, sizeof(t->xjob), "%s", s + 4);
-    } else if (!strcmp(ev, "check") && (s = jobrun_jstr(o, "severity")) &&
-               !strcmp(s, "error") && !jobrun_jtrue(o, "forced") &&
-               (s = jobrun_jstr(o, "id"))) {
+    } else if (!strcmp(ev, "check") && (s = jobrun_json_str(o, "severity")) &&
+               !strcmp(s, "error") && !jobrun_json_true(o, "forced") &&
+               (s = jobrun_json_str(o, "id"))) {
         ids = t->checks ? xasprintf("%s,%.47s", t->checks, s)
                         : xasprintf("%.47s", s);
         jobrun_set(&t->checks, ids);
-        if (!t->remedy && (s = jobrun_jstr(o, "remedy")) && *s)
+        if (!t->remedy && (s = jobrun_json_str(o, "remedy")) && *s)
             t->remedy = xasprintf("%.400s", s);
     } else if (!strcmp(ev, "result")) {
         t->result_seen = true;
-        t->result_ok = jobrun_jtrue(o, "ok");
-        at = jobrun_jnum(o, "total_s");
+        t->result_ok = jobrun_json_true(o, "ok");
+        at = jobrun_json_num(o, "total_s");
         t->result_total = at;
         if (t->phase[0] && at > 0) jobrun_phase_add(t, t->phase,
                                                     at - t->phase_at);
         t->phase[0] = '\0';
-        if (jobrun_jstr(o, "where") &&
-            !strcmp(jobrun_jstr(o, "where"), "unknown") && !t->result_ok)
+        if (jobrun_json_str(o, "where") &&
+            !strcmp(jobrun_json_str(o, "where"), "unknown") && !t->result_ok)
             t->unsafe = true;
-        if (jobrun_jnum(o, "written") > 0)
-            t->bytes = (uint64_t)jobrun_jnum(o, "written");
-        else if (jobrun_jnum(o, "bytes") > 0)
-            t->bytes = (uint64_t)jobrun_jnum(o, "bytes");
+        if (jobrun_json_num(o, "written") > 0)
+            t->bytes = (uint64_t)jobrun_json_num(o, "written");
+        else if (jobrun_json_num(o, "bytes") > 0)
+            t->bytes = (uint64_t)jobrun_json_num(o, "bytes");
         if (yajl_tree_get(o, (const char *[]){ "downtime_ms", NULL },
                           yajl_t_number) && t->result_ok) {
-            t->downtime_ms = jobrun_jnum(o, "downtime_ms");
+            t->downtime_ms = jobrun_json_num(o, "downtime_ms");
             t->has_downtime = true;
         }
-        if ((s = jobrun_jstr(o, "job")) && jobrun_job_id_ok(s))
+        if ((s = jobrun_json_str(o, "job")) && jobrun_job_id_ok(s))
             snprintf(t->xjob, sizeof(t->xjob), "%s", s);
     }
 out:
@@ -862,6 +839,13 @@ static void jobrun_start(struct jobrun *run, struct jobrun_task *t)
     }
     jobrun_argv(run, t, argv, storage, sizeof(storage), timeout,
                 sizeof(timeout));
+    /* Beside the state file, which the save above made sure of. */
+    if (mkdir(run->log_dir, 0700) && errno != EEXIST) {
+        jobrun_set(&t->error, xasprintf("%s: %s", run->log_dir,
+                                        strerror(errno)));
+        jobrun_end(run, t, JOBRUN_FAILED);
+        return;
+    }
     log = xasprintf("%s/%s", run->log_dir, t->id);
     r = jobrun_child_start(&run->env, jobrun_host(run, job->from), argv, log,
                            &t->child, &why);

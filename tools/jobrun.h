@@ -18,6 +18,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <yajl/yajl_tree.h>
+
 #include "cmd.h"
 #include "internal.h"     /* xmalloc.c: x* abort on out-of-memory */
 #include "jobxml.h"
@@ -98,6 +100,12 @@ struct jobrun_domain {
     uint32_t domid;
     uint64_t memory_kib;
 };
+
+/* Members of a JSON object the runner reads (a child's, a host's, the
+ * state file): the string or NULL, the number or 0, whether it is true. */
+const char *jobrun_json_str(yajl_val o, const char *key);
+double jobrun_json_num(yajl_val o, const char *key);
+bool jobrun_json_true(yajl_val o, const char *key);
 
 /* The domains of host (NULL: here). 0, or -1 with *why_r. */
 int jobrun_host_domains(const struct jobrun_env *env,
