@@ -26,6 +26,9 @@
 #           state kept; run again, it completes
 #  from     a job with from=B runs on B over ssh: B's domain goes to C
 #  hostile  a DOCTYPE (XXE) file: exit 2, nothing run
+#  limits   per-source 1 (A's and B's migrations each one at a time, side
+#           by side) and per-sr 1 (three disk moves into one SR in turn)
+#  leave    an evacuation with leave-maintenance="yes" leaves it
 #  state    a foreign state file (a task id with ../) is refused; a state
 #           file that cannot be written (a full tmpfs) stops the run
 #           before the migration starts: exit 1, the domain on A
@@ -89,10 +92,11 @@ elif cmd == "field":            # REPORT ID KEY
             print(j[args[2]])
 elif cmd == "incoming":         # `xlmig jobs --json`: slots "in" held
     print(sum(1 for j in load(args[0])["jobs"] if j["slot"] == "in"))
-elif cmd == "overlap":          # REPORT TO: most tasks to TO at once
+elif cmd == "overlap":          # REPORT FIELD VALUE: most such tasks at once
     ev = []
+    want = None if args[2] == "-" else args[2]
     for j in load(args[0])["jobs"]:
-        if j["to"] == args[1] and j["result"] == "done" and j["started"]:
+        if j[args[1]] == want and j["result"] == "done" and j["started"]:
             ev += [(j["started"], 1), (j["ended"], -1)]
     n = m = 0
     for _, d in sorted(ev, key=lambda e: (e[0], e[1])):
@@ -196,7 +200,7 @@ it_log "evacuation: $(tr "\n" "|" <"$J/evac.out")"
 [ "$rc" = 1 ] || it_fail "evacuation: exit $rc, not 1 (ev6 cannot go)"
 [ "$max_b" = 2 ] || [ "$max_c" = 2 ] || it_fail "the limit of 2 was never reached (B $max_b, C $max_c)"
 for t in B C; do
-	[ "$(py overlap "$J/evac.json" $t)" -le 2 ] || it_fail "the report shows more than 2 to $t at once"
+	[ "$(py overlap "$J/evac.json" to $t)" -le 2 ] || it_fail "the report shows more than 2 to $t at once"
 done
 while read -r d t; do
 	if [ "$t" = - ]; then
@@ -432,5 +436,83 @@ run --state "$J/full/keep.json" "$J/keep.xml" >"$J/full.out" 2>&1 || rc=$?
 grep -q 'cannot write the state file' "$J/full.out" || it_fail "full: $(tr "\n" "|" <"$J/full.out")"
 sim_expect_only A keep1
 umount "$J/full"
+
+# --- per-source and per-sr limits ------------------------------------------------------
+# per-source 1: two migrations leave A one at a time, two leave B (from=B)
+# one at a time, and the two sources run side by side.
+for i in 1 2; do
+	it_on A xlmig sim-create --memory 64 --rate 100 --fill random "pa$i" >/dev/null
+	it_on B xlmig sim-create --memory 64 --rate 100 --fill random "pb$i" >/dev/null
+done
+sim_shape A 150mbit
+sim_shape B 150mbit
+cat >"$J/src.xml" <<EOF
+<?xml version="1.0"?>
+<jobs xmlns="urn:xlmig:jobs:1" version="1">
+  <limits per-source="1"/>
+  <host name="B" address="$B"/>
+  <host name="C" address="$C"/>
+  <migrate id="a" to="C"><select name="pa*"/></migrate>
+  <migrate id="b" from="B" to="C"><select name="pb*"/></migrate>
+</jobs>
+EOF
+run --report "$J/src.json" "$J/src.xml" >"$J/src.out" 2>&1 || it_fail "per-source: $(tr "\n" "|" <"$J/src.out")"
+[ "$(py overlap "$J/src.json" from -)" = 1 ] || it_fail "per-source: A ran $(py overlap "$J/src.json" from -) at once"
+[ "$(py overlap "$J/src.json" from B)" = 1 ] || it_fail "per-source: B ran $(py overlap "$J/src.json" from B) at once"
+[ "$(py overlap "$J/src.json" kind migrate)" = 2 ] || it_fail "per-source: A and B did not run side by side"
+for d in pa1 pa2 pb1 pb2; do sim_expect_only C $d; done
+sim_shape A 1gbit
+sim_shape B 1gbit
+
+# per-sr 1: three disk moves into sr2 one at a time (A's own storage limit
+# raised to 4, so the file's limit is what holds).
+SRS=$J/srs
+mkdir -p "$SRS/sr1" "$SRS/sr2"
+printf 'sr = [ "sr1:dir:%s", "sr2:dir:%s" ]\n' "$SRS/sr1" "$SRS/sr2" >"$(it_host_dir A)/xlmig.conf"
+it_on A xlmig sr-create sr1 dir "$SRS/sr1" >/dev/null || it_fail "sr-create sr1"
+it_on A xlmig sr-create sr2 dir "$SRS/sr2" >/dev/null || it_fail "sr-create sr2"
+it_on A xlmig set-limit storage 4
+for i in 1 2 3; do
+	dd if=/dev/urandom of="$SRS/sr1/d$i.img" bs=1M count=96 status=none
+	python3 -c 'import json, sys
+json.dump({"c_info": {"type": "pvh", "name": sys.argv[2],
+                      "uuid": "85850000-0000-4000-8000-00000000d00" + sys.argv[3]},
+           "b_info": {"max_memkb": 65536, "target_memkb": 65536,
+                      "max_vcpus": 1, "type.pvh": {}},
+           "disks": [{"pdev_path": sys.argv[4], "vdev": "xvda",
+                      "format": "raw", "readwrite": 1}]},
+          open(sys.argv[1], "w"))' "$J/d$i.json" "d$i" "$i" "$SRS/sr1/d$i.img"
+done
+cat >"$J/sr.xml" <<EOF
+<?xml version="1.0"?>
+<jobs xmlns="urn:xlmig:jobs:1" version="1">
+  <limits per-sr="1"/>
+  <storage-move id="s1" config="$J/d1.json" vdev="xvda" sr="sr2"/>
+  <storage-move id="s2" config="$J/d2.json" vdev="xvda" sr="sr2"/>
+  <storage-move id="s3" config="$J/d3.json" vdev="xvda" sr="sr2"/>
+</jobs>
+EOF
+run --report "$J/sr.json" "$J/sr.xml" >"$J/sr.out" 2>&1 || it_fail "per-sr: $(tr "\n" "|" <"$J/sr.out")"
+[ "$(py overlap "$J/sr.json" kind storage-move)" = 1 ] ||
+	it_fail "per-sr: $(py overlap "$J/sr.json" kind storage-move) moves into sr2 at once"
+for i in 1 2 3; do
+	grep -q "$SRS/sr2/" "$J/d$i.json" || it_fail "d$i's config does not name sr2"
+	[ ! -e "$SRS/sr1/d$i.img" ] || it_fail "d$i's source is left in sr1"
+done
+
+# --- leave-maintenance -----------------------------------------------------------------
+# An evacuation that moved every domain it chose, asked to, leaves
+# maintenance mode.
+cat >"$J/leave.xml" <<EOF
+<?xml version="1.0"?>
+<jobs xmlns="urn:xlmig:jobs:1" version="1">
+  <host name="B" address="$B"/>
+  <evacuate id="e" to="B" leave-maintenance="yes"><select name="keep1"/></evacuate>
+</jobs>
+EOF
+run "$J/leave.xml" >"$J/leave.out" 2>&1 || it_fail "leave: $(tr "\n" "|" <"$J/leave.out")"
+sim_expect_only B keep1
+it_on A xlmig maintenance status | grep -qx off || it_fail "A is still in maintenance mode"
+grep -q 'left maintenance mode' "$J/leave.out" || it_fail "leave: $(tr "\n" "|" <"$J/leave.out")"
 
 for h in A B C; do [ "$(sim_jobs $h)" = 0 ] || it_fail "jobs left on $h"; done
