@@ -12,7 +12,7 @@ src=${top_srcdir:-.}
 build=${top_builddir:-.}
 seconds=${FUZZ_SECONDS:-20}
 clang=${CLANG:-clang}
-targets="stream proto domcfg preflight frame xs policy cfgfile qmp"
+targets="stream proto domcfg preflight frame xs policy cfgfile qmp jobxml"
 
 if ! command -v "$clang" >/dev/null 2>&1; then
     echo "run-libfuzzer: FAIL: $clang not found; run scripts/install-deps" \
@@ -25,7 +25,8 @@ trap 'rm -rf "$tmp"' EXIT
 lib=$src/libxlmig
 cflags="-g -O1 -fsanitize=fuzzer,address,undefined
     -fno-sanitize-recover=undefined -std=gnu11
-    -include $build/config.h -I$lib $(pkg-config --cflags xentoollog)"
+    -include $build/config.h -I$lib
+    $(pkg-config --cflags xentoollog libxml-2.0)"
 
 # The sources of each target, listed explicitly.
 sources() {
@@ -52,6 +53,11 @@ sources() {
         "$lib/xmalloc.c" ;;
     qmp) echo "$src/tests/fuzz/fuzz-qmp.c $lib/qmp-msg.c $lib/jsonlim.c" \
         "$lib/xmalloc.c" ;;
+    # The schema's C file is made by make, in the build tree.
+    jobxml) echo "$src/tests/fuzz/fuzz-jobxml.c $lib/jobxml.c" \
+        "$lib/jobxml-place.c $build/libxlmig/jobxml-schema.c $lib/rate.c" \
+        "$lib/preflight.c $lib/cpufeat.c $lib/proto.c $lib/buf.c" \
+        "$lib/xmalloc.c $lib/jsonlim.c" ;;
     esac
 }
 
@@ -59,6 +65,7 @@ sources() {
 libs() {
     case $1 in
     domcfg|preflight|qmp) pkg-config --libs yajl ;;
+    jobxml) pkg-config --libs libxml-2.0 yajl ;;
     policy) pkg-config --libs yajl xlutil ;;
     cfgfile) pkg-config --libs yajl xlutil xenlight ;;
     frame|xs) pkg-config --libs libcrypto libzstd liblz4 yajl ;;

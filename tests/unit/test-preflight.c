@@ -303,6 +303,124 @@ static void test_report_malformed(void **state)
     }
 }
 
+/* The destination's memory figures travel with its results. */
+static void test_report_memory_roundtrip(void **state)
+{
+    static const uint64_t figures[][2] = {
+        { 4194304, 16777216 }, { 0, 0 }, { PF_MEM_KB_MAX, PF_MEM_KB_MAX },
+        { 1, PF_MEM_KB_MAX - 1 },
+    };
+    struct pf_report rep, back;
+    char *json, *why = NULL;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < ARRAY_SIZE(figures); i++) {
+        pf_report_init(&rep);
+        pf_add(&rep, true, "memory", XLMIG_CHECK_INFO, NULL, "fits");
+        rep.mem_known = true;
+        rep.mem_need_kb = figures[i][0];
+        rep.mem_free_kb = figures[i][1];
+        json = pf_report_encode(&rep);
+        assert_int_equal(pf_report_decode(json, &back, &why), XLMIG_OK);
+        assert_null(why);
+        assert_int_equal(back.n, 1);
+        assert_true(back.mem_known);
+        assert_int_equal(back.mem_need_kb, figures[i][0]);
+        assert_int_equal(back.mem_free_kb, figures[i][1]);
+        pf_report_dispose(&back);
+        assert_false(back.mem_known);
+        pf_report_dispose(&rep);
+        free(json);
+    }
+}
+
+/* Without figures there is no "memory" object, and none decodes as
+ * unknown: what an older peer sends. */
+static void test_report_memory_absent(void **state)
+{
+    struct pf_report rep, back;
+    char *json, *why = NULL;
+
+    (void)state;
+    pf_report_init(&rep);
+    rep.mem_need_kb = 5;                /* not known: not sent */
+    json = pf_report_encode(&rep);
+    assert_null(strstr(json, "memory"));
+    assert_int_equal(pf_report_decode(json, &back, &why), XLMIG_OK);
+    assert_false(back.mem_known);
+    assert_int_equal(back.mem_need_kb, 0);
+    assert_int_equal(back.mem_free_kb, 0);
+    pf_report_dispose(&back);
+    free(json);
+    assert_int_equal(pf_report_decode("{\"results\": [{\"id\": \"memory\", "
+                                      "\"severity\": \"error\", "
+                                      "\"message\": \"m\", \"remedy\": "
+                                      "\"\"}]}", &back, &why), XLMIG_OK);
+    assert_int_equal(back.n, 1);
+    assert_false(back.mem_known);
+    pf_report_dispose(&back);
+    /* Keys of a newer peer's report are ignored, as before. */
+    assert_int_equal(pf_report_decode("{\"results\": [], \"mem\": 1, "
+                                      "\"memory2\": {}}", &back, &why),
+                     XLMIG_OK);
+    assert_false(back.mem_known);
+    pf_report_dispose(&back);
+}
+
+static void test_report_memory_hostile(void **state)
+{
+    static const char *const cases[] = {
+        "\"memory\": \"4096\"",
+        "\"memory\": [\"1\", \"2\"]",
+        "\"memory\": 7",
+        "\"memory\": null",
+        "\"memory\": true",
+        "\"memory\": {}",
+        "\"memory\": {\"need\": \"1\"}",
+        "\"memory\": {\"free\": \"1\"}",
+        "\"memory\": {\"need\": \"-1\", \"free\": \"1\"}",
+        "\"memory\": {\"need\": \"1\", \"free\": \"-5\"}",
+        "\"memory\": {\"need\": \"0x10\", \"free\": \"1\"}",
+        "\"memory\": {\"need\": \"12a\", \"free\": \"1\"}",
+        "\"memory\": {\"need\": \"1e3\", \"free\": \"1\"}",
+        "\"memory\": {\"need\": \"1.5\", \"free\": \"1\"}",
+        "\"memory\": {\"need\": \"\", \"free\": \"1\"}",
+        "\"memory\": {\"need\": 1, \"free\": 1}",
+        "\"memory\": {\"need\": \"1\", \"free\": null}",
+        "\"memory\": {\"need\": {}, \"free\": \"1\"}",
+        /* 2^40 + 1, and beyond what a uint64_t holds. */
+        "\"memory\": {\"need\": \"1099511627777\", \"free\": \"1\"}",
+        "\"memory\": {\"need\": \"1\", \"free\": \"1099511627777\"}",
+        "\"memory\": {\"need\": \"1\", "
+        "\"free\": \"18446744073709551616\"}",
+        "\"memory\": {\"need\": \"18446744073709551615\", "
+        "\"free\": \"1\"}",
+        "\"memory\": {\"need\": \"000000000000000000001\", "
+        "\"free\": \"1\"}",
+    };
+    struct pf_report rep;
+    char *json, *why;
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < ARRAY_SIZE(cases); i++) {
+        why = NULL;
+        json = xasprintf("{\"results\": [{\"id\": \"memory\", "
+                         "\"severity\": \"info\", \"message\": \"m\", "
+                         "\"remedy\": \"\"}], %s}", cases[i]);
+        if (pf_report_decode(json, &rep, &why) != XLMIG_E_PROTO)
+            fail_msg("case %zu accepted: %s", i, json);
+        assert_non_null(why);
+        if (!strstr(why, "memory"))
+            fail_msg("case %zu: '%s' does not name memory", i, why);
+        assert_int_equal(rep.n, 0);
+        assert_false(rep.mem_known);
+        free(why);
+        free(json);
+    }
+}
+
 /* ---- requests ---- */
 
 static void test_request_roundtrip(void **state)
@@ -563,6 +681,9 @@ int main(void)
         cmocka_unit_test(test_report_roundtrip),
         cmocka_unit_test(test_report_malformed),
         cmocka_unit_test(test_report_cleans_peer_text),
+        cmocka_unit_test(test_report_memory_roundtrip),
+        cmocka_unit_test(test_report_memory_absent),
+        cmocka_unit_test(test_report_memory_hostile),
         cmocka_unit_test_setup_teardown(test_request_roundtrip, setup,
                                         teardown),
         cmocka_unit_test(test_request_malformed),
