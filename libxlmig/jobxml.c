@@ -32,6 +32,7 @@ extern const size_t jobxml_schema_len;
 struct jobxml_sink {
     struct jobxml_errors *errs;
     const char *path;
+    long blame;                 /* the line for an error without one */
 };
 
 const char *jobxml_kind_name(enum jobxml_kind kind)
@@ -114,6 +115,7 @@ static void jobxml_structured(void *arg, xmlErrorPtr e)
     if (e->level == XML_ERR_WARNING) return;
     if (e->node && ((xmlNodePtr)e->node)->type == XML_ELEMENT_NODE)
         line = xmlGetLineNo(e->node);
+    if (line <= 0) line = s->blame;
     jobxml_error(s->errs, s->path, line, "%s",
                  e->message ? e->message : "malformed XML");
 }
@@ -123,6 +125,8 @@ static void jobxml_generic(void *arg, const char *msg, ...)
     (void)arg;
     (void)msg;
 }
+
+static bool jobxml_kind_of(xmlNodePtr n, enum jobxml_kind *kind_r);
 
 static xmlRelaxNGPtr jobxml_rng;
 
@@ -662,20 +666,69 @@ static void jobxml_check(struct jobxml_file *f, struct jobxml_sink *s)
 
 /* ---- the load ------------------------------------------------------------ */
 
-static int jobxml_validate(xmlDocPtr doc, struct jobxml_sink *s)
+static void jobxml_quiet(void *arg, xmlErrorPtr e)
 {
-    xmlRelaxNGValidCtxtPtr vc;
+    (void)arg;
+    (void)e;
+}
+
+static bool jobxml_valid(xmlDocPtr doc, xmlStructuredErrorFunc fn,
+                         void *arg)
+{
+    xmlRelaxNGValidCtxtPtr vc = xmlRelaxNGNewValidCtxt(jobxml_schema_get());
     int r;
 
-    vc = xmlRelaxNGNewValidCtxt(jobxml_schema_get());
     if (!vc) abort();
-    xmlRelaxNGSetValidStructuredErrors(vc, jobxml_structured, s);
+    xmlRelaxNGSetValidStructuredErrors(vc, fn, arg);
     r = xmlRelaxNGValidateDoc(vc, doc);
     xmlRelaxNGFreeValidCtxt(vc);
-    if (r && !s->errs->n)
-        jobxml_error(s->errs, s->path, 0, "does not follow the schema of "
-                     "xlmig job files");
-    return r ? XLMIG_E_INVAL : XLMIG_OK;
+    return r == 0;
+}
+
+/*
+ * The line to give an error libxml2 reports without an element (a failed
+ * choice, as "Element wait failed to validate attributes"): that of the
+ * first child of the root that fails the schema in a document of its own
+ * (with one barrier, for what is not a job), else the root's.
+ */
+static long jobxml_blame(xmlDocPtr doc)
+{
+    xmlNodePtr root = xmlDocGetRootElement(doc), c, r, w;
+    long line = xmlGetLineNo(root);
+    enum jobxml_kind kind;
+    xmlDocPtr d;
+    bool ok;
+
+    for (c = root->children; c; c = c->next) {
+        if (c->type != XML_ELEMENT_NODE) continue;
+        d = xmlNewDoc((const xmlChar *)"1.0");
+        r = xmlDocCopyNode(root, d, 2);
+        if (!d || !r) abort();
+        xmlDocSetRootElement(d, r);
+        if (!xmlAddChild(r, xmlDocCopyNode(c, d, 1))) abort();
+        if (!jobxml_kind_of(c, &kind)) {
+            w = xmlNewChild(r, r->ns, (const xmlChar *)"wait", NULL);
+            if (!w || !xmlNewProp(w, (const xmlChar *)"id",
+                                  (const xmlChar *)"w"))
+                abort();
+        }
+        xmlReconciliateNs(d, r);
+        ok = jobxml_valid(d, jobxml_quiet, NULL);
+        xmlFreeDoc(d);
+        if (!ok) return xmlGetLineNo(c);
+    }
+    return line;
+}
+
+static int jobxml_validate(xmlDocPtr doc, struct jobxml_sink *s)
+{
+    if (jobxml_valid(doc, jobxml_quiet, NULL)) return XLMIG_OK;
+    /* Again, to report: now knowing where to put what has no line. */
+    s->blame = jobxml_blame(doc);
+    if (!jobxml_valid(doc, jobxml_structured, s) && !s->errs->n)
+        jobxml_error(s->errs, s->path, s->blame, "does not follow the "
+                     "schema of xlmig job files");
+    return XLMIG_E_INVAL;
 }
 
 int jobxml_load(const char *path, const char *text, size_t len,
