@@ -113,6 +113,7 @@ static void jobrun_gen_task(yajl_gen g, const struct jobrun *run,
         jobrun_gen_num(g, t->phase_name[i], t->phase_s[i]);
     yajl_gen_map_close(g);
     jobrun_gen_int(g, "bytes", (long long)t->bytes);
+    jobrun_gen_int(g, "wire_bytes", (long long)t->wire_bytes);
     if (t->has_downtime) jobrun_gen_num(g, "downtime_ms", t->downtime_ms);
     jobrun_gen_str(g, "error", t->error);
     jobrun_gen_str(g, "remedy", t->remedy);
@@ -277,6 +278,7 @@ static bool jobrun_state_task(struct jobrun *run, yajl_val o)
     t->started = jobrun_json_num(o, "started");
     t->ended = jobrun_json_num(o, "ended");
     t->bytes = (uint64_t)jobrun_json_num(o, "bytes");
+    t->wire_bytes = (uint64_t)jobrun_json_num(o, "wire_bytes");
     if (yajl_tree_get(o, (const char *[]){ "downtime_ms", NULL },
                       yajl_t_number)) {
         t->downtime_ms = jobrun_json_num(o, "downtime_ms");

@@ -652,6 +652,7 @@ static void jobrun_on_line(void *arg, char *line)
         if (jobrun_json_str(o, "where") &&
             !strcmp(jobrun_json_str(o, "where"), "unknown") && !t->result_ok)
             t->unsafe = true;
+        t->wire_bytes = (uint64_t)jobrun_json_num(o, "wire_bytes");
         if (jobrun_json_num(o, "written") > 0)
             t->bytes = (uint64_t)jobrun_json_num(o, "written");
         else if (jobrun_json_num(o, "bytes") > 0)
@@ -807,7 +808,7 @@ static void jobrun_start(struct jobrun *run, struct jobrun_task *t)
     t->ended = 0;
     t->phase[0] = '\0';
     t->n_phases = 0;
-    t->bytes = 0;
+    t->bytes = t->wire_bytes = 0;
     t->rate = 0;
     t->has_downtime = false;
     t->result_seen = t->result_ok = t->unsafe = false;

@@ -185,7 +185,8 @@ struct jobrun_task {
     char phase_name[JOBRUN_PHASES][16];
     double phase_s[JOBRUN_PHASES];
     size_t n_phases;
-    uint64_t bytes, total_bytes;
+    uint64_t bytes;             /* stream bytes (a disk move: written) */
+    uint64_t wire_bytes;        /* what crossed the link */
     double rate, downtime_ms;
     bool has_downtime;
     char *error, *remedy;       /* one line each, or NULL */

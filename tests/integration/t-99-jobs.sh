@@ -215,6 +215,7 @@ while read -r d t; do
 	[ "$(py field "$J/evac.json" "evac:$d" result) $(py field "$J/evac.json" "evac:$d" to)" = "done $t" ] ||
 		it_fail "$d: report says $(py results "$J/evac.json" | grep "evac:$d ")"
 	[ "$(py field "$J/evac.json" "evac:$d" phases)" != "{}" ] || it_fail "$d: no phase times in the report"
+	[ "$(py field "$J/evac.json" "evac:$d" wire_bytes)" -gt 0 ] || it_fail "$d: no wire bytes in the report"
 done <"$J/expected"
 sim_expect_only A keep1
 it_on A xlmig maintenance status | grep -q '^on' || it_fail "A is not in maintenance mode after the evacuation"
