@@ -470,12 +470,11 @@ static void jobrun_place(struct jobrun *run, size_t j, size_t first,
             task->to = xstrdup(job->to[choice[d]]);
             jobrun_set(&task->remedy, NULL);
             if (run->dry_run)
-                jobrun_say(run, "  %-20s migrate %s to %s (needs %llu MiB; "
-                           "%llu MiB free there before)", task->id,
+                jobrun_say(run, "  %-20s migrate %s to %s (needs %llu MiB "
+                           "of the %llu MiB free there)", task->id,
                            task->domain, task->to, (unsigned long long)
                            (need[d * nt + choice[d]] / 1024),
                            (unsigned long long)(avail[choice[d]] / 1024));
-            avail[choice[d]] -= need[d * nt + choice[d]];
             continue;
         }
         task->checks = failed[d];
@@ -930,6 +929,10 @@ static void jobrun_finish(struct jobrun *run, struct jobrun_task *t)
     if (!t->error)
         t->error = status < 0 ? xstrdup("interrupted with the runner")
                               : xasprintf("exit status %d", status);
+    /* A disk move whose process died unseen: recover knows where it is. */
+    if (status < 0 && !t->result_seen)
+        jobrun_set(&t->remedy, xstrdup("run xlmig recover on the source "
+                                       "host, then the file again"));
     if (status == CMD_EXIT_UNSAFE) t->unsafe = true;
     if (t->unsafe)
         jobrun_set(&t->remedy, xstrdup("run xlmig recover on both hosts "
@@ -1303,7 +1306,9 @@ static void jobrun_adopt_all(struct jobrun *run)
     for (i = 0; i < run->n_t; i++) {
         t = &run->t[i];
         if (t->state != JOBRUN_RUNNING) continue;
-        if (jobrun_job(run, t)->kind == JOBXML_WAIT) {
+        /* A barrier or a check changes nothing: it simply runs again. */
+        if (jobrun_job(run, t)->kind == JOBXML_WAIT ||
+            jobrun_job(run, t)->kind == JOBXML_CHECK) {
             t->state = JOBRUN_PENDING;
             continue;
         }

@@ -3,8 +3,9 @@
 # run-libfuzzer.sh - bounded libFuzzer runs in make check: builds each fuzz
 # target with clang (libFuzzer + ASan + UBSan, UB fatal) in a temp dir and
 # fuzzes it for FUZZ_SECONDS (default 20) from a fresh copy of its seed
-# corpus. Any crash, leak, timeout (5 s per input) or RSS over 2 GiB fails
-# the test; the inputs that caused it are kept in fuzz-failures/ of the
+# corpus, FUZZ_JOBS targets at once (default one per CPU). Any crash,
+# leak, timeout (5 s per input) or RSS over 2 GiB fails the test; the
+# inputs that caused it are kept in fuzz-failures/ of the
 # build directory, to add to tests/fuzz/corpus/. Clang is a requirement
 # (scripts/install-deps installs it), so its absence fails, never skips.
 set -eu
@@ -88,8 +89,10 @@ for t in $targets; do
     fi
 done
 
-status=0
-for t in $targets; do
+# fuzz_one T: one bounded run of fuzz-T; its line goes to $tmp/out-T, a
+# failure's to $tmp/err-T (status 1).
+fuzz_one() {
+    t=$1
     cp -R "$src/tests/fuzz/corpus/$t" "$tmp/corpus-$t"
     mkdir -p "$tmp/artifacts-$t"
     rc=0
@@ -102,16 +105,39 @@ for t in $targets; do
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$tmp/fuzz-$t.log")
     rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$tmp/fuzz-$t.log")
     corpus=$(find "$tmp/corpus-$t" -type f | wc -l)
+    : >"$tmp/out-$t"
     if [ "$rc" -ne 0 ]; then
-        tail -n 40 "$tmp/fuzz-$t.log" >&2
+        tail -n 40 "$tmp/fuzz-$t.log" >"$tmp/err-$t"
         mkdir -p "$build/fuzz-failures"
         cp "$tmp/artifacts-$t"/* "$build/fuzz-failures/" 2>/dev/null || true
         echo "run-libfuzzer: FAIL: fuzz-$t exited $rc after" \
-            "${runs:-?} runs; inputs in $build/fuzz-failures/" >&2
-        status=1
-        continue
+            "${runs:-?} runs; inputs in $build/fuzz-failures/" >>"$tmp/err-$t"
+        return 1
     fi
     echo "run-libfuzzer: fuzz-$t: ${runs:-?} runs in ${seconds} s," \
-        "${rate:-?} execs/s, corpus $corpus inputs"
+        "${rate:-?} execs/s, corpus $corpus inputs" >"$tmp/out-$t"
+}
+
+# As many runs at once as there are CPUs (each is one thread): every
+# target still gets its FUZZ_SECONDS of a CPU, in less wall time.
+jobs=${FUZZ_JOBS:-$(nproc 2>/dev/null || echo 1)}
+status=0
+# shellcheck disable=SC2086 # word splitting wanted
+set -- $targets
+while [ $# -gt 0 ]; do
+    batch=
+    n=0
+    while [ $# -gt 0 ] && [ "$n" -lt "$jobs" ]; do
+        fuzz_one "$1" &
+        echo $! >"$tmp/run-$1.pid"
+        batch="$batch $1"
+        n=$((n + 1))
+        shift
+    done
+    for t in $batch; do
+        wait "$(cat "$tmp/run-$t.pid")" || status=1
+        cat "$tmp/out-$t"
+        [ ! -s "$tmp/err-$t" ] || cat "$tmp/err-$t" >&2
+    done
 done
 exit "$status"

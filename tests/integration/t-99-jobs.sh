@@ -16,7 +16,9 @@
 #           independent one runs; on-error=stop skips what had not started
 #  retry    a failing migration tried again (retries=1): 2 attempts, then
 #           failed, naming the check; a host that does not answer fails
-#           its job naming why; --json gives one event a line
+#           its job naming why; --json gives one event a line;
+#           job-validate --check-hosts names the host that does not
+#           answer, and job-validate a domain that is not here
 #  kill     the runner killed (SIGKILL) mid-migration: the migration goes
 #           on; the same file run again adopts it, moves the rest, moves
 #           nothing twice, exits 0 and leaves no state behind
@@ -284,6 +286,19 @@ ends = [(e["id"], e["result"]) for e in ev if e["event"] == "job-end"]
 assert sorted(ends) == [("clash", "failed"), ("far", "failed")], ends
 EOF
 sim_expect_running A ch4
+# job-validate: --check-hosts reaches each declared host (D does not
+# answer), and a domain named for this host must be here.
+rc=0
+it_on A xlmig job-validate --check-hosts -s "$IT_SSH" "$J/retry.xml" >"$J/val.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || it_fail "job-validate --check-hosts with D away: exit $rc, not 1"
+grep -q 'retry.xml:4: host D (192.0.2.9) does not answer' "$J/val.out" ||
+	it_fail "job-validate --check-hosts: $(tr "\n" "|" <"$J/val.out")"
+grep -q 'host B' "$J/val.out" && it_fail "job-validate says B does not answer: $(tr "\n" "|" <"$J/val.out")"
+rc=0
+it_on A xlmig job-validate "$J/chain.xml" >"$J/val2.out" 2>&1 || rc=$?
+[ "$rc" = 1 ] || it_fail "job-validate of jobs naming absent domains: exit $rc, not 1"
+grep -q 'chain.xml:4: job bad: domain ghost is not on this host' "$J/val2.out" ||
+	it_fail "job-validate: $(tr "\n" "|" <"$J/val2.out")"
 
 # --- kill -------------------------------------------------------------------------------
 for i in 1 2 3; do
