@@ -125,6 +125,23 @@ static void expect_error(const char *text, long line, const char *msg)
     expect_error_n(text, strlen(text), line, msg);
 }
 
+/* text (freed) with a formatted tail appended. */
+static char *test_append(char *text, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static char *test_append(char *text, const char *fmt, ...)
+{
+    va_list ap;
+    char *tail, *out;
+
+    va_start(ap, fmt);
+    if (vasprintf(&tail, fmt, ap) < 0) abort();
+    va_end(ap);
+    out = xasprintf("%s%s", text, tail);
+    free(text);
+    free(tail);
+    return out;
+}
+
 /* Loads text, which must fail; returns the line of its first error that
  * has one (fails if none has). */
 static long refused_at(const char *text, size_t len)
@@ -664,9 +681,7 @@ static void test_error_many(void **state)
 
     (void)state;
     for (i = 0; i < JOBXML_ERRORS_MAX + 8; i++) {
-        more = xasprintf("%s  <wait id=\"w%u\" after=\"nope\"/>\n", text, i);
-        free(text);
-        text = more;
+        text = test_append(text, "  <wait id=\"w%u\" after=\"nope\"/>\n", i);
     }
     more = xasprintf("%s" TAIL, text);
     free(text);
@@ -693,10 +708,8 @@ static void test_error_limits(void **state)
     text = xstrdup(HEAD "  <host name=\"b\" address=\"b\"/>\n"
                    "  <migrate id=\"m\" to=\"b\" domain=\"d\">\n");
     for (i = 0; i <= JOBXML_DISKS_MAX; i++) {
-        more = xasprintf("%s    <disk vdev=\"xvd%c\" sr=\"s\"/>\n", text,
-                         'a' + i);
-        free(text);
-        text = more;
+        text = test_append(text, "    <disk vdev=\"xvd%c\" sr=\"s\"/>\n",
+                           'a' + i);
     }
     more = xasprintf("%s  </migrate>\n" TAIL, text);
     expect_error(more, 5 + JOBXML_DISKS_MAX, "job m: more than 8 disks");
@@ -706,17 +719,11 @@ static void test_error_limits(void **state)
     /* after= naming 65 jobs. */
     text = xstrdup(HEAD);
     for (i = 0; i <= JOBXML_AFTER_MAX; i++) {
-        more = xasprintf("%s  <wait id=\"w%u\"/>\n", text, i);
-        free(text);
-        text = more;
+        text = test_append(text, "  <wait id=\"w%u\"/>\n", i);
     }
-    more = xasprintf("%s  <wait id=\"last\" after=\"", text);
-    free(text);
-    text = more;
+    text = test_append(text, "  <wait id=\"last\" after=\"");
     for (i = 0; i <= JOBXML_AFTER_MAX; i++) {
-        more = xasprintf("%s%sw%u", text, i ? " " : "", i);
-        free(text);
-        text = more;
+        text = test_append(text, "%sw%u", i ? " " : "", i);
     }
     more = xasprintf("%s\"/>\n" TAIL, text);
     expect_error(more, 3 + JOBXML_AFTER_MAX + 1, "job last: after= names "
@@ -727,18 +734,12 @@ static void test_error_limits(void **state)
     /* An evacuation to 17 hosts. */
     text = xstrdup(HEAD);
     for (i = 0; i <= JOBXML_TO_MAX; i++) {
-        more = xasprintf("%s  <host name=\"h%u\" address=\"h%u\"/>\n", text,
-                         i, i);
-        free(text);
-        text = more;
+        text = test_append(text, "  <host name=\"h%u\" address=\"h%u\"/>\n",
+                           i, i);
     }
-    more = xasprintf("%s  <evacuate id=\"e\" to=\"", text);
-    free(text);
-    text = more;
+    text = test_append(text, "  <evacuate id=\"e\" to=\"");
     for (i = 0; i <= JOBXML_TO_MAX; i++) {
-        more = xasprintf("%s%sh%u", text, i ? " " : "", i);
-        free(text);
-        text = more;
+        text = test_append(text, "%sh%u", i ? " " : "", i);
     }
     more = xasprintf("%s\"/>\n" TAIL, text);
     expect_error(more, 3 + JOBXML_TO_MAX + 1, "job e: more than 16 "
@@ -749,10 +750,8 @@ static void test_error_limits(void **state)
     /* 65 hosts: the 65th is one too many. */
     text = xstrdup(HEAD);
     for (i = 0; i <= JOBXML_HOSTS_MAX; i++) {
-        more = xasprintf("%s  <host name=\"h%u\" address=\"h%u\"/>\n", text,
-                         i, i);
-        free(text);
-        text = more;
+        text = test_append(text, "  <host name=\"h%u\" address=\"h%u\"/>\n",
+                           i, i);
     }
     more = xasprintf("%s  <wait id=\"w\"/>\n" TAIL, text);
     expect_error(more, 3 + JOBXML_HOSTS_MAX, "more than 64 hosts");
@@ -1135,7 +1134,7 @@ static void test_hostile_size(void **state)
 
 static void test_hostile_depth(void **state)
 {
-    char *text, *more;
+    char *text;
     unsigned i;
 
     (void)state;
@@ -1161,9 +1160,7 @@ static void test_hostile_depth(void **state)
     /* Far deeper: libxml2's own limit. */
     text = xstrdup(HEAD "  <wait id=\"w\">");
     for (i = 0; i < 1000; i++) {
-        more = xasprintf("%s<a>", text);
-        free(text);
-        text = more;
+        text = test_append(text, "<a>");
     }
     assert_int_equal(refused_at(text, strlen(text)), 3);
     free(text);
