@@ -267,7 +267,10 @@ static bool jobrun_state_task(struct jobrun *run, yajl_val o)
     /* Placed on a host the file no longer names: placed again. */
     if (!to && job->kind == JOBXML_EVACUATE) return true;
     s = jobrun_json_str(o, "domain");
-    if (s && (strlen(s) > 127 || !*s)) return false;
+    /* A name a receiver takes, or a uuid (domain= may be one). */
+    if (s && !xlmig_name_ok(s) &&
+        (strlen(s) != 36 || strspn(s, "0123456789abcdef-") != 36))
+        return false;
     t = jobrun_task_add(run, (size_t)j, id, s);
     t->state = st;
     t->already = jobrun_json_true(o, "already");

@@ -387,15 +387,15 @@ static int jobrun_deps(const struct jobrun *run, size_t j, size_t *dep_r)
 
 /* ---- expansion: jobs into tasks ------------------------------------------ */
 
-/* Whether a domain may be chosen by a selection or an evacuation. */
+/*
+ * Whether a domain may be chosen by a selection or an evacuation: not
+ * dom0, and named as a receiver takes a domain (which leaves out the
+ * halves of a migration in flight, NAME--incoming and NAME--migratedaway,
+ * and any name unsafe in a task id, a file name or an argument).
+ */
 static bool jobrun_choosable(const struct jobrun_domain *d)
 {
-    size_t n = strlen(d->name);
-
-    if (d->domid == 0) return false;
-    if (n > 10 && !strcmp(d->name + n - 10, "--incoming")) return false;
-    if (n > 14 && !strcmp(d->name + n - 14, "--migratedaway")) return false;
-    return true;
+    return d->domid != 0 && xlmig_name_ok(d->name);
 }
 
 static struct jobrun_task *jobrun_find(struct jobrun *run, const char *id)

@@ -226,6 +226,12 @@ static void test_state_load_hostile(void **state)
         "\"result\": \"exploded\"}]}",
         "{\"version\": 1, \"jobs\": [{\"id\": \"m\", \"job\": \"m\", "
         "\"result\": \"done\", \"domain\": \"\"}]}",
+        /* a domain that would be an option, or a path */
+        "{\"version\": 1, \"jobs\": [{\"id\": \"m\", \"job\": \"m\", "
+        "\"result\": \"done\", \"domain\": \"-C/etc/shadow\"}]}",
+        "{\"version\": 1, \"jobs\": [{\"id\": \"e:x\", \"job\": \"e\", "
+        "\"result\": \"done\", \"domain\": \"--force=memory,vnuma,vtpm,"
+        "xxxxxxxxxx\"}]}",
     };
     char *why = NULL;
     size_t i;
