@@ -5,11 +5,9 @@
  * FILE:LINE: message. Also the loading both job commands share.
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "jobrun.h"
@@ -48,32 +46,17 @@ int jobrun_load_file(struct cmd_ctx *c, const char *path,
                      struct jobxml_file *f)
 {
     struct jobxml_errors errs;
-    struct stat st;
-    char *text = NULL;
-    size_t len = 0, i;
-    ssize_t r;
-    int fd, rc;
+    char *text = NULL, *why = NULL;
+    size_t len, i;
+    int r, rc;
 
-    fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 || fstat(fd, &st)) {
-        cmd_error(c, "%s: %s", path, strerror(errno));
-        if (fd >= 0) close(fd);
+    r = jobrun_read_file(path, JOBXML_FILE_MAX, &text, &len, &why);
+    if (r) {
+        if (r > 0) cmd_error(c, "%s: %s", path, strerror(ENOENT));
+        else cmd_error(c, "%s", why);
+        free(why);
         return CMD_EXIT_FAILED;
     }
-    if (!S_ISREG(st.st_mode) || st.st_size > JOBXML_FILE_MAX) {
-        cmd_error(c, "%s: not a regular file of at most %d bytes", path,
-                  JOBXML_FILE_MAX);
-        close(fd);
-        return CMD_EXIT_FAILED;
-    }
-    text = xmalloc((size_t)st.st_size + 1);
-    while (len < (size_t)st.st_size) {
-        r = read(fd, text + len, (size_t)st.st_size - len);
-        if (r < 0 && errno == EINTR) continue;
-        if (r <= 0) break;
-        len += (size_t)r;
-    }
-    close(fd);
     rc = jobxml_load(path, text, len, f, &errs);
     free(text);
     for (i = 0; i < errs.n; i++) fprintf(stderr, "%s\n", errs.line[i]);

@@ -313,40 +313,66 @@ static bool jobrun_state_task(struct jobrun *run, yajl_val o)
     return true;
 }
 
+int jobrun_read_file(const char *path, size_t max, char **text_r,
+                     size_t *len_r, char **why_r)
+{
+    struct stat st;
+    size_t len = 0;
+    ssize_t r;
+    char *text;
+    int fd;
+
+    *text_r = NULL;
+    *len_r = 0;
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0 && errno == ENOENT) return 1;
+    if (fd < 0 || fstat(fd, &st)) goto sys;
+    if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > max) {
+        *why_r = xasprintf("%s: not a regular file of at most %zu bytes",
+                           path, max);
+        close(fd);
+        return -1;
+    }
+    text = xmalloc((size_t)st.st_size + 1);
+    while (len < (size_t)st.st_size) {
+        r = read(fd, text + len, (size_t)st.st_size - len);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            free(text);
+            goto sys;
+        }
+        if (r == 0) break;
+        len += (size_t)r;
+    }
+    close(fd);
+    text[len] = '\0';
+    *text_r = text;
+    *len_r = len;
+    return 0;
+sys:
+    *why_r = xasprintf("%s: %s", path, strerror(errno));
+    if (fd >= 0) close(fd);
+    return -1;
+}
+
 int jobrun_state_load(struct jobrun *run, char **why_r)
 {
     char *text = NULL, *why = NULL, *copy;
     yajl_val root = NULL, jobs;
-    struct stat st;
     size_t i, len = 0;
-    ssize_t r;
-    int fd = -1, rc = -1;
+    int r, rc = -1;
 
     copy = xasprintf("%s", run->state_path);
     if (strlen(copy) > 5 && !strcmp(copy + strlen(copy) - 5, ".json"))
         copy[strlen(copy) - 5] = '\0';
     run->log_dir = xasprintf("%s.d", copy);
     free(copy);
-    fd = open(run->state_path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0 && errno == ENOENT) {
-        rc = 0;
+    r = jobrun_read_file(run->state_path, JOBRUN_STATE_MAX, &text, &len,
+                         why_r);
+    if (r) {
+        rc = r > 0 ? 0 : -1;        /* none: a new run */
         goto out;
     }
-    if (fd < 0 || fstat(fd, &st)) goto sys;
-    if (st.st_size > JOBRUN_STATE_MAX) {
-        *why_r = xasprintf("%s: larger than %d bytes", run->state_path,
-                           JOBRUN_STATE_MAX);
-        goto out;
-    }
-    text = xmalloc((size_t)st.st_size + 1);
-    while (len < (size_t)st.st_size) {
-        r = read(fd, text + len, (size_t)st.st_size - len);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) goto sys;
-        if (r == 0) break;
-        len += (size_t)r;
-    }
-    text[len] = '\0';
     root = jsonlim_parse(text, JOBRUN_STATE_MAX, JOBRUN_STATE_DEPTH, &why);
     jobs = root ? yajl_tree_get(root, (const char *[]){ "jobs", NULL },
                                 yajl_t_array) : NULL;
@@ -369,11 +395,7 @@ int jobrun_state_load(struct jobrun *run, char **why_r)
     if (jobrun_json_num(root, "started") > 0)
         run->started = jobrun_json_num(root, "started");
     rc = 0;
-    goto out;
-sys:
-    *why_r = xasprintf("%s: %s", run->state_path, strerror(errno));
 out:
-    if (fd >= 0) close(fd);
     if (root) yajl_tree_free(root);
     free(text);
     free(why);

@@ -238,6 +238,12 @@ void jobrun_free(struct jobrun *run);
 
 /* ---- jobrun-state.c: the state file and the report -------------------- */
 
+/*
+ * Reads a regular file of at most max bytes (NUL-terminated, allocated):
+ * 0, 1 if it does not exist, -1 with *why_r ("PATH: what").
+ */
+int jobrun_read_file(const char *path, size_t max, char **text_r,
+                     size_t *len_r, char **why_r);
 /* The default state file of a job file: DIR/runs/NAME-HASH.json. */
 char *jobrun_state_default(const char *file);
 /*
