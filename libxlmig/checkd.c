@@ -45,6 +45,7 @@
 #include "child.h"
 #include "domcfg.h"
 #include "fdio.h"
+#include "hooks.h"
 #include "preflight.h"
 
 #define CHECKD_DIR "/etc/xen/xlmig/checks.d"
@@ -67,47 +68,6 @@ struct checkd_side {
     char *config;                       /* the config file in tmpdir */
     char *env[CHECKD_ENV_MAX];
 };
-
-static bool checkd_name_ok(const char *name)
-{
-    size_t n = strlen(name);
-
-    return n && n <= CHECKD_NAME_MAX &&
-           strspn(name, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
-                  "0123456789_-") == n;
-}
-
-static int checkd_cmp(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-/* The scripts of dir, sorted (allocated array of allocated names). */
-static size_t checkd_list(const char *dir, char ***names_r)
-{
-    char **names = NULL, *path;
-    struct dirent *de;
-    struct stat st;
-    size_t n = 0;
-    DIR *dp;
-
-    *names_r = NULL;
-    dp = opendir(dir);
-    if (!dp) return 0;
-    while ((de = readdir(dp))) {
-        if (!checkd_name_ok(de->d_name)) continue;
-        path = xasprintf("%s/%s", dir, de->d_name);
-        if (!stat(path, &st) && S_ISREG(st.st_mode) && !access(path, X_OK)) {
-            names = xrealloc(names, (n + 1) * sizeof(*names));
-            names[n++] = xstrdup(de->d_name);
-        }
-        free(path);
-    }
-    closedir(dp);
-    if (n) qsort(names, n, sizeof(*names), checkd_cmp);
-    *names_r = names;
-    return n;
-}
 
 /* Each script's limit: 30 s, or less from XLMIG_CHECKS_TIMEOUT (tests). */
 static double checkd_timeout(struct xlmig_ctx *ctx)
@@ -318,7 +278,7 @@ void checkd_run(struct xlmig_ctx *ctx, bool destination, const char *json,
     side.destination = destination;
     side.dir = getenv("XLMIG_CHECKS_DIR");
     if (!side.dir || !*side.dir) side.dir = CHECKD_DIR;
-    n = checkd_list(side.dir, &names);
+    n = hooks_list(side.dir, CHECKD_NAME_MAX, &names);
     if (!n) goto out;
     if (checkd_config_write(ctx, &side, json)) {
         checkd_not_run(&side, names, 0, n, "make /tmp writable",

@@ -79,9 +79,24 @@ int child_start(struct xlmig_ctx *ctx, struct child *sp, const char *what,
     return child_start_env(ctx, sp, what, argv, NULL, flags);
 }
 
+static int child_spawn(struct xlmig_ctx *ctx, struct child *sp,
+                       const char *what, char *const argv[],
+                       char *const envp[], unsigned flags,
+                       const char *stdin_path);
+
 int child_start_env(struct xlmig_ctx *ctx, struct child *sp,
                     const char *what, char *const argv[], char *const envp[],
                     unsigned flags)
+{
+    return child_spawn(ctx, sp, what, argv, envp, flags, NULL);
+}
+
+/* child_start_env, with stdin from stdin_path (not NULL) and, with
+ * CHILD_STDERR_PIPE, stderr into the stdout pipe. */
+static int child_spawn(struct xlmig_ctx *ctx, struct child *sp,
+                       const char *what, char *const argv[],
+                       char *const envp[], unsigned flags,
+                       const char *stdin_path)
 {
     posix_spawn_file_actions_t fa;
     posix_spawnattr_t attr;
@@ -108,11 +123,16 @@ int child_start_env(struct xlmig_ctx *ctx, struct child *sp,
     /* dup2 onto 0/1 clears O_CLOEXEC there; the originals stay cloexec. */
     if (flags & CHILD_STDIN_PIPE)
         r = posix_spawn_file_actions_adddup2(&fa, in[0], 0);
+    else if (stdin_path)
+        r = posix_spawn_file_actions_addopen(&fa, 0, stdin_path,
+                                             O_RDONLY, 0);
     else if (flags & CHILD_STDIN_NULL)
         r = posix_spawn_file_actions_addopen(&fa, 0, "/dev/null",
                                              O_RDONLY, 0);
     if (!r && (flags & CHILD_STDOUT_PIPE))
         r = posix_spawn_file_actions_adddup2(&fa, out[1], 1);
+    if (!r && (flags & CHILD_STDOUT_PIPE) && (flags & CHILD_STDERR_PIPE))
+        r = posix_spawn_file_actions_adddup2(&fa, out[1], 2);
     /* Last: it would close the pipes' originals before their dup2. */
     if (!r && (flags & CHILD_CLOSE_FDS))
         r = posix_spawn_file_actions_addclosefrom_np(&fa, 3);
@@ -285,10 +305,15 @@ bool child_exited(struct child *sp)
 
 /* One read of the child's stdout into out; at end of file it is closed. */
 static int child_read(struct xlmig_ctx *ctx, struct child *sp, char *out,
-                      size_t max, size_t *len_r)
+                      size_t max, bool keep_tail, size_t *len_r)
 {
     ssize_t r;
 
+    /* The older half goes: what a program says last tells most. */
+    if (*len_r == max && keep_tail && max >= 2) {
+        memmove(out, out + max / 2, max - max / 2);
+        *len_r = max - max / 2;
+    }
     if (*len_r == max) {
         LOG(ctx, ERROR, "%s: output over %zu bytes", sp->what, max);
         return XLMIG_E_TOOBIG;
@@ -334,7 +359,7 @@ static int child_collect(struct xlmig_ctx *ctx, struct child *sp,
             return XLMIG_E_SYSTEM;
         }
         if (p[0].revents) {
-            rc = child_read(ctx, sp, out, o->max, len_r);
+            rc = child_read(ctx, sp, out, o->max, o->keep_tail, len_r);
             if (rc) return rc;
         }
     }
@@ -352,9 +377,11 @@ int child_run_group(struct xlmig_ctx *ctx, const char *what,
 
     *out_r = NULL;
     *status_r = 0;
-    rc = child_start_env(ctx, &sp, what, argv, o->envp,
-                         CHILD_STDIN_NULL | CHILD_STDOUT_PIPE |
-                         CHILD_SETSID | CHILD_CLOSE_FDS);
+    rc = child_spawn(ctx, &sp, what, argv, o->envp,
+                     CHILD_STDIN_NULL | CHILD_STDOUT_PIPE | CHILD_SETSID |
+                     CHILD_CLOSE_FDS |
+                     (o->stderr_too ? CHILD_STDERR_PIPE : 0),
+                     o->stdin_path);
     if (rc) goto out;
     rc = child_collect(ctx, &sp, o, out, &len);
     /* Before the reap: until then the group's id is still ours. */
@@ -363,7 +390,7 @@ int child_run_group(struct xlmig_ctx *ctx, const char *what,
              (long)sp.pid);
     /* What it wrote before it exited; the killed write no more. */
     while (!rc && sp.from_child >= 0 && fdio_readable(sp.from_child))
-        rc = child_read(ctx, &sp, out, o->max, &len);
+        rc = child_read(ctx, &sp, out, o->max, o->keep_tail, &len);
     if (child_wait(ctx, &sp, 0, &status) == XLMIG_OK)
         *status_r = status;
     if (rc) goto out;

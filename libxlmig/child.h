@@ -19,6 +19,7 @@
 #define CHILD_SETSID        (1u << 3)   /* own session and process group */
 #define CHILD_CLOSE_FDS     (1u << 4)   /* fds above 2 closed, even those
                                            without O_CLOEXEC */
+#define CHILD_STDERR_PIPE   (1u << 5)   /* stderr into sp->from_child too */
 
 struct child {
     pid_t pid;                  /* -1: none */
@@ -82,12 +83,18 @@ MUST_CHECK int child_run(struct xlmig_ctx *ctx, const char *what,
  * the whole group is killed: XLMIG_E_TIMEDOUT (logged), *out_r NULL.
  * Output over max: XLMIG_E_TOOBIG, the group killed too. *status_r is
  * waitpid's status (any, as in child_run). A process that leaves the
- * group (setsid) escapes the kill but not the deadline.
+ * group (setsid) escapes the kill but not the deadline. A stdin_path that
+ * cannot be opened is a failure to start, as a missing program is.
  */
 struct child_run_opts {
     char *const *envp;          /* the whole environment; NULL: ours */
     size_t max;                 /* stdout bytes kept */
     double deadline;            /* monotonic seconds; 0: none */
+    const char *stdin_path;     /* opened read-only as stdin; NULL:
+                                   /dev/null */
+    bool stderr_too;            /* stderr into the same pipe as stdout */
+    bool keep_tail;             /* over max: keep the last max bytes
+                                   instead of XLMIG_E_TOOBIG */
 };
 MUST_CHECK int child_run_group(struct xlmig_ctx *ctx, const char *what,
                                char *const argv[],

@@ -91,6 +91,16 @@ MUST_CHECK int coord_dir(struct coord *c, xs_transaction_t t,
 MUST_CHECK int coord_rm_valued(struct coord *c, xs_transaction_t t,
                                const char *dir, const char *id);
 
+#define COORD_OWNER_MAX 64          /* "PID STARTTIME" with the NUL */
+
+/* Parses an owner, "PID STARTTIME". */
+bool coord_owner_parse(const char *s, int *pid_r,
+                       unsigned long long *start_r);
+/* Whether owner s names a process that runs (pid and start time). */
+bool coord_owner_alive(const char *s);
+/* This process as an owner. */
+void coord_owner_self(char buf[COORD_OWNER_MAX]);
+
 /* *alive_r: job id has a record whose owner process runs (pid and start
  * time match). An invalid id is not alive. */
 MUST_CHECK int coord_alive(struct coord *c, xs_transaction_t t,
@@ -111,6 +121,16 @@ MUST_CHECK int coord_exists(struct coord *c, xs_transaction_t t,
 /* The limit of kind k; a missing or malformed one is the default. */
 MUST_CHECK int coord_limit_read(struct coord *c, xs_transaction_t t,
                                 enum coord_kind k, unsigned *n_r);
+
+/*
+ * Sleeps until a watch on c's handle fires, recheck_ms pass, w's cancel
+ * fds fire (XLMIG_E_CANCELLED), hup_fd (-1: none) hangs up (XLMIG_E_PEER)
+ * or the monotonic deadline (0: none) passes (XLMIG_E_TIMEDOUT); each
+ * logged naming what was waited for. Watches fired are not drained.
+ */
+MUST_CHECK int coord_sleep(struct coord *c, const struct fdio_wait *w,
+                           int hup_fd, double deadline, int recheck_ms,
+                           const char *what);
 
 /* coord-cancel.c: stops the watch thread and frees what it used. */
 void coord_cancel_stop(struct coord *c);

@@ -206,58 +206,6 @@ static int coord_slot_leave_tx(struct coord *c, xs_transaction_t t, void *arg)
     return rc;
 }
 
-static void coord_slot_drain(struct coord *c)
-{
-    char **ev;
-
-    while ((ev = xs_check_watch(c->xs)))
-        free(ev);
-}
-
-/* Sleeps until a watch fires, COORD_SLOT_RECHECK_MS pass, w cancels or the
- * deadline (monotonic, 0: none) passes. */
-static int coord_slot_sleep(struct coord *c, const struct fdio_wait *w,
-                            int hup_fd, double deadline, const char *what)
-{
-    struct pollfd p[2 + FDIO_CANCEL_FDS];
-    int i, ms = COORD_SLOT_RECHECK_MS, left, r;
-
-    memset(p, 0, sizeof(p));
-    p[0].fd = xs_fileno(c->xs);
-    p[0].events = POLLIN;
-    for (i = 0; i < FDIO_CANCEL_FDS; i++) {
-        p[1 + i].fd = w ? w->cancel_fds[i] : -1;
-        p[1 + i].events = POLLIN;
-    }
-    /* Only a hang-up: the peer may have sent data we do not read yet. */
-    p[1 + FDIO_CANCEL_FDS].fd = hup_fd;
-    p[1 + FDIO_CANCEL_FDS].events = POLLRDHUP;
-    left = fdio_ms_until(c->ctx, deadline);
-    if (left >= 0 && left < ms) ms = left;
-    r = poll(p, ARRAY_SIZE(p), ms);
-    if (r < 0 && errno != EINTR) {
-        LOGE(c->ctx, ERROR, "poll while waiting for %s", what);
-        return XLMIG_E_SYSTEM;
-    }
-    for (i = 0; r > 0 && i < FDIO_CANCEL_FDS; i++) {
-        if (p[1 + i].revents) {
-            LOG(c->ctx, ERROR, "cancelled while waiting for %s", what);
-            return XLMIG_E_CANCELLED;
-        }
-    }
-    if (r > 0 && p[1 + FDIO_CANCEL_FDS].revents &
-                 (POLLHUP | POLLRDHUP | POLLERR)) {
-        LOG(c->ctx, ERROR, "the peer left while waiting for %s", what);
-        return XLMIG_E_PEER;
-    }
-    if (deadline && fdio_ms_until(c->ctx, deadline) == 0) {
-        LOG(c->ctx, ERROR, "timed out after %u s waiting for %s",
-            w->timeout_s, what);
-        return XLMIG_E_TIMEDOUT;
-    }
-    return XLMIG_OK;
-}
-
 /* Registers (on) or removes the watches on the slots and queue of k. */
 static int coord_slot_watch(struct coord *c, enum coord_kind k, bool on)
 {
@@ -309,7 +257,7 @@ int coord_slot_take(struct coord *c, const char *id, enum coord_kind k,
         if (rc) goto out;
     }
     for (;;) {
-        if (watching) coord_slot_drain(c);
+        if (watching) coord_watch_drain(c);
         rc = coord_tx(c, path, coord_slot_tx, &s);
         if (rc) goto out;
         if (s.reclaimed)
@@ -327,7 +275,8 @@ int coord_slot_take(struct coord *c, const char *id, enum coord_kind k,
                 shown, coord_kind_name(k));
             if (queued) queued(arg, shown);
         }
-        rc = coord_slot_sleep(c, w, hup_fd, deadline, what);
+        rc = coord_sleep(c, w, hup_fd, deadline, COORD_SLOT_RECHECK_MS,
+                         what);
         if (rc) goto out;
     }
     LOG(c->ctx, DEBUG, "job %s: took a slot (%s)", id, coord_kind_name(k));
@@ -337,7 +286,7 @@ out:
             coord_kind_name(k));
     if (watching) {
         coord_slot_watch(c, k, false);
-        coord_slot_drain(c);
+        coord_watch_drain(c);
     }
     return rc;
 }

@@ -14,6 +14,7 @@
  *     when the queue is empty), and the grant removes the queue entry
  *     (coord-slot.c).
  */
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -215,11 +216,85 @@ int coord_tx(struct coord *c, const char *what, coord_tx_fn *body,
     return XLMIG_E_XS;
 }
 
+/* ---- watches ---- */
+
+int coord_sleep(struct coord *c, const struct fdio_wait *w, int hup_fd,
+                double deadline, int recheck_ms, const char *what)
+{
+    struct pollfd p[2 + FDIO_CANCEL_FDS];
+    int i, ms = recheck_ms, left, r;
+
+    memset(p, 0, sizeof(p));
+    p[0].fd = xs_fileno(c->xs);
+    p[0].events = POLLIN;
+    for (i = 0; i < FDIO_CANCEL_FDS; i++) {
+        p[1 + i].fd = w ? w->cancel_fds[i] : -1;
+        p[1 + i].events = POLLIN;
+    }
+    /* Only a hang-up: the peer may have sent data we do not read yet. */
+    p[1 + FDIO_CANCEL_FDS].fd = hup_fd;
+    p[1 + FDIO_CANCEL_FDS].events = POLLRDHUP;
+    left = fdio_ms_until(c->ctx, deadline);
+    if (left >= 0 && left < ms) ms = left;
+    r = poll(p, ARRAY_SIZE(p), ms);
+    if (r < 0 && errno != EINTR) {
+        LOGE(c->ctx, ERROR, "poll while waiting for %s", what);
+        return XLMIG_E_SYSTEM;
+    }
+    for (i = 0; r > 0 && i < FDIO_CANCEL_FDS; i++) {
+        if (p[1 + i].revents) {
+            LOG(c->ctx, ERROR, "cancelled while waiting for %s", what);
+            return XLMIG_E_CANCELLED;
+        }
+    }
+    if (r > 0 && p[1 + FDIO_CANCEL_FDS].revents &
+                 (POLLHUP | POLLRDHUP | POLLERR)) {
+        LOG(c->ctx, ERROR, "the peer left while waiting for %s", what);
+        return XLMIG_E_PEER;
+    }
+    if (deadline && fdio_ms_until(c->ctx, deadline) == 0) {
+        LOG(c->ctx, ERROR, "timed out waiting for %s", what);
+        return XLMIG_E_TIMEDOUT;
+    }
+    return XLMIG_OK;
+}
+
+int coord_fd(struct coord *c)
+{
+    return xs_fileno(c->xs);
+}
+
+/* ---- what hookd watches ---- */
+
+int coord_watch(struct coord *c, const char *path, const char *token,
+                bool on)
+{
+    if (on && !xs_watch(c->xs, path, token)) {
+        LOGE(c->ctx, ERROR, "xenstore watch %s", path);
+        return XLMIG_E_XS;
+    }
+    if (!on && !xs_unwatch(c->xs, path, token))
+        LOGE(c->ctx, DEBUG, "xenstore unwatch %s", path);
+    return XLMIG_OK;
+}
+
+unsigned coord_watch_drain(struct coord *c)
+{
+    unsigned n = 0;
+    char **ev;
+
+    while ((ev = xs_check_watch(c->xs))) {
+        free(ev);
+        n++;
+    }
+    return n;
+}
+
 /* ---- liveness ---- */
 
-/* The owner of a job record: "PID STARTTIME". */
-static bool coord_owner_parse(const char *s, int *pid_r,
-                              unsigned long long *start_r)
+/* The owner of a record: "PID STARTTIME". */
+bool coord_owner_parse(const char *s, int *pid_r,
+                       unsigned long long *start_r)
 {
     int n = 0;
 
@@ -229,12 +304,28 @@ static bool coord_owner_parse(const char *s, int *pid_r,
     return true;
 }
 
+bool coord_owner_alive(const char *s)
+{
+    unsigned long long start;
+    int pid;
+
+    return coord_owner_parse(s, &pid, &start) &&
+           proc_alive((pid_t)pid, start);
+}
+
+void coord_owner_self(char buf[COORD_OWNER_MAX])
+{
+    pid_t pid = getpid();
+
+    snprintf(buf, COORD_OWNER_MAX, "%d %llu", (int)pid,
+             proc_start_time(pid));
+}
+
 int coord_alive(struct coord *c, xs_transaction_t t, const char *id,
                 bool *alive_r)
 {
     char path[COORD_PATH_MAX], *v;
-    unsigned long long start;
-    int rc, pid;
+    int rc;
 
     *alive_r = false;
     if (!coord_name_ok(id)) return XLMIG_OK;
@@ -242,8 +333,7 @@ int coord_alive(struct coord *c, xs_transaction_t t, const char *id,
     rc = coord_read(c, t, path, &v);
     if (rc == XLMIG_E_NOTFOUND) return XLMIG_OK;
     if (rc) return rc;
-    *alive_r = coord_owner_parse(v, &pid, &start) &&
-               proc_alive((pid_t)pid, start);
+    *alive_r = coord_owner_alive(v);
     free(v);
     return XLMIG_OK;
 }
@@ -278,7 +368,7 @@ static int coord_init_tx(struct coord *c, xs_transaction_t t, void *arg)
 {
     static const char *const dirs[] = {
         "", "/host", "/host/limits", "/host/slots", "/host/queue", "/lock",
-        "/job",
+        "/job", "/event",
     };
     static const char *const per_kind[] = { "slots", "queue" };
     char path[COORD_PATH_MAX], val[16];
@@ -440,20 +530,18 @@ int coord_job_create(struct coord *c, const char *kind, const char *domain,
         "kind", "phase", "domain", "uuid", "peer", "started", "progress",
         "error", "owner", "cancel", "cancellable", "queue", NULL,
     };
-    char started[32], owner[64];
+    char started[32], owner[COORD_OWNER_MAX];
     const char *values[] = {
         kind, "admit", domain, uuid, peer, started, "", "", owner, "", "1",
         "0", NULL,
     };
     struct coord_create cr = { .keys = keys, .values = values };
-    pid_t pid = getpid();
     unsigned i;
     int rc;
 
     id_r[0] = '\0';
     snprintf(started, sizeof(started), "%.3f", coord_unix_now());
-    snprintf(owner, sizeof(owner), "%d %llu", (int)pid,
-             proc_start_time(pid));
+    coord_owner_self(owner);
     for (i = 0; values[i]; i++) {
         if (strlen(values[i]) >= COORD_VALUE_MAX) {
             LOG(c->ctx, ERROR, "job %s: value over %d bytes", keys[i],

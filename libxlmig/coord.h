@@ -13,14 +13,25 @@
  *   /libxlmig/lock/<uuid>                     job id holding the domain
  *   /libxlmig/job/<id>/{kind,phase,domain,uuid,peer,started,progress,
  *                       error,owner,cancel,cancellable,cancellable-why,
- *                       queue}
+ *                       queue,hooks/<seq>-<hook>}
+ *   /libxlmig/host/event-seq                  counter of events
+ *   /libxlmig/event/<seq>/{event,job,domain,uuid,domid,peer,role,result,
+ *                       error,config,time,state,owner,verdict,why}
+ *   /libxlmig/event/<seq>/run/<hook>/{state,owner,status,secs,output}
+ *   /libxlmig/hookd                           "PID STARTTIME" of hookd
  *
  * A job is alive while its owner process ("PID STARTTIME") runs; the
  * slots, queue entries and locks of dead jobs are reclaimed by whoever
  * meets them. Every multi-key change is one transaction, retried on
  * EAGAIN. Failures of xenstore are XLMIG_E_XS, logged naming the path.
+ * Events (hooks.h) outlive the job that made them: a job's record goes
+ * when its process ends, before hookd may have run the hooks of its last
+ * event. Each event is claimed by one live process at a time (owner),
+ * each hook of it once (run/<hook>/state), so no hook runs twice for one
+ * event whoever dies in between; the job's record gets a one-line copy
+ * of each run while it exists.
  * Code: coord.c (tree, records, reaping), coord-lock.c, coord-slot.c,
- * coord-cancel.c; coord-priv.h is what they share.
+ * coord-cancel.c, coord-event.c; coord-priv.h is what they share.
  */
 #ifndef XLMIG_COORD_H
 #define XLMIG_COORD_H
@@ -200,5 +211,112 @@ MUST_CHECK int coord_slot_usage(struct coord *c, enum coord_kind k,
  */
 MUST_CHECK int coord_set_maintenance(struct coord *c, const char *reason);
 MUST_CHECK int coord_get_maintenance(struct coord *c, char **reason_r);
+
+/* ---- events and hookd (coord-event.c) ---- */
+
+#define COORD_EVENT_KEEP 64         /* finished events kept for a look */
+
+/* One event's record; text longer than a field is cut short. */
+struct coord_event {
+    unsigned seq;
+    char event[24], job[COORD_ID_MAX], domain[128], uuid[40], domid[12];
+    char peer[256], role[16], result[16], error[256], config[512];
+    char state[16];         /* "new", "running", "done" */
+    char verdict[8];        /* "go" or "veto" once done */
+    char why[256];          /* a veto's reason */
+    double time;            /* unix seconds, when it was made */
+    bool owner_alive;       /* a live process has claimed it */
+};
+
+/* One hook's run of an event. */
+struct coord_event_run {
+    char hook[COORD_ID_MAX];
+    char state[16];         /* "running", "done", "interrupted" */
+    char status[64];        /* "exit 0", "killed at its deadline"... */
+    char output[COORD_VALUE_MAX];   /* the tail, cleaned */
+    double secs;
+};
+
+/*
+ * Records a new event (seq from /libxlmig/host/event-seq; ev->seq, time,
+ * state and verdict are ignored) in state "new", unowned.
+ */
+MUST_CHECK int coord_event_create(struct coord *c,
+                                  const struct coord_event *ev,
+                                  unsigned *seq_r);
+/* XLMIG_E_NOTFOUND (not logged) if there is no such event. */
+MUST_CHECK int coord_event_get(struct coord *c, unsigned seq,
+                               struct coord_event *ev_r);
+/* The events there are, oldest first (*seqs_r freed by the caller). */
+MUST_CHECK int coord_event_list(struct coord *c, unsigned **seqs_r,
+                                size_t *n_r);
+/* The runs of an event, in the order they started. */
+MUST_CHECK int coord_event_runs(struct coord *c, unsigned seq,
+                                struct coord_event_run **runs_r,
+                                size_t *n_r);
+/*
+ * Makes this process the event's owner if it is not done and no other
+ * live process owns it (state "running"); *claimed_r says whether.
+ */
+MUST_CHECK int coord_event_claim(struct coord *c, unsigned seq,
+                                 bool *claimed_r);
+/*
+ * Claims hook's run of the event: *claimed_r true if it never started.
+ * A run that started under an owner now dead is marked "interrupted"
+ * (its outcome unknown) and not claimed: a hook runs at most once.
+ */
+MUST_CHECK int coord_event_hook_claim(struct coord *c, unsigned seq,
+                                      const char *hook, bool *claimed_r);
+/* Records the end of hook's run (output cut to fit), and a line in the
+ * record of the event's job if it still exists. */
+MUST_CHECK int coord_event_hook_done(struct coord *c, unsigned seq,
+                                     const char *hook, const char *status,
+                                     double secs, const char *output);
+/* State "done" with verdict ("go", "veto") and why ("" if none). */
+MUST_CHECK int coord_event_finish(struct coord *c, unsigned seq,
+                                  const char *verdict, const char *why);
+/* Removes the oldest done events beyond keep; *n_r (may be NULL) those
+ * removed. Config files are the caller's. */
+MUST_CHECK int coord_event_trim(struct coord *c, unsigned keep,
+                                unsigned *n_r);
+/*
+ * Waits until the event is done, or until it has no live owner and
+ * hookd is not alive either (XLMIG_E_NOTFOUND: nobody will decide it),
+ * the monotonic deadline passes (XLMIG_E_TIMEDOUT), or w's cancel fds
+ * fire (XLMIG_E_CANCELLED). Uses a watch on c's handle: one at a time.
+ */
+MUST_CHECK int coord_event_wait(struct coord *c, unsigned seq,
+                                const struct fdio_wait *w, double deadline);
+
+/*
+ * Makes this process the host's hookd (/libxlmig/hookd). XLMIG_E_BUSY
+ * (not logged) if another live one is, *pid_r its pid.
+ */
+MUST_CHECK int coord_hookd_register(struct coord *c, int *pid_r);
+/* Removes our registration (nothing if it is another's). */
+MUST_CHECK int coord_hookd_unregister(struct coord *c);
+/* Whether a live hookd is registered; coord_hookd_pid: and its pid. */
+MUST_CHECK int coord_hookd_alive(struct coord *c, bool *alive_r);
+MUST_CHECK int coord_hookd_pid(struct coord *c, bool *alive_r, int *pid_r);
+/* The xenstore handle's fd, for a daemon's poll (xs_fileno): readable
+ * when a watch fired. */
+int coord_fd(struct coord *c);
+/* Sets (on) or removes a watch on c's handle; path may be outside
+ * /libxlmig (@introduceDomain, /local/domain/...). */
+MUST_CHECK int coord_watch(struct coord *c, const char *path,
+                           const char *token, bool on);
+/* Takes every fired watch off the handle; how many there were. */
+unsigned coord_watch_drain(struct coord *c);
+
+/* A domain as /local/domain shows it. */
+struct coord_dom {
+    unsigned domid;
+    char name[128];
+    char uuid[40];              /* from its vm path, "" if none */
+};
+/* The domains other than dom0 that have a name (*doms_r freed by the
+ * caller). */
+MUST_CHECK int coord_domains(struct coord *c, struct coord_dom **doms_r,
+                             size_t *n_r);
 
 #endif /* XLMIG_COORD_H */

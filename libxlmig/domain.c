@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * domain.c - public entry points on the domains of this host, whatever the
- * backend: lookup, list (as xl list), destroy, pause and unpause.
+ * backend: lookup, list and configs (as xl list [-l]), destroy, pause and
+ * unpause.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,19 +32,31 @@ int xlmig_domain_lookup(struct xlmig_ctx *ctx, const char *domain,
     return XLMIG_OK;
 }
 
-/* xl list's state column: running, blocked, paused, shutdown, crashed,
- * dying, each its letter or '-'. */
+/* xl list's state column: running, blocked, paused, shutdown, why it
+ * shut down (a letter per reason, '-' for poweroff), dying. */
 static void domain_state(const struct hv_dominfo *i, char state[7])
 {
-    bool crashed = i->shutdown && i->shutdown_reason == HV_SHUTDOWN_CRASH;
+    static const char why[] = {
+        [HV_SHUTDOWN_POWEROFF] = '-', [HV_SHUTDOWN_REBOOT] = 'r',
+        [HV_SHUTDOWN_SUSPEND] = 's', [HV_SHUTDOWN_CRASH] = 'c',
+        [HV_SHUTDOWN_WATCHDOG] = 'w', [HV_SHUTDOWN_SOFT_RESET] = 'S',
+        [HV_SHUTDOWN_UNKNOWN] = '?',
+    };
 
     state[0] = i->running ? 'r' : '-';
     state[1] = i->blocked ? 'b' : '-';
     state[2] = i->paused ? 'p' : '-';
-    state[3] = i->shutdown && !crashed ? 's' : '-';
-    state[4] = crashed ? 'c' : '-';
+    state[3] = i->shutdown ? 's' : '-';
+    state[4] = i->shutdown ? why[i->shutdown_reason] : '-';
     state[5] = i->dying ? 'd' : '-';
     state[6] = '\0';
+}
+
+static int domain_by_id(const void *a, const void *b)
+{
+    const struct xlmig_domain *x = a, *y = b;
+
+    return x->domid < y->domid ? -1 : x->domid > y->domid;
 }
 
 int xlmig_domain_list(struct xlmig_ctx *ctx, struct xlmig_domain **list_r,
@@ -69,11 +82,29 @@ int xlmig_domain_list(struct xlmig_ctx *ctx, struct xlmig_domain **list_r,
         list[i].vcpus = hl[i].vcpus;
         domain_state(&hl[i].info, list[i].state);
         hv_uuid_str(hl[i].info.uuid, list[i].uuid);
+        list[i].claimed_kb = hl[i].info.outstanding_memkb;
+        list[i].cpu_time_ns = hl[i].info.cpu_time_ns;
     }
     hv_list_free(hl, n);
+    qsort(list, n, sizeof(*list), domain_by_id);    /* sim: readdir order */
     *list_r = list;
     *n_r = n;
     return XLMIG_OK;
+}
+
+int xlmig_domain_config(struct xlmig_ctx *ctx, uint32_t domid,
+                        char **json_r)
+{
+    struct hv_dominfo info;
+    struct hv *hv;
+    int rc;
+
+    *json_r = NULL;
+    rc = ctx_hv(ctx, &hv);
+    if (rc) return rc;
+    rc = hv_domain_info(hv, domid, &info);
+    if (rc) return rc;
+    return hv_config_get(hv, domid, HV_CONFIG_PRESERVE_DOMID, json_r);
 }
 
 int domain_open(struct xlmig_ctx *ctx, const char *domain, struct hv **hv_r,

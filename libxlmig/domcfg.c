@@ -20,6 +20,7 @@
 #define DOMCFG_DEPTH_MAX 32         /* libxl's own nesting is under 10 */
 #define DOMCFG_PATH_MAX 4096        /* pdev_path, script */
 #define DOMCFG_NAME_MAX 128         /* name, vdev, bridge, domnames */
+#define DOMCFG_IP_MAX 1024          /* a nic's ip: its addresses */
 #define DOMCFG_VCPUS_MAX 4096       /* affinity entries, vCPU numbers */
 #define DOMCFG_CPUS_MAX 4096        /* host CPU numbers in a cpumap */
 #define DOMCFG_DEVS_MAX 256         /* entries of each device array */
@@ -565,6 +566,8 @@ static int domcfg_nic(yajl_val v, const char *at, size_t idx,
         return domcfg_fail(why_r, at, "mac", "not a MAC address");
     rc = domcfg_str(v, at, "bridge", DOMCFG_NAME_MAX, &n->bridge, why_r);
     if (rc) return rc;
+    rc = domcfg_str(v, at, "ip", DOMCFG_IP_MAX, &n->ip, why_r);
+    if (rc) return rc;
     rc = domcfg_str(v, at, "script", DOMCFG_PATH_MAX, &n->script, why_r);
     if (rc) return rc;
     return domcfg_str(v, at, "backend_domname", DOMCFG_NAME_MAX,
@@ -760,6 +763,7 @@ void domcfg_dispose(struct domcfg *c)
         free(c->nics[i].bridge);
         free(c->nics[i].script);
         free(c->nics[i].mac);
+        free(c->nics[i].ip);
         free(c->nics[i].backend_domname);
     }
     free(c->nics);

@@ -35,6 +35,7 @@ struct domcfg_nic {
     char *bridge;               /* NULL: libxl's default, "xenbr0" */
     char *script;               /* NULL: "vif-bridge" */
     char *mac;
+    char *ip;                   /* space-separated addresses; NULL: none */
     char *backend_domname;      /* NULL: dom0 */
 };
 

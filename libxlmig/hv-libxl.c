@@ -278,6 +278,8 @@ static void hv_libxl_fill(const libxl_dominfo *di, struct hv_dominfo *info)
     info->shutdown_reason = hv_libxl_reason(di->shutdown_reason);
     info->current_memkb = di->current_memkb;
     info->max_memkb = di->max_memkb;
+    info->outstanding_memkb = di->outstanding_memkb;
+    info->cpu_time_ns = di->cpu_time;
 }
 
 static int hv_libxl_domain_info(struct hv *hv, uint32_t domid,

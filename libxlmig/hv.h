@@ -36,6 +36,8 @@ struct hv_dominfo {
     bool running, blocked, paused, shutdown, dying;
     enum hv_shutdown_reason shutdown_reason;    /* valid if shutdown */
     uint64_t current_memkb, max_memkb;
+    uint64_t outstanding_memkb;     /* claimed, not yet populated */
+    uint64_t cpu_time_ns;           /* 0: unknown (sim) */
 };
 
 /* One domain of a host listing. */

@@ -53,6 +53,7 @@ struct job_recv {
     double restore_s;           /* first frame to the restore's end */
     double t_unpaused;          /* when the domain was unpaused */
     struct job_links links;     /* stable names made for its disks */
+    bool hooked;                /* pre-incoming went to the hooks */
 };
 
 /* Refuses the domain: the one line, the log, the job's record. */
@@ -427,6 +428,21 @@ static bool job_recv_done(struct job_recv *jr)
     return false;
 }
 
+/* The admin's pre-incoming hooks, the last word before the domain is
+ * made here: a veto is a refusal like the policy's. */
+static int job_recv_hooks(struct job_recv *jr)
+{
+    char why[sizeof(jr->job.why)];
+    int rc;
+
+    jr->hooked = true;
+    rc = job_hook(&jr->job, HOOKS_PRE_INCOMING, "destination", XLMIG_OK,
+                  HOOKS_NO_DOMID, jr->json);
+    if (rc != XLMIG_E_PREFLIGHT) return rc;
+    snprintf(why, sizeof(why), "%s", jr->job.why);
+    return job_recv_refuse(jr, rc, "%s", why);
+}
+
 /* Up to "ready": nothing of the domain exists here before transfer. */
 static int job_recv_take(struct job_recv *jr)
 {
@@ -437,6 +453,7 @@ static int job_recv_take(struct job_recv *jr)
     if (!rc) rc = job_recv_config(jr, raw);
     free(raw);
     if (!rc) rc = job_recv_admit(jr);
+    if (!rc) rc = job_recv_hooks(jr);
     if (!rc) rc = job_recv_transfer(jr);
     if (rc) return rc;
     jr->job.jr.domid = jr->domid;
@@ -520,6 +537,9 @@ int xlmig_migrate_receive(struct xlmig_ctx *ctx,
     if (rc) goto out;
     job_phase(&jr.job, XLMIG_PHASE_DONE, "%s runs here as domain %u",
               jr.name, jr.domid);
+    /* Never fails: not a pre-event. */
+    (void)!job_hook(&jr.job, HOOKS_INCOMING_DONE, "destination", XLMIG_OK,
+                    jr.domid, jr.json);
     *domid_r = jr.domid;
     jr.domid = HV_INVALID_DOMID;
     if (!rrc && opts->xlmig_proto && !job_recv_done(&jr)) rrc = XLMIG_E_PEER;
@@ -527,6 +547,10 @@ int xlmig_migrate_receive(struct xlmig_ctx *ctx,
 out:
     if (rc) job_failed(&jr.job, rc);
     if (rc && !go) job_recv_destroy(&jr);
+    /* Hooks heard of it (pre-incoming): they hear how it ended. */
+    if (rc && jr.hooked)
+        (void)!job_hook(&jr.job, job_hook_end(rc, HOOKS_INCOMING_DONE),
+                        "destination", rc, HOOKS_NO_DOMID, jr.json);
     /* Not started here (refused, no GO, handed back): no names for it. */
     if (rc) job_storage_unlink(ctx, &jr.links);
     /* Keep the journal while the sender may not know we run the domain. */

@@ -52,6 +52,7 @@ struct job_send {
     struct pf_report checks;
     struct xlmig_migrate_result *res;
     struct job_storage *sto;    /* --storage: the disks that move */
+    bool hooked;                /* pre-migrate went to the hooks */
 };
 
 static bool job_send_has_suffix(const char *s, const char *suffix)
@@ -209,12 +210,19 @@ static int job_send_preflight(struct job_send *js, bool check_only)
     int rc, brc;
 
     rc = job_x_preflight(&js->job, &p, &js->checks);
+    /* The admin's pre-migrate hooks have the last word, checks passed. */
+    if (!rc && !check_only) {
+        js->hooked = true;
+        rc = job_hook(&js->job, HOOKS_PRE_MIGRATE, "source", XLMIG_OK,
+                      js->domid, js->json);
+    }
     if (js->peer_version && (rc || check_only)) {
         /* The receiver ends its session at once, with nothing changed
          * (and logs a migration its policy stopped, not a check). */
         brc = job_x_write(&js->job, js->tr.send_fd, PROTO_X_BYE,
                           check_only ? JOB_X_BYE_CHECKED
-                                     : "pre-flight checks failed");
+                          : js->hooked ? "vetoed by a pre-migrate hook"
+                                       : "pre-flight checks failed");
         if (!rc) rc = brc;
     }
     return rc;
@@ -580,6 +588,10 @@ out:
     /* The journal stays while the domain's owner is in doubt (recover),
      * or its disks are not settled. */
     job_storage_free(js.sto);
+    /* Hooks heard of it (pre-migrate): they hear how it ended. */
+    if (js.hooked)
+        (void)!job_hook(&js.job, job_hook_end(rc, HOOKS_POST_MIGRATE),
+                        "source", rc, js.domid, js.json);
     job_unregister(&js.job, res->where == XLMIG_WHERE_UNKNOWN ||
                                 !disks_settled);
     free(js.name);

@@ -204,10 +204,64 @@ static double job_unix_now(void)
     return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
+static const char *job_hook_result(enum hooks_event e, int rc)
+{
+    switch (e) {
+    case HOOKS_PRE_MIGRATE: case HOOKS_PRE_INCOMING: case HOOKS_JOB_QUEUED:
+    case HOOKS_STORAGE_BEGIN:
+        return "";
+    default:
+        break;
+    }
+    if (!rc) return "ok";
+    if (rc == XLMIG_E_CANCELLED) return "cancelled";
+    if (rc == XLMIG_E_UNSAFE) return "unsafe";
+    return "failed";
+}
+
+enum hooks_event job_hook_end(int rc, enum hooks_event post)
+{
+    if (!rc) return post;
+    if (rc == XLMIG_E_CANCELLED) return HOOKS_MIGRATE_CANCELLED;
+    if (rc == XLMIG_E_UNSAFE) return HOOKS_MIGRATE_UNSAFE;
+    return HOOKS_MIGRATE_FAILED;
+}
+
+int job_hook(struct job *job, enum hooks_event e, const char *role, int rc,
+             uint32_t domid, const char *json)
+{
+    struct hooks_info in = {
+        .event = e, .job = job->id, .domain = job->jr.name,
+        .uuid = job->jr.uuid, .peer = job->jr.peer, .role = role,
+        .result = job_hook_result(e, rc), .domid = domid,
+        .config_json = json,
+    };
+    char error[sizeof(job->jr.error)], *why = NULL;
+    int hrc;
+
+    if (!job->coord) return XLMIG_OK;
+    snprintf(error, sizeof(error), "%s", rc ? (job->jr.error[0]
+             ? job->jr.error : xlmig_strerror(rc)) : "");
+    in.error = error;
+    hrc = hooks_emit(job->ctx, job->coord, &in, &job->wait, &why);
+    if (why) job_why(job, "%s", why);
+    free(why);
+    return hrc;
+}
+
 static void job_queued(void *arg, unsigned pos)
 {
-    job_info(arg, "waiting for an admission slot: position %u in the "
+    struct job *job = arg;
+
+    job_info(job, "waiting for an admission slot: position %u in the "
              "queue", pos);
+    if (job->queued_told) return;
+    job->queued_told = true;
+    /* Never fails: not a pre-event. */
+    (void)!job_hook(job, HOOKS_JOB_QUEUED, !strcmp(job->jr.role, "send")
+                    ? "source" : !strcmp(job->jr.role, "recv")
+                    ? "destination" : "local", XLMIG_OK, HOOKS_NO_DOMID,
+                    NULL);
 }
 
 int job_register(struct job *job, const char *role, const char *domain,

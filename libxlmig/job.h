@@ -8,6 +8,7 @@
 #define XLMIG_JOB_H
 
 #include "coord.h"
+#include "hooks.h"
 #include "fdio.h"
 #include "frame.h"
 #include "hv.h"
@@ -61,6 +62,7 @@ struct job {
     struct journal_rec jr;      /* what the journal says; jr.id[0] if any */
     int journal_rc;             /* the first failed journal write */
     char why[192];              /* job_why() */
+    bool queued_told;           /* job-queued went to the hooks */
 };
 
 void job_init(struct job *job, struct xlmig_ctx *ctx, xlmig_event_fn *fn,
@@ -75,6 +77,22 @@ double job_elapsed(const struct job *job);
 void job_hv_wait(struct job *job, struct hv_wait *w);
 /* Emits a progress event now if the pump moved since the last one. */
 void job_progress(struct job *job, bool force);
+
+/*
+ * Tells the hooks of this host (hooks.h) of event e of the job's domain:
+ * its name, uuid and peer from the job's record, role "source",
+ * "destination" or "local", result from rc (XLMIG_OK "ok", CANCELLED
+ * "cancelled", UNSAFE "unsafe", else "failed"; "" for pre-events, begin
+ * and queued), domid (HOOKS_NO_DOMID: none) and the config JSON (may be
+ * NULL). A pre-event's veto is XLMIG_E_PREFLIGHT with the reason as the
+ * job's why (job_why); other events never fail. Needs job_register.
+ */
+MUST_CHECK int job_hook(struct job *job, enum hooks_event e,
+                        const char *role, int rc, uint32_t domid,
+                        const char *json);
+/* The event a job that ended with rc tells: post (XLMIG_OK), or
+ * migrate-failed, -cancelled, -unsafe. */
+enum hooks_event job_hook_end(int rc, enum hooks_event post);
 
 /*
  * Registers the job on this host (DESIGN.md "xenstore, per host"): its

@@ -355,13 +355,26 @@ struct xlmig_domain {
     char name[128];
     uint64_t memkb;             /* current memory */
     unsigned vcpus;
-    char state[7];              /* xl's flags: r b p s c d, '-' if not */
+    char state[7];              /* xl's flags: running, blocked, paused,
+                                   shutdown, why (r s c w S: reboot,
+                                   suspend, crash, watchdog, soft reset;
+                                   '-' poweroff), dying; '-' if not */
     char uuid[37];              /* lower-case, with dashes */
+    uint64_t claimed_kb;        /* outstanding claim (xl adds it to Mem) */
+    uint64_t cpu_time_ns;       /* CPU time used (0 where unknown: sim) */
 };
 
 /* Every domain of this host by domid; free(*list_r) when done. */
 XLMIG_API int xlmig_domain_list(struct xlmig_ctx *ctx,
                                 struct xlmig_domain **list_r, size_t *n_r);
+/*
+ * A running domain's configuration as libxl JSON (xl list -l's "config":
+ * libxl_retrieve_domain_configuration, domid as stored). *json_r is
+ * allocated (free it), NULL on failure: XLMIG_E_NOTFOUND no such domain,
+ * XLMIG_E_HV none stored (not made by libxl).
+ */
+XLMIG_API int xlmig_domain_config(struct xlmig_ctx *ctx, uint32_t domid,
+                                  char **json_r);
 /* Destroys a domain at once (xl destroy). */
 XLMIG_API int xlmig_domain_destroy(struct xlmig_ctx *ctx, const char *domain);
 /* Pauses or unpauses a domain (xl pause / xl unpause). */
@@ -389,6 +402,37 @@ struct xlmig_job {
     bool cancellable;           /* false after the point of no return */
     char slot[16];              /* "out", "in", "storage" or "" */
 };
+/*
+ * Hook events of this host (xlmig-hooks(7)): the last ones kept under
+ * /libxlmig/event, oldest first, each with its hooks' runs in name order.
+ * Free with xlmig_hook_events_free.
+ */
+struct xlmig_hook_run {
+    char hook[32];
+    char state[16];             /* "running", "done", "interrupted" */
+    char status[64];            /* "exit 0", "killed at its deadline"... */
+    char output[1024];          /* its output's tail, one line */
+    double secs;
+};
+struct xlmig_hook_event {
+    unsigned seq;
+    char event[24], job[32], domain[128], uuid[40], domid[12], peer[256];
+    char role[16], result[16], error[256];
+    char state[16];             /* "new", "running", "done" */
+    char verdict[8];            /* "go" or "veto" once done */
+    char why[256];
+    double time;                /* unix seconds */
+    struct xlmig_hook_run *runs;
+    size_t n_runs;
+};
+XLMIG_API int xlmig_hook_events(struct xlmig_ctx *ctx,
+                                struct xlmig_hook_event **list_r,
+                                size_t *n_r);
+XLMIG_API void xlmig_hook_events_free(struct xlmig_hook_event *list,
+                                      size_t n);
+/* The pid of this host's running xlmig-hookd in *pid_r, 0 if none. */
+XLMIG_API int xlmig_hookd_pid(struct xlmig_ctx *ctx, int *pid_r);
+
 /* Every job by start time; free(*list_r). */
 XLMIG_API int xlmig_job_list(struct xlmig_ctx *ctx, struct xlmig_job **list_r,
                              size_t *n_r);

@@ -956,7 +956,7 @@ int xlmig_storage_move(struct xlmig_ctx *ctx,
     struct xlmig_storage_result dummy;
     struct smove m = { .ctx = ctx, .o = o, .cancel = { -1, -1 } };
     struct journal_rec *jr = &m.job.jr;
-    bool keep_journal = false;
+    bool keep_journal = false, begun = false;
     int rc;
 
     m.res = res ? res : &dummy;
@@ -972,6 +972,11 @@ int xlmig_storage_move(struct xlmig_ctx *ctx,
     rc = smove_preflight(&m);
     if (rc) goto out;
     snprintf(m.res->target, sizeof(m.res->target), "%s", jr->dst);
+    begun = true;
+    /* Never fails: not a pre-event. */
+    (void)!job_hook(&m.job, HOOKS_STORAGE_BEGIN, "local", XLMIG_OK,
+                    m.res->domid == HV_INVALID_DOMID ? HOOKS_NO_DOMID
+                                                     : m.res->domid, NULL);
     job_phase(&m.job, XLMIG_PHASE_TRANSFER, "to %s", jr->dst);
     rc = job_journal(&m.job);
     if (rc) goto out;
@@ -1015,6 +1020,11 @@ out:
             keep_journal = true;
         if (keep_journal) rc = XLMIG_E_UNSAFE;
     }
+    if (begun)
+        (void)!job_hook(&m.job, HOOKS_STORAGE_END, "local", rc,
+                        m.res->domid == HV_INVALID_DOMID ? HOOKS_NO_DOMID
+                                                         : m.res->domid,
+                        NULL);
     job_unregister(&m.job, keep_journal);
     smove_dispose(&m);
     return rc;

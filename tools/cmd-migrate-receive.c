@@ -18,6 +18,9 @@
 #define CMD_MIGRATE_RECEIVE_TIMEOUT (CMD_OPT_LONG + 0)
 #define CMD_MIGRATE_RECEIVE_XLMIG (CMD_OPT_LONG + 1)
 #define CMD_MIGRATE_RECEIVE_COLD (CMD_OPT_LONG + 2)
+#define CMD_MIGRATE_RECEIVE_COLO (CMD_OPT_LONG + 3)
+#define CMD_MIGRATE_RECEIVE_COLO_SCRIPT (CMD_OPT_LONG + 4)
+#define CMD_MIGRATE_RECEIVE_COLO_PROXY (CMD_OPT_LONG + 5)
 #define CMD_MIGRATE_RECEIVE_TIMEOUT_DEFAULT 120
 #define CMD_MIGRATE_RECEIVE_NO_DOMAIN 0x7ff4u   /* libxl's INVALID_DOMID */
 
@@ -30,12 +33,19 @@ static const struct option cmd_migrate_receive_longopts[] = {
     { "timeout", required_argument, NULL, CMD_MIGRATE_RECEIVE_TIMEOUT },
     { "xlmig", required_argument, NULL, CMD_MIGRATE_RECEIVE_XLMIG },
     { "cold", no_argument, NULL, CMD_MIGRATE_RECEIVE_COLD },
+    /* xl's Remus/COLO receiver (with -r): handed to xl. */
+    { "colo", no_argument, NULL, CMD_MIGRATE_RECEIVE_COLO },
+    { "coloft-script", required_argument, NULL,
+      CMD_MIGRATE_RECEIVE_COLO_SCRIPT },
+    { "userspace-colo-proxy", no_argument, NULL,
+      CMD_MIGRATE_RECEIVE_COLO_PROXY },
     { NULL, 0, NULL, 0 },
 };
 
 const struct cmd_entry cmd_migrate_receive_entry = {
     .name = "migrate-receive",
-    .usage = "[-e] [-d] [-p] [-F] [--timeout SECS] [--xlmig N] [--cold]",
+    .usage = "[-e] [-d] [-p] [-F] [--timeout SECS] [--xlmig N] [--cold]"
+             " [-r]",
     .help = "Receive a migrating domain on stdin/stdout (run by migrate)",
     .details =
         "Options:\n"
@@ -50,11 +60,13 @@ const struct cmd_entry cmd_migrate_receive_entry = {
         "                  migration) into /etc/xen, checked by the\n"
         "                  incoming policy, never replacing a file\n"
         "                  (pre-flight checks here); without it, exactly\n"
-        "                  xl's protocol\n",
-    .opts = "edpF",
+        "                  xl's protocol\n"
+        "  -r, --colo, --coloft-script, --userspace-colo-proxy\n"
+        "                  xl's Remus/COLO receiver: run by xl\n",
+    .opts = "edpFr",
     .longopts = cmd_migrate_receive_longopts,
     .min_args = 0, .max_args = 0,
-    .flags = CMD_MODIFIES,
+    .flags = CMD_MODIFIES | CMD_XL,
     .exec = cmd_migrate_receive_exec,
 };
 
@@ -119,6 +131,10 @@ static int cmd_migrate_receive_exec(struct cmd_ctx *c,
     uint32_t domid;
     int rc, null_fd;
 
+    if (cmd_has(args, 'r') || cmd_has(args, CMD_MIGRATE_RECEIVE_COLO) ||
+        cmd_has(args, CMD_MIGRATE_RECEIVE_COLO_SCRIPT) ||
+        cmd_has(args, CMD_MIGRATE_RECEIVE_COLO_PROXY))
+        return xl_pass_cmd(c);
     memset(&o, 0, sizeof(o));
     if (cmd_has(args, CMD_MIGRATE_RECEIVE_TIMEOUT) &&
         cmd_strtonum(cmd_get(args, CMD_MIGRATE_RECEIVE_TIMEOUT), 0, 86400,

@@ -75,7 +75,8 @@ const struct cmd_entry cmd_migrate_entry = {
         "  --debug         libxc verify pass (slow)\n"
         "  --timeout SECS  fail when the peer is silent this long\n"
         "                  (default 120; 0 waits for ever, as xl)\n"
-        "  --receiver PROG program to run on <host> (default xlmig)\n"
+        "  --receiver PROG program to run on <host> (default xlmig;\n"
+        "                  invoked as xl with -s: xl, as xl's rune)\n"
         "  --no-wait       fail at once if this host is at its limit of\n"
         "                  outgoing migrations instead of queueing\n"
         "  --force=ID,...  go on despite these pre-flight errors (ids as\n"
@@ -107,7 +108,7 @@ const struct cmd_entry cmd_migrate_entry = {
     .opts = "s:eFpC:D",
     .longopts = cmd_migrate_longopts,
     .min_args = 2, .max_args = 2,
-    .flags = CMD_MODIFIES,
+    .flags = CMD_MODIFIES | CMD_XL,
     .exec = cmd_migrate_exec,
 };
 
@@ -370,6 +371,16 @@ static int cmd_migrate_exec(struct cmd_ctx *c, struct cmd_args *args)
     }
     o.ssh_command = cmd_get(args, 's');
     o.receiver_program = cmd_get(args, CMD_MIGRATE_RECEIVER);
+    /*
+     * Invoked as xl with a -s of the caller's, the rune is xl's to the
+     * letter ("... HOST xl migrate-receive"), without our options: the
+     * caller's command may end in a comment (Ganeti: "socat ... #") or
+     * hand the words to another program (OpenNebula: "su - oneadmin -c
+     * '...'", whose su would take --xlmig for its own option).
+     */
+    if (!o.receiver_program && o.ssh_command && *o.ssh_command &&
+        xl_pass_invoked_as_xl(c->argv ? c->argv[0] : NULL))
+        o.receiver_program = "xl";
     o.config_file = cmd_get(args, 'C');
     o.debug = cmd_has(args, CMD_MIGRATE_DEBUG);
     o.paused = cmd_has(args, 'p');

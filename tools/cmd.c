@@ -29,6 +29,7 @@ extern const struct cmd_entry cmd_sim_info_entry;
 extern const struct cmd_entry cmd_sim_shutdown_entry;
 extern const struct cmd_entry cmd_ssh_serve_entry;
 extern const struct cmd_entry cmd_jobs_entry;
+extern const struct cmd_entry cmd_events_entry;
 extern const struct cmd_entry cmd_job_show_entry;
 extern const struct cmd_entry cmd_job_cancel_entry;
 extern const struct cmd_entry cmd_set_limit_entry;
@@ -68,6 +69,7 @@ const struct cmd_entry *const cmd_table[] = {
     &cmd_job_set_entry,
     &cmd_job_validate_entry,
     &cmd_job_run_entry,
+    &cmd_events_entry,
     &cmd_set_limit_entry,
     &cmd_maintenance_entry,
     &cmd_recover_entry,

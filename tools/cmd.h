@@ -9,6 +9,7 @@
 #include <getopt.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <sys/types.h>
 
 #include <libxlmig.h>
 
@@ -24,6 +25,8 @@
 #define CMD_OPT_MAX 0x120
 
 #define CMD_MODIFIES (1u << 0)  /* changes domains: needs root */
+#define CMD_XL (1u << 1)        /* xl's command of that name: runs as ours
+                                   when xlmig is invoked as "xl" */
 
 struct cmd_args {
     const char *val[CMD_OPT_MAX];   /* NULL: option absent; "" for flags */
@@ -53,6 +56,7 @@ struct cmd_ctx {
     struct xlmig_ctx *lib;
     int verbose;                /* -v count */
     bool timestamps;            /* -T */
+    char **argv;                /* the whole command line, for xl */
 };
 
 extern const struct cmd_entry *const cmd_table[];
@@ -121,5 +125,45 @@ int cmd_start_monitor(struct cmd_ctx *c, uint32_t domid);
  * as "12.3G". */
 void cmd_sr_json(const struct xlmig_sr *s);
 void cmd_sr_size(char *out, size_t size, uint64_t bytes);
+
+/* cmd-list.c: xl list's header and one row; one element of xl list -l's
+ * array (first: none before it) around a domain's libxl JSON. */
+void cmd_list_header(FILE *f);
+void cmd_list_row(FILE *f, const struct xlmig_domain *d);
+void cmd_list_long_item(FILE *f, bool first, uint32_t domid,
+                        const char *json);
+
+/* xl-pass.c: the real xl, for what xlmig leaves to it. */
+struct xl_pass_where {
+    const char *xl_env;         /* $XLMIG_XL: the only candidate if set */
+    const char *root;           /* prefix of fixed paths ("": tests use a
+                                   tree of their own) */
+    const char *path;           /* $PATH, may be NULL */
+    bool self_known;            /* this program, never chosen */
+    dev_t self_dev;
+    ino_t self_ino;
+};
+/* argv[0]'s last component is "xl" (a link named xl to xlmig). */
+bool xl_pass_invoked_as_xl(const char *argv0);
+/* From the environment and /proc/self/exe. */
+void xl_pass_where_init(struct xl_pass_where *w);
+/*
+ * The real xl: $XLMIG_XL if set (a name without '/' is looked up in
+ * PATH), else /usr/lib/xen-X.Y/bin/xl for the running Xen X.Y (Debian),
+ * /usr/sbin/xl.distrib, xl in PATH, /usr/sbin/xl, /usr/local/sbin/xl;
+ * each an executable regular file that is not this program. 0 and
+ * *path_r (allocated), or -1 and *tried_r (allocated: what was looked
+ * for, one line).
+ */
+int xl_pass_find(const struct xl_pass_where *w, char **path_r,
+                 char **tried_r);
+/*
+ * Execs the real xl with argv (argv[0] becomes "xl", the rest unchanged).
+ * Returns only on failure, said on stderr: CMD_EXIT_USAGE if there is no
+ * xl (cmd: the command named, for the message; may be NULL).
+ */
+int xl_pass_exec(char **argv, const char *cmd);
+/* The command line of c to xl: for options a command leaves to xl. */
+int xl_pass_cmd(struct cmd_ctx *c);
 
 #endif /* XLMIG_CMD_H */

@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * xlmig.c - the xlmig command: global options, the logger shared with
- * libxl and libxc, and dispatch through the command table (cmd.c).
+ * libxl and libxc, and dispatch through the command table (cmd.c); what
+ * xlmig does not run goes to the real xl (xl-pass.c). Invoked as "xl",
+ * it runs only xl's commands it implements (CMD_XL).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,7 +24,8 @@ static void xlmig_usage(FILE *f)
     fprintf(f, "\nGlobal options:\n"
             "  -v   more verbose (repeat for more)\n"
             "  -T   timestamps on log lines\n"
-            "\n\"xlmig help <command>\" describes a command.\n");
+            "\nAny other command goes to xl, with the same arguments.\n"
+            "\"xlmig help <command>\" describes a command.\n");
 }
 
 int main(int argc, char **argv)
@@ -30,10 +34,16 @@ int main(int argc, char **argv)
     struct cmd_args args;
     xentoollog_level level;
     char *cause = NULL;
+    const char *cmd;
+    bool as_xl = xl_pass_invoked_as_xl(argv[0]);
+    bool xl_only = false;       /* a global option only xl has */
     int i, opt, status;
 
     memset(&c, 0, sizeof(c));
-    while ((opt = getopt(argc, argv, "+vTh")) != -1) {
+    c.argv = argv;
+    /* As xl's: "+vftTN" (its -h is an error, ours is help). */
+    opterr = !as_xl;
+    while ((opt = getopt(argc, argv, "+vTtfNh")) != -1) {
         switch (opt) {
         case 'v':
             c.verbose++;
@@ -41,26 +51,52 @@ int main(int argc, char **argv)
         case 'T':
             c.timestamps = true;
             break;
+        case 't':
+            /* xl: progress overwritten with \r, as ours is. A sender
+             * xl adds it on a terminal: accepted, so who receives does
+             * not depend on that. */
+            break;
+        case 'f':
+        case 'N':
+            xl_only = true;
+            break;
         case 'h':
+            if (as_xl) {
+                xl_only = true;
+                break;
+            }
             xlmig_usage(stdout);
             return CMD_EXIT_OK;
         default:
+            if (as_xl) {
+                xl_only = true;
+                break;
+            }
             xlmig_usage(stderr);
             return CMD_EXIT_USAGE;
         }
     }
     i = optind;
-    if (i == argc) {
+    cmd = i < argc ? argv[i] : NULL;
+    c.entry = cmd ? cmd_find(cmd) : NULL;
+    /* Invoked as xl: only xl's own commands that xlmig implements. */
+    if (as_xl && (xl_only || !c.entry || !(c.entry->flags & CMD_XL)))
+        return xl_pass_exec(argv, cmd);
+    if (!cmd) {
         xlmig_usage(stderr);
         return CMD_EXIT_USAGE;
     }
-    c.entry = cmd_find(argv[i]);
-    if (!c.entry) {
-        fprintf(stderr, "xlmig: unknown command '%s' (see xlmig help)\n",
-                argv[i]);
+    if (!c.entry) return xl_pass_exec(argv, cmd);
+    if (xl_only) {
+        cmd_error(&c, "-f and -N are xl's options (run xl)");
         return CMD_EXIT_USAGE;
     }
     if (cmd_parse(c.entry, argc - i, argv + i, &args, &cause)) {
+        /* xl reports its own command line as xl does. */
+        if (as_xl) {
+            free(cause);
+            return xl_pass_exec(argv, cmd);
+        }
         cmd_error(&c, "%s", cause);
         free(cause);
         return CMD_EXIT_USAGE;

@@ -33,7 +33,9 @@
 #
 # Environment of a host (it_on locally, SetEnv in its sshd's sessions):
 # XLMIG_BACKEND=sim, XLMIG_SIM_HOST, XLMIG_SIMGUEST, XLMIG_XSSHIM,
-# XLMIG_STATE_DIR (journals), XLMIG_LOG_DIR (monitors, refusals) and
+# XLMIG_STATE_DIR (journals), XLMIG_LOG_DIR (monitors, refusals, hookd),
+# XLMIG_CHECKS_DIR, XLMIG_HOOKS_DIR (checks.d/, hooks.d/: absent unless a
+# case makes them) and
 # XLMIG_CONF (A/xlmig.conf, absent unless a case writes it) in A/, and PATH
 # with the build tree's tools/ first; sessions also get HOME=A/home (see
 # _it_sshd_config).
@@ -313,6 +315,7 @@ _it_host_vars() {
 		"XLMIG_STATE_DIR=$(it_host_dir "$1")/state"
 		"XLMIG_LOG_DIR=$(it_host_dir "$1")/log"
 		"XLMIG_CHECKS_DIR=$(it_host_dir "$1")/checks.d"
+		"XLMIG_HOOKS_DIR=$(it_host_dir "$1")/hooks.d"
 		"XLMIG_CONF=$(it_host_dir "$1")/xlmig.conf"
 		"XLMIG_DISK_LINK_DIR=$(it_host_dir "$1")/links"
 	)

@@ -129,7 +129,9 @@ static void test_full_pv_config(void **state)
     assert_string_equal(c.nics[0].bridge, "xenbr1");
     assert_string_equal(c.nics[0].script, "vif-bridge");
     assert_string_equal(c.nics[0].mac, "00:16:3e:5a:10:01");
+    assert_null(c.nics[0].ip);
     assert_int_equal(c.nics[1].devid, 1);
+    assert_string_equal(c.nics[1].ip, "192.0.2.17");
     assert_null(c.nics[1].bridge);      /* routed: libxl default bridge */
     assert_string_equal(c.nics[1].script, "/etc/xen/scripts/vif-route");
     assert_null(c.nics[1].backend_domname);
@@ -340,6 +342,8 @@ static const struct bad_case bad_cases[] = {
       "nics[1].mac: not a MAC address" },
     { CFG("", ", \"nics\": [{\"bridge\": false}]"),
       "nics[0].bridge: not a string" },
+    { CFG("", ", \"nics\": [{}, {\"ip\": [\"192.0.2.1\"]}]"),
+      "nics[1].ip: not a string" },
     { CFG("", ", \"pcidevs\": [{\"func\": 8}]"), "pcidevs[0].func: over 7" },
     { CFG("", ", \"pcidevs\": [{\"bus\": 256}]"), "pcidevs[0].bus: over 255" },
     { CFG("", ", \"pcidevs\": [{\"domain\": -1}]"),
@@ -412,6 +416,11 @@ static void test_oversized_input_is_refused(void **state)
     name = repeat("", "n", "", 129, "");
     s = xasprintf("{\"c_info\": {\"type\": \"pv\", \"name\": \"%s\"}}", name);
     check_bad(s, "c_info.name: longer than 128 bytes");
+    free(s);
+    free(name);
+    name = repeat("", "192.0.2.1 ", "", 103, "");
+    s = xasprintf(CFG("", ", \"nics\": [{\"ip\": \"%s\"}]"), name);
+    check_bad(s, "nics[0].ip: longer than 1024 bytes");
     free(s);
     free(name);
     name = repeat("/", "p", "", 4096, "");
