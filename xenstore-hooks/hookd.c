@@ -56,6 +56,7 @@ struct hookd {
     struct xlmig_ctx *ctx;
     struct coord *c;
     const char *log_path;           /* "-": stderr */
+    char self[4096];                /* this program, for the workers */
     int verbose;
     struct hookd_worker w[HOOKD_WORKERS_MAX];
     unsigned done[HOOKD_DONE_MAX];  /* ring of events known done */
@@ -120,7 +121,8 @@ static struct hookd_worker *hookd_worker_of(struct hookd *h, unsigned seq)
     return NULL;
 }
 
-/* Starts a worker for event seq: this program, --event SEQ. */
+/* Starts a worker for event seq: this program, --event SEQ (by its
+ * path, so that ps shows what it is). */
 static void hookd_start_worker(struct hookd *h, struct hookd_worker *w,
                                unsigned seq)
 {
@@ -128,7 +130,7 @@ static void hookd_start_worker(struct hookd *h, struct hookd_worker *w,
     int i = 0;
 
     snprintf(num, sizeof(num), "%u", seq);
-    argv[i++] = "/proc/self/exe";
+    argv[i++] = h->self;
     if (h->verbose) argv[i++] = "-v";
     argv[i++] = "--log";
     argv[i++] = (char *)h->log_path;
@@ -492,6 +494,9 @@ int main(int argc, char **argv)
     int opt, rc;
 
     memset(&h, 0, sizeof(h));
+    if (readlink("/proc/self/exe", h.self, sizeof(h.self) - 1) <= 0 ||
+        strstr(h.self, " (deleted)"))
+        snprintf(h.self, sizeof(h.self), "/proc/self/exe");
     h.log_path = getenv("XLMIG_LOG_DIR") ? NULL : HOOKD_LOG_DEFAULT;
     while ((opt = getopt_long(argc, argv, "vTh", longopts, NULL)) != -1) {
         switch (opt) {

@@ -301,14 +301,21 @@ _lab_prepare_shares() {
 	done
 }
 
+# The tree is unpacked as a package would be on the usrmerged dom0 (its
+# lib/systemd/... goes through the /lib symlink; cp -a refuses that).  It
+# arrives after the dom0's /init ran: its services start then, through
+# their init scripts, as /init would have started them at boot (dom0/init
+# start_installed_services).
 _lab_install_tree() {
-	local h
+	local h out
 	[ -n "${LAB_INSTALL_TREE:-}" ] || return 0
 	for h in $LAB_HOSTS; do
-		lab_sh "$h" 'cp -a /share/install/. / && ldconfig' 120 ||
-			_lab_die "copying LAB_INSTALL_TREE into dom0 $h failed" || return
+		out=$(lab_sh "$h" 'tar -C /share/install -cf - . |
+	tar -C / -xpf - --keep-directory-symlink --no-overwrite-dir && ldconfig || exit
+[ ! -x /etc/init.d/xlmig-hookd ] || /etc/init.d/xlmig-hookd start' 120) ||
+			_lab_die "installing LAB_INSTALL_TREE into dom0 $h failed: $out" || return
 	done
-	lab_log "installed $LAB_INSTALL_TREE into both dom0s"
+	lab_log "installed $LAB_INSTALL_TREE into both dom0s (services started)"
 }
 
 # Each dom0 must reach the other over ssh, with /usr/local on PATH.
