@@ -545,7 +545,9 @@ static int hooks_emit_on(struct xlmig_ctx *ctx, struct coord *c,
     free(dir);
     if (n && info->config_json) {
         rc = hooks_config_write(ctx, info->config_json, &config);
-        if (rc) goto out;
+        /* A pre-event's hooks decide on the config: without it, no. */
+        if (rc && hooks_event_vetoes(info->event)) goto out;
+        if (rc) LOG(ctx, WARN, "%s hooks get no config on stdin", name);
     }
     hooks_fill(&ev, info, config);
     rc = coord_event_create(c, &ev, &seq);

@@ -394,6 +394,67 @@ static void test_no_hooks_decided_at_once(void **state)
     assert_string_equal(ev.config, "");
 }
 
+/* A sender's name is data: no shell, control characters made '_'. */
+static void test_hostile_values(void **state)
+{
+    struct host *h = *state;
+    struct hooks_info in = {
+        .event = HOOKS_PRE_INCOMING, .job = "j",
+        .domain = "vm$(touch /tmp/x);`id`\nEVIL=1", .uuid = "",
+        .peer = "192.0.2.1\r\x1b[31m", .role = "destination",
+        .domid = HOOKS_NO_DOMID, .config_json = NULL,
+    };
+    char *why = NULL, *text, *want;
+
+    hooks_clear(h);
+    hook(h, "pre-incoming", "10-show",
+         "printf '%s|%s|%s|%s|%s\\n' \"$2\" \"$XLMIG_DOMAIN\" "
+         "\"$XLMIG_PEER\" \"${EVIL:-unset}\" \"$(wc -c)\" >>$out");
+    assert_int_equal(hooks_emit(h->xh.t.ctx, h->c, &in, NULL, &why), 0);
+    assert_null(why);
+    text = out(h);
+    want = xasprintf("vm$(touch /tmp/x);`id`\nEVIL=1|"
+                     "vm$(touch /tmp/x);`id`_EVIL=1|192.0.2.1__[31m|unset|0\n");
+    assert_string_equal(text, want);
+    free(want);
+    free(text);
+}
+
+/* Nowhere to put the config for the hooks: a pre-event does not go on. */
+static void test_config_unwritable(void **state)
+{
+    struct host *h = *state;
+    char *why = NULL, *state_dir, *file;
+
+    hooks_clear(h);
+    hook(h, "pre-migrate", "10-ok", "echo ran >>$out");
+    state_dir = xstrdup(getenv("XLMIG_STATE_DIR"));
+    file = xasprintf("%s/not-a-dir", h->dir);
+    assert_int_equal(fdio_write_file(h->xh.t.ctx, file, "x", 1), 0);
+    setenv("XLMIG_STATE_DIR", file, 1);
+    assert_int_equal(emit(h, HOOKS_PRE_MIGRATE, &why), XLMIG_E_PREFLIGHT);
+    setenv("XLMIG_STATE_DIR", state_dir, 1);
+    assert_non_null(why);
+    assert_non_null(strstr(why, "pre-migrate hooks not run"));
+    free(why);
+    why = out(h);
+    assert_string_equal(why, "");
+    free(why);
+    /* A post-event goes on: its hooks run without the config. */
+    hooks_clear(h);
+    hook(h, "post-migrate", "10-ok", "echo \"ran $(wc -c)\" >>$out");
+    setenv("XLMIG_STATE_DIR", file, 1);
+    assert_int_equal(emit(h, HOOKS_POST_MIGRATE, &why), 0);
+    setenv("XLMIG_STATE_DIR", state_dir, 1);
+    assert_null(why);
+    why = out(h);
+    assert_string_equal(why, "ran 0\n");
+    free(why);
+    unlink(file);
+    free(file);
+    free(state_dir);
+}
+
 static void test_trim(void **state)
 {
     struct host *h = *state;
@@ -431,6 +492,8 @@ int main(void)
         cmocka_unit_test(test_once_after_runner_died),
         cmocka_unit_test(test_live_owner_left_alone),
         cmocka_unit_test(test_no_hooks_decided_at_once),
+        cmocka_unit_test(test_hostile_values),
+        cmocka_unit_test(test_config_unwritable),
         cmocka_unit_test(test_trim),
     };
 
