@@ -22,7 +22,7 @@
 #      linear table on a loop device over the image.  The same live move:
 #      afterwards the table is linear on a loop over sr2's image, the old
 #      loop device is released, the rest as in (a).
-#  (c) cancel: lq moved back towards sr1 with --bandwidth 1M; once the
+#  (c) cancel: lq moved back towards sr1 with --bandwidth 512K; once the
 #      job shows progress, `xlmig job-cancel` stops it: the command fails
 #      saying the domain uses its source, the link is unchanged, sr1 holds
 #      nothing, QEMU runs no job and has no target node; the guest writes
@@ -248,7 +248,7 @@ lab_log "RESULT: (b) dm xvdb of $GD moved live sr1 -> sr2 in $(xlmig_secs "$t_d"
 
 # --- (c) cancel mid-mirror ------------------------------------------------------
 k=$(xlmig_guest_disk A "$GQ")
-lab_bg A cancel "xlmig storage-move --bandwidth 1M --progress json $GQ xvdb sr1"
+lab_bg A cancel "xlmig storage-move --bandwidth 512K --progress json $GQ xvdb sr1"
 job=$(lv_bg_job cancel)
 lab_sh A "xlmig job-cancel $job" 30 || lab_fail "xlmig job-cancel $job failed"
 rc=0
