@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "coord.h"
 #include "hv.h"
 #include "internal.h"
 
@@ -83,4 +84,15 @@ void ctx_log(struct xlmig_ctx *ctx, xentoollog_level level, int errnoval,
     va_start(ap, fmt);
     ctx_vlog(ctx, level, errnoval, func, fmt, ap);
     va_end(ap);
+}
+
+int ctx_coord(struct xlmig_ctx *ctx, struct coord **c_r)
+{
+    struct hv *hv;
+    int rc;
+
+    *c_r = NULL;
+    rc = ctx_hv(ctx, &hv);
+    if (rc) return rc;
+    return coord_open(ctx, c_r);
 }

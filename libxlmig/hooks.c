@@ -24,7 +24,6 @@
 #include "child.h"
 #include "conf.h"
 #include "hooks.h"
-#include "hv.h"
 #include "journal.h"
 
 #define HOOKS_NAME_MAX 31               /* a xenstore path component */
@@ -430,18 +429,6 @@ int hooks_process(struct xlmig_ctx *ctx, struct coord *c, unsigned seq,
     return rc;
 }
 
-int hooks_coord_open(struct xlmig_ctx *ctx, struct coord **c_r)
-{
-    struct hv *hv;
-    int rc;
-
-    *c_r = NULL;
-    /* A sim host's backend says where its xenstored listens. */
-    rc = ctx_hv(ctx, &hv);
-    if (rc) return rc;
-    return coord_open(ctx, c_r);
-}
-
 /* ---- the emitting side ---- */
 
 /* Writes json into a new file for the event's hooks; *path_r allocated. */
@@ -597,7 +584,7 @@ int hooks_emit(struct xlmig_ctx *ctx, struct coord *c,
 
     *why_r = NULL;
     if (!c) {
-        rc = hooks_coord_open(ctx, &own);
+        rc = ctx_coord(ctx, &own);
         if (rc) {
             /* A pre-event that cannot be recorded cannot be decided. */
             if (hooks_event_vetoes(info->event)) {
@@ -696,7 +683,7 @@ int xlmig_hook_events(struct xlmig_ctx *ctx, struct xlmig_hook_event **list_r,
 
     *list_r = NULL;
     *n_r = 0;
-    rc = hooks_coord_open(ctx, &c);
+    rc = ctx_coord(ctx, &c);
     if (!rc) rc = coord_event_list(c, &seqs, &n);
     if (n) list = xcalloc(n, sizeof(*list));
     for (i = 0; !rc && i < n; i++) {
@@ -750,7 +737,7 @@ int xlmig_hookd_pid(struct xlmig_ctx *ctx, int *pid_r)
     int rc;
 
     *pid_r = 0;
-    rc = hooks_coord_open(ctx, &c);
+    rc = ctx_coord(ctx, &c);
     if (!rc) rc = coord_hookd_pid(c, &alive, pid_r);
     coord_close(c);
     return rc;

@@ -80,10 +80,6 @@ MUST_CHECK int hooks_emit(struct xlmig_ctx *ctx, struct coord *c,
 MUST_CHECK int hooks_process(struct xlmig_ctx *ctx, struct coord *c,
                              unsigned seq, bool *ran_r);
 
-/* This host's coordination (coord_open), after its backend is open: a
- * sim host's says where its xenstored is. */
-MUST_CHECK int hooks_coord_open(struct xlmig_ctx *ctx, struct coord **c_r);
-
 /* Removes the config files of events that are done or gone. */
 void hooks_clean_configs(struct xlmig_ctx *ctx, struct coord *c);
 

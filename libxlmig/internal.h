@@ -28,6 +28,10 @@ struct xlmig_ctx {
 
 /* ctx.c */
 MUST_CHECK int ctx_hv(struct xlmig_ctx *ctx, struct hv **hv_r);
+/* This host's coordination (coord_open), after the backend is open: a
+ * sim host's says where its xenstored listens. */
+struct coord;
+MUST_CHECK int ctx_coord(struct xlmig_ctx *ctx, struct coord **c_r);
 double ctx_now(const struct xlmig_ctx *ctx);       /* monotonic seconds */
 void ctx_log(struct xlmig_ctx *ctx, xentoollog_level level, int errnoval,
              const char *func, const char *fmt, ...) PRINTF_LIKE(5, 6);

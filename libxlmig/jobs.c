@@ -9,17 +9,6 @@
 #include <string.h>
 
 #include "coord.h"
-#include "hv.h"
-
-static int jobs_coord(struct xlmig_ctx *ctx, struct coord **c_r)
-{
-    struct hv *hv;
-    int rc;
-
-    rc = ctx_hv(ctx, &hv);
-    if (rc) return rc;
-    return coord_open(ctx, c_r);
-}
 
 static void jobs_copy(struct xlmig_job *d, const struct coord_job *s)
 {
@@ -51,7 +40,7 @@ int xlmig_job_list(struct xlmig_ctx *ctx, struct xlmig_job **list_r,
 
     *list_r = NULL;
     *n_r = 0;
-    rc = jobs_coord(ctx, &c);
+    rc = ctx_coord(ctx, &c);
     if (!rc) rc = coord_job_list(c, &cl, &n);
     if (!rc) {
         *list_r = xcalloc(n ? n : 1, sizeof(**list_r));
@@ -71,7 +60,7 @@ int xlmig_job_get(struct xlmig_ctx *ctx, const char *id,
     struct coord *c = NULL;
     int rc;
 
-    rc = jobs_coord(ctx, &c);
+    rc = ctx_coord(ctx, &c);
     if (!rc) rc = coord_job_get(c, id, &cj);
     if (!rc) jobs_copy(job, &cj);
     else if (rc == XLMIG_E_NOTFOUND) LOG(ctx, ERROR, "no job %s here", id);
@@ -85,7 +74,7 @@ int xlmig_job_cancel(struct xlmig_ctx *ctx, const char *id, char **why_r)
     int rc;
 
     *why_r = NULL;
-    rc = jobs_coord(ctx, &c);
+    rc = ctx_coord(ctx, &c);
     if (!rc) rc = coord_request_cancel(c, id, why_r);
     if (rc == XLMIG_E_NOTFOUND) LOG(ctx, ERROR, "no job %s here", id);
     coord_close(c);
@@ -104,7 +93,7 @@ static int jobs_limit_coord(struct xlmig_ctx *ctx, const char *kind,
         LOG(ctx, ERROR, "unknown limit '%s' (out, in or storage)", kind);
         return rc;
     }
-    return jobs_coord(ctx, c_r);
+    return ctx_coord(ctx, c_r);
 }
 
 int xlmig_set_limit(struct xlmig_ctx *ctx, const char *kind, unsigned limit)
@@ -137,7 +126,7 @@ int xlmig_set_maintenance(struct xlmig_ctx *ctx, const char *reason)
     struct coord *c;
     int rc;
 
-    rc = jobs_coord(ctx, &c);
+    rc = ctx_coord(ctx, &c);
     if (rc) return rc;
     rc = coord_set_maintenance(c, reason);
     coord_close(c);
@@ -150,7 +139,7 @@ int xlmig_get_maintenance(struct xlmig_ctx *ctx, char **reason_r)
     int rc;
 
     *reason_r = NULL;
-    rc = jobs_coord(ctx, &c);
+    rc = ctx_coord(ctx, &c);
     if (rc) return rc;
     rc = coord_get_maintenance(c, reason_r);
     coord_close(c);
@@ -175,7 +164,7 @@ int xlmig_job_set(struct xlmig_ctx *ctx, const char *id, const char *key,
         return XLMIG_E_INVAL;
     }
     snprintf(num, sizeof(num), "%llu", (unsigned long long)rate);
-    rc = jobs_coord(ctx, &c);
+    rc = ctx_coord(ctx, &c);
     if (rc) return rc;
     rc = coord_job_set(c, id, key, num);
     coord_close(c);

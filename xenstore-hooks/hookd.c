@@ -335,7 +335,7 @@ static int hookd_connect(struct hookd *h)
     int rc, pid;
     size_t i;
 
-    rc = hooks_coord_open(h->ctx, &h->c);
+    rc = ctx_coord(h->ctx, &h->c);
     if (rc) return rc;
     rc = coord_hookd_register(h->c, &pid);
     if (rc == XLMIG_E_BUSY) {
@@ -445,7 +445,7 @@ static int hookd_event(struct hookd *h, const char *num)
         LOG(h->ctx, ERROR, "--event %s: not an event number", num);
         return XLMIG_E_INVAL;
     }
-    rc = hooks_coord_open(h->ctx, &h->c);
+    rc = ctx_coord(h->ctx, &h->c);
     if (!rc) rc = hooks_process(h->ctx, h->c, (unsigned)seq, NULL);
     hookd_disconnect(h);
     return rc;
