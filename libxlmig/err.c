@@ -30,6 +30,7 @@ const char *xlmig_strerror(int rc)
     case XLMIG_E_EXISTS: return "already exists";
     case XLMIG_E_NOSPACE: return "no space left";
     case XLMIG_E_AUTH: return "authentication failed";
+    case XLMIG_E_CONVERGE: return "the guest does not converge";
     }
     return "unknown error";
 }
@@ -57,6 +58,7 @@ const char *xlmig_errname(int rc)
     case XLMIG_E_EXISTS: return "E_EXISTS";
     case XLMIG_E_NOSPACE: return "E_NOSPACE";
     case XLMIG_E_AUTH: return "E_AUTH";
+    case XLMIG_E_CONVERGE: return "E_CONVERGE";
     }
     return "E_UNKNOWN";
 }

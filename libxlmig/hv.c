@@ -245,3 +245,17 @@ int hv_disk_live(struct hv *hv, uint32_t domid, const char *vdev,
     memset(d, 0, sizeof(*d));
     return hv->ops->disk_live(hv, domid, vdev, d);
 }
+
+int hv_sched_cap_get(struct hv *hv, uint32_t domid, bool *capable_r,
+                     unsigned *cap_r, unsigned *vcpus_r)
+{
+    *capable_r = false;
+    *cap_r = 0;
+    *vcpus_r = 0;
+    return hv->ops->sched_cap_get(hv, domid, capable_r, cap_r, vcpus_r);
+}
+
+int hv_sched_cap_set(struct hv *hv, uint32_t domid, unsigned cap)
+{
+    return hv->ops->sched_cap_set(hv, domid, cap);
+}

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "internal.h"
+#include "precopy.h"
 
 #define HV_INVALID_DOMID 0x7ff4u    /* as libxl's INVALID_DOMID */
 
@@ -72,6 +73,18 @@ struct hv_wait {
      * may have changed since they were checked). NULL: always.
      */
     int (*restart_ok)(void *arg, const char *json);
+    /*
+     * Save: xlmig's precopy policy (precopy.h) with these params; NULL
+     * leaves the backend's own (libxc's simple policy). precopy_round is
+     * called after every live round with the policy's report (may be
+     * NULL). throttle_vcpus: the domain's vCPUs, and orig_cap its
+     * scheduler cap before the save (hv_sched_cap_get), when the policy
+     * may cap them (converge=throttle, the cap journaled); 0: it may not.
+     */
+    const struct precopy_params *precopy;
+    void (*precopy_round)(void *arg, const struct precopy_report *r);
+    unsigned throttle_vcpus;
+    unsigned orig_cap;
     void *arg;
 };
 
@@ -179,6 +192,9 @@ struct hv_ops {
     int (*pci_assignable)(struct hv *hv, const char *bdf, bool *yes_r);
     int (*disk_live)(struct hv *hv, uint32_t domid, const char *vdev,
                      struct hv_disk_live *d);
+    int (*sched_cap_get)(struct hv *hv, uint32_t domid, bool *capable_r,
+                         unsigned *cap_r, unsigned *vcpus_r);
+    int (*sched_cap_set)(struct hv *hv, uint32_t domid, unsigned cap);
 };
 
 /* Every backend begins with this. */
@@ -291,6 +307,16 @@ MUST_CHECK int hv_pci_assignable(struct hv *hv, const char *bdf,
  */
 MUST_CHECK int hv_disk_live(struct hv *hv, uint32_t domid, const char *vdev,
                             struct hv_disk_live *d);
+
+/*
+ * The scheduler cap of a domain (Xen's: % of one CPU, 0 for none) and its
+ * vCPUs; *capable_r false where its scheduler has no cap (null, RTDS),
+ * *cap_r then 0; set fails there with XLMIG_E_HV.
+ */
+MUST_CHECK int hv_sched_cap_get(struct hv *hv, uint32_t domid,
+                                bool *capable_r, unsigned *cap_r,
+                                unsigned *vcpus_r);
+MUST_CHECK int hv_sched_cap_set(struct hv *hv, uint32_t domid, unsigned cap);
 
 /* A uuid as text, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx". */
 #define HV_UUID_STR_LEN 37

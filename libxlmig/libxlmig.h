@@ -45,6 +45,8 @@ enum xlmig_err {
     XLMIG_E_EXISTS = -17,       /* it already exists (name, host, daemon) */
     XLMIG_E_NOSPACE = -18,      /* no space left (disk, memory image) */
     XLMIG_E_AUTH = -19,         /* peer data failed authentication */
+    XLMIG_E_CONVERGE = -20,     /* the guest dirties faster than the
+                                   downtime asked for allows */
 };
 
 /* Lower-case phrase for rc; never NULL. */

@@ -13,7 +13,7 @@ src=${top_srcdir:-.}
 build=${top_builddir:-.}
 seconds=${FUZZ_SECONDS:-20}
 clang=${CLANG:-clang}
-targets="stream proto domcfg preflight frame xs policy cfgfile qmp jobxml"
+targets="stream proto domcfg preflight frame xs policy cfgfile qmp jobxml precopy"
 
 if ! command -v "$clang" >/dev/null 2>&1; then
     echo "run-libfuzzer: FAIL: $clang not found; run scripts/install-deps" \
@@ -54,6 +54,7 @@ sources() {
         "$lib/xmalloc.c" ;;
     qmp) echo "$src/tests/fuzz/fuzz-qmp.c $lib/qmp-msg.c $lib/jsonlim.c" \
         "$lib/xmalloc.c" ;;
+    precopy) echo "$src/tests/fuzz/fuzz-precopy.c $lib/precopy.c" ;;
     # The schema's C file is made by make, in the build tree.
     jobxml) echo "$src/tests/fuzz/fuzz-jobxml.c $lib/jobxml.c" \
         "$lib/jobxml-place.c $build/libxlmig/jobxml-schema.c $lib/rate.c" \
@@ -70,6 +71,7 @@ libs() {
     policy) pkg-config --libs yajl xlutil ;;
     cfgfile) pkg-config --libs yajl xlutil xenlight ;;
     frame|xs) pkg-config --libs libcrypto libzstd liblz4 yajl ;;
+    precopy) echo -lm ;;
     esac
 }
 
