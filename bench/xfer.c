@@ -10,6 +10,13 @@
  *        a valid libxl stream of MIB MiB of pages: PCT % zero (40),
  *        PCT % text-like (30: 4 KiB slices of files under /usr/share and
  *        /usr/lib), the rest random; shuffled
+ *   xfer gen-image [--p2m-pfns N] MEMFILE FILE
+ *        MEMFILE, a guest's RAM from address 0 (QEMU's pmemsave; bench/
+ *        guest-image), as the libxl stream xl save makes of a PVH guest
+ *        of that memory: PAGE_DATA records of STREAM_BATCH_MAX
+ *        consecutive pfns up to N (0xff000: the 4 GiB p2m of a PVH
+ *        guest), the pfns past the RAM data-less (XTAB) but for the
+ *        16 special pages below N (zero but their first words)
  *   xfer produce FILE -|ADDR:PORT
  *        writes FILE (prefaulted first) in 4 MiB writes to stdout or a
  *        TCP connection, as libxc writes a stream
@@ -82,6 +89,7 @@ static void xfer_usage(void)
 {
     fprintf(stderr,
         "usage: xfer gen-synthetic [--zero PCT] [--text PCT] FILE MIB\n"
+        "       xfer gen-image [--p2m-pfns N] MEMFILE FILE\n"
         "       xfer produce FILE -|ADDR:PORT\n"
         "       xfer send --connect ADDR:PORT [--in FD] [--codec C]"
         " [--encrypt] [--raw]\n"
@@ -393,6 +401,30 @@ static void xfer_flush(struct buf *b, FILE *f, const char *file)
 
 static const uint8_t xfer_blob[64];
 
+/* The head and the tail of a generated PVH stream. */
+static void xfer_put_head(struct buf *b)
+{
+    xfer_put(stream_put_libxl_hdr(b));
+    xfer_put(stream_put_libxl_rec(b, STREAM_LIBXL_LIBXC_CONTEXT, NULL, 0));
+    xfer_put(stream_put_libxc_hdrs(b, STREAM_DHDR_TYPE_X86_HVM, 4, 17));
+    xfer_put(stream_put_libxc_rec(b, STREAM_LIBXC_X86_CPUID_POLICY,
+                                  xfer_blob, 48));
+    xfer_put(stream_put_libxc_rec(b, STREAM_LIBXC_X86_MSR_POLICY,
+                                  xfer_blob, 16));
+    xfer_put(stream_put_libxc_rec(b, STREAM_LIBXC_STATIC_DATA_END, NULL, 0));
+}
+
+static void xfer_put_tail(struct buf *b)
+{
+    xfer_put(stream_put_libxc_rec(b, STREAM_LIBXC_X86_TSC_INFO, xfer_blob,
+                                  24));
+    xfer_put(stream_put_libxc_rec(b, STREAM_LIBXC_HVM_CONTEXT, xfer_blob,
+                                  37));
+    xfer_put(stream_put_libxc_rec(b, STREAM_LIBXC_HVM_PARAMS, xfer_blob, 40));
+    xfer_put(stream_put_libxc_rec(b, STREAM_LIBXC_END, NULL, 0));
+    xfer_put(stream_put_libxl_rec(b, STREAM_LIBXL_END, NULL, 0));
+}
+
 static int xfer_gen_synthetic(int argc, char **argv)
 {
     static const struct option opts[] = {
@@ -443,14 +475,7 @@ static int xfer_gen_synthetic(int argc, char **argv)
     pages = xmalloc((size_t)STREAM_BATCH_MAX * XFER_PAGE);
 
     /* As tests/unit/mkstream.c: a PVH stream. */
-    xfer_put(stream_put_libxl_hdr(b));
-    xfer_put(stream_put_libxl_rec(b, STREAM_LIBXL_LIBXC_CONTEXT, NULL, 0));
-    xfer_put(stream_put_libxc_hdrs(b, STREAM_DHDR_TYPE_X86_HVM, 4, 17));
-    xfer_put(stream_put_libxc_rec(b, STREAM_LIBXC_X86_CPUID_POLICY,
-                                  xfer_blob, 48));
-    xfer_put(stream_put_libxc_rec(b, STREAM_LIBXC_X86_MSR_POLICY,
-                                  xfer_blob, 16));
-    xfer_put(stream_put_libxc_rec(b, STREAM_LIBXC_STATIC_DATA_END, NULL, 0));
+    xfer_put_head(b);
     for (i = 0; i < npages; i += n) {
         n = npages - i < STREAM_BATCH_MAX ? (uint32_t)(npages - i)
                                           : STREAM_BATCH_MAX;
@@ -462,13 +487,7 @@ static int xfer_gen_synthetic(int argc, char **argv)
         xfer_put(stream_put_page_data(b, pfns, n, pages));
         xfer_flush(b, f, file);
     }
-    xfer_put(stream_put_libxc_rec(b, STREAM_LIBXC_X86_TSC_INFO, xfer_blob,
-                                  24));
-    xfer_put(stream_put_libxc_rec(b, STREAM_LIBXC_HVM_CONTEXT, xfer_blob,
-                                  37));
-    xfer_put(stream_put_libxc_rec(b, STREAM_LIBXC_HVM_PARAMS, xfer_blob, 40));
-    xfer_put(stream_put_libxc_rec(b, STREAM_LIBXC_END, NULL, 0));
-    xfer_put(stream_put_libxl_rec(b, STREAM_LIBXL_END, NULL, 0));
+    xfer_put_tail(b);
     xfer_flush(b, f, file);
     if (fclose(f)) xfer_die("%s: %s", file, strerror(errno));
     fprintf(stderr, "xfer-report gen pages=%" PRIu64 " zero=%" PRIu64
@@ -480,6 +499,80 @@ static int xfer_gen_synthetic(int argc, char **argv)
     free(pages);
     free(kinds);
     free(g.pool);
+    return 0;
+}
+
+/* ---- gen-image ---- */
+
+#define XFER_P2M_PFNS 0xff000u          /* a PVH guest's 4 GiB p2m */
+#define XFER_SPECIAL_PAGES 16u          /* libxc's HVM special pages */
+
+static int xfer_gen_image(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        { "p2m-pfns", required_argument, NULL, 'p' },
+        { NULL, 0, NULL, 0 },
+    };
+    uint64_t p2m = XFER_P2M_PFNS, ram, pfn, i, *pfns, data = 0;
+    const char *file;
+    uint8_t *map, *pages;
+    struct stat st;
+    struct buf *b;
+    uint32_t n, nd;
+    FILE *f;
+    int c, fd;
+
+    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        if (c != 'p') xfer_usage();
+        p2m = xfer_u64(optarg, STREAM_PFN_MASK, "--p2m-pfns");
+    }
+    if (argc - optind != 2) xfer_usage();
+    file = argv[optind + 1];
+    fd = open(argv[optind], O_RDONLY | O_CLOEXEC);
+    if (fd < 0 || fstat(fd, &st))
+        xfer_die("%s: %s", argv[optind], strerror(errno));
+    ram = (uint64_t)st.st_size / XFER_PAGE;
+    if (!ram) xfer_die("%s holds no page", argv[optind]);
+    if (p2m < ram + XFER_SPECIAL_PAGES) p2m = ram + XFER_SPECIAL_PAGES;
+    map = mmap(NULL, ram * XFER_PAGE, PROT_READ, MAP_PRIVATE, fd, 0);
+    if (map == MAP_FAILED) xfer_die("mmap: %s", strerror(errno));
+    close(fd);
+    f = fopen(file, "wbe");
+    if (!f) xfer_die("%s: %s", file, strerror(errno));
+    b = buf_new(XFER_BATCH_BUF);
+    pfns = xcalloc(STREAM_BATCH_MAX, sizeof(*pfns));
+    pages = xmalloc((size_t)STREAM_BATCH_MAX * XFER_PAGE);
+    xfer_put_head(b);
+    for (pfn = 0; pfn < p2m; pfn += n) {
+        n = p2m - pfn < STREAM_BATCH_MAX ? (uint32_t)(p2m - pfn)
+                                         : STREAM_BATCH_MAX;
+        for (i = 0, nd = 0; i < n; i++) {
+            pfns[i] = pfn + i;
+            if (pfn + i < ram) {
+                memcpy(pages + (size_t)nd++ * XFER_PAGE,
+                       map + (pfn + i) * XFER_PAGE, XFER_PAGE);
+            } else if (pfn + i >= p2m - XFER_SPECIAL_PAGES) {
+                memset(pages + (size_t)nd * XFER_PAGE, 0, XFER_PAGE);
+                memcpy(pages + (size_t)nd++ * XFER_PAGE, &pfns[i], 8);
+            } else {
+                pfns[i] |= (uint64_t)STREAM_PFN_TYPE_XTAB
+                           << STREAM_PFN_TYPE_SHIFT;
+            }
+        }
+        data += nd;
+        xfer_put(stream_put_page_data(b, pfns, n, pages));
+        xfer_flush(b, f, file);
+    }
+    xfer_put_tail(b);
+    xfer_flush(b, f, file);
+    if (fclose(f)) xfer_die("%s: %s", file, strerror(errno));
+    fprintf(stderr, "xfer-report gen-image ram_pages=%" PRIu64
+            " p2m_pfns=%" PRIu64 " data_pages=%" PRIu64 "\n", ram, p2m,
+            data);
+    buf_free(b);
+    free(pfns);
+    free(pages);
+    munmap(map, ram * XFER_PAGE);
     return 0;
 }
 
@@ -929,6 +1022,7 @@ int main(int argc, char **argv)
         int (*fn)(int argc, char **argv);
     } cmds[] = {
         { "gen-synthetic", xfer_gen_synthetic },
+        { "gen-image", xfer_gen_image },
         { "produce", xfer_produce },
         { "send", xfer_send },
         { "recv", xfer_recv },

@@ -7,6 +7,7 @@
  *   limit_in = 2           # incoming migrations at once
  *   limit_storage = 2      # storage operations at once
  *   incoming_...           # the incoming policy (policy.c)
+ *   migrate_..., migration_...  # transport defaults, network (mignet.c)
  *
  * The limits seed /libxlmig/host/limits when xenstore has none (after a
  * boot); `xlmig set-limit` changes the running value. Limits fall back
@@ -151,6 +152,7 @@ int conf_strings(const struct conf *c, const char *key, bool *found_r,
 int conf_long(const struct conf *c, const char *key, long min, long max,
               long *v_r, char **cause_r)
 {
+    char *where;
     long v;
     int r;
 
@@ -158,10 +160,62 @@ int conf_long(const struct conf *c, const char *key, long min, long max,
     r = xlu_cfg_get_long(c->cfg, key, &v, 1);
     if (r == ESRCH) return XLMIG_OK;
     if (r || v < min || v > max) {
-        *cause_r = xasprintf("%s: %s: not a number in %ld..%ld", c->path,
+        where = conf_where(c, key);
+        *cause_r = xasprintf("%s: %s: not a number in %ld..%ld", where,
                              key, min, max);
+        free(where);
         return XLMIG_E_INVAL;
     }
     *v_r = v;
     return XLMIG_OK;
+}
+
+int conf_string(const struct conf *c, const char *key, bool *found_r,
+                char **v_r, char **cause_r)
+{
+    const char *v;
+    char *where;
+    int r;
+
+    *found_r = false;
+    *v_r = NULL;
+    if (!c->cfg) return XLMIG_OK;
+    r = xlu_cfg_get_string(c->cfg, key, &v, 1);
+    if (r == ESRCH) return XLMIG_OK;
+    if (r) {
+        where = conf_where(c, key);
+        *cause_r = xasprintf("%s: %s: not a string", where, key);
+        free(where);
+        return XLMIG_E_INVAL;
+    }
+    *found_r = true;
+    *v_r = xstrdup(v);
+    return XLMIG_OK;
+}
+
+char *conf_where(const struct conf *c, const char *key)
+{
+    XLU_ConfigList *list;
+    const char *s;
+    size_t from, n = strlen(c->path);
+    long line = 0;
+    char *p, *end;
+
+    if (!c->cfg) return xstrdup(c->path);
+    /* libxlutil keeps each setting's line but tells it only in a warning:
+     * asked for the type the setting is not, it reports "PATH:LINE: ". */
+    fflush(c->report);
+    from = c->len;
+    if (!xlu_cfg_get_list(c->cfg, key, &list, NULL, 0))
+        (void)xlu_cfg_get_string(c->cfg, key, &s, 0);
+    fflush(c->report);
+    p = c->buf ? c->buf + from : NULL;
+    if (p && c->len - from > n + 1 && !strncmp(p, c->path, n) &&
+        p[n] == ':' && p[n + 1] >= '1' && p[n + 1] <= '9') {
+        errno = 0;
+        line = strtol(p + n + 1, &end, 10);
+        if (errno || *end != ':') line = 0;
+    }
+    return line > 0 ? xasprintf("%s:%ld", c->path, line)
+                    : xstrdup(c->path);
 }

@@ -36,8 +36,16 @@ void conf_close(struct conf *c);        /* NULL is fine */
 MUST_CHECK int conf_strings(const struct conf *c, const char *key,
                             bool *found_r, char ***list_r, size_t *n_r,
                             char **cause_r);
+/* A string (key = "v"), allocated; *found_r false if the key is absent. */
+MUST_CHECK int conf_string(const struct conf *c, const char *key,
+                           bool *found_r, char **v_r, char **cause_r);
 /* An integer in min..max; *v_r untouched if the key is absent. */
 MUST_CHECK int conf_long(const struct conf *c, const char *key, long min,
                          long max, long *v_r, char **cause_r);
+/*
+ * Where key is set, for a message: "PATH:LINE" (allocated), or "PATH" if
+ * the key is absent or there is no file.
+ */
+char *conf_where(const struct conf *c, const char *key);
 
 #endif /* XLMIG_CONF_H */

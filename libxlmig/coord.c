@@ -14,6 +14,7 @@
  *     when the queue is empty), and the grant removes the queue entry
  *     (coord-slot.c).
  */
+#include <ctype.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -696,6 +697,7 @@ static int coord_job_read(struct coord *c, xs_transaction_t t,
         { "peer", j->peer, sizeof(j->peer) },
         { "progress", j->progress, sizeof(j->progress) },
         { "error", j->error, sizeof(j->error) },
+        { "precopy", j->precopy, sizeof(j->precopy) },   /* may be absent */
     };
     unsigned long long start = 0;
     unsigned i, k;
@@ -1046,4 +1048,34 @@ int coord_get_maintenance(struct coord *c, char **reason_r)
     rc = coord_read(c, XBT_NULL, COORD_MAINT_PATH, reason_r);
     if (rc == XLMIG_E_NOTFOUND) return XLMIG_OK;
     return rc;
+}
+
+/* /libxlmig/measured/KEY, KEY's bytes outside xenstore's set made '_'. */
+static void coord_measured_path(const char *key, char path[COORD_PATH_MAX])
+{
+    char name[COORD_NAME_MAX + 1];
+    size_t i;
+
+    for (i = 0; key[i] && i < COORD_NAME_MAX; i++)
+        name[i] = isalnum((unsigned char)key[i]) || key[i] == '-' ||
+                          key[i] == '_' || key[i] == '@'
+                      ? key[i] : '_';
+    name[i] = '\0';
+    snprintf(path, COORD_PATH_MAX, COORD_ROOT "/measured/%s", name);
+}
+
+int coord_measured_get(struct coord *c, const char *key, char **v_r)
+{
+    char path[COORD_PATH_MAX];
+
+    coord_measured_path(key, path);
+    return coord_read(c, XBT_NULL, path, v_r);
+}
+
+int coord_measured_set(struct coord *c, const char *key, const char *v)
+{
+    char path[COORD_PATH_MAX];
+
+    coord_measured_path(key, path);
+    return coord_put(c, XBT_NULL, path, v);
 }

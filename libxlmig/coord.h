@@ -170,6 +170,7 @@ struct coord_job {
     char id[COORD_ID_MAX], kind[16], phase[16], domain[128], uuid[40];
     char peer[256];
     char progress[256], error[256];   /* longer values are cut short */
+    char precopy[256];      /* the precopy policy's last round, "" if none */
     double started;         /* unix seconds */
     int pid;                /* owner process */
     bool alive;             /* owner process alive (pid + start time) */
@@ -209,6 +210,15 @@ MUST_CHECK int coord_slot_usage(struct coord *c, enum coord_kind k,
  * turns it off; on, the host accepts no incoming migrations (pre-flight
  * check "maintenance"). *reason_r is NULL when off.
  */
+/*
+ * What this host measured and keeps for next time, until it reboots
+ * (/libxlmig/measured/KEY; KEY's bytes that xenstore does not take become
+ * '_', at most 31 of them). get: XLMIG_E_NOTFOUND if none.
+ */
+MUST_CHECK int coord_measured_get(struct coord *c, const char *key,
+                                  char **v_r);
+MUST_CHECK int coord_measured_set(struct coord *c, const char *key,
+                                  const char *v);
 MUST_CHECK int coord_set_maintenance(struct coord *c, const char *reason);
 MUST_CHECK int coord_get_maintenance(struct coord *c, char **reason_r);
 

@@ -171,10 +171,11 @@ struct datach_pending {
     char port[16];
 };
 
-/* One datach_accept(). */
+/* A listening socket's connections, proving themselves (datach.h). */
 struct datach_acc {
     struct xlmig_ctx *ctx;
     struct frame_dec *dec;
+    int listen_fd;
     /* Oldest first: accepted in order, all with the same time to live. */
     struct datach_pending pend[DATACH_PENDING_MAX];
     unsigned n_pend;
@@ -403,7 +404,8 @@ static int datach_acc_win(struct datach_acc *acc, unsigned i, int *fd_r)
     LOG(acc->ctx, DEBUG, "data connection from %s port %s", p->addr,
         p->port);
     *fd_r = p->fd;
-    p->fd = -1;
+    memmove(p, p + 1, (acc->n_pend - i - 1) * sizeof(*p));
+    acc->n_pend--;
     return XLMIG_OK;
 }
 
@@ -419,124 +421,216 @@ static void datach_acc_dispose(struct datach_acc *acc)
             "first from each address was logged", acc->refused);
 }
 
-int datach_accept(struct xlmig_ctx *ctx, int listen_fd,
-                  struct frame_dec *dec, int ctl_fd,
-                  const struct fdio_wait *w, int *fd_r)
+struct datach_acc *datach_acc_new(struct xlmig_ctx *ctx, int listen_fd,
+                                  struct frame_dec *dec)
 {
     struct datach_acc *acc = xcalloc(1, sizeof(*acc));
+
+    acc->ctx = ctx;
+    acc->dec = dec;
+    acc->listen_fd = listen_fd;
+    return acc;
+}
+
+void datach_acc_free(struct datach_acc *acc)
+{
+    if (!acc) return;
+    datach_acc_dispose(acc);
+    free(acc);
+}
+
+int datach_acc_run(struct datach_acc *acc, int ctl_fd, unsigned flags,
+                   const struct fdio_wait *w, int *fd_r)
+{
+    struct xlmig_ctx *ctx = acc->ctx;
     double deadline = w->timeout_s ? ctx_now(ctx) + w->timeout_s : 0;
     int win, rc;
 
     *fd_r = -1;
-    acc->ctx = ctx;
-    acc->dec = dec;
     for (;;) {
-        rc = datach_acc_poll(acc, listen_fd, ctl_fd, w, deadline);
-        if (rc) goto out;
+        rc = datach_acc_poll(acc, acc->listen_fd, ctl_fd, w, deadline);
+        if (rc) return rc;
         win = datach_acc_read_ready(acc);
         if (win >= 0) break;
+        if (acc->pfd[1].revents && (flags & DATACH_YIELD)) return XLMIG_OK;
         if (acc->pfd[1].revents) {
             LOG(ctx, ERROR, "the sender closed the control connection "
                 "before its data connection was accepted");
-            rc = XLMIG_E_PEER;
-            goto out;
+            return XLMIG_E_PEER;
         }
         datach_acc_expire(acc);
         if (acc->pfd[0].revents) {
-            rc = datach_acc_take(acc, listen_fd, &win);
-            if (rc) goto out;
+            rc = datach_acc_take(acc, acc->listen_fd, &win);
+            if (rc) return rc;
             if (win >= 0) break;
         }
         if (deadline && ctx_now(ctx) >= deadline) {
             LOG(ctx, ERROR, "no data connection from the sender within %u s",
                 w->timeout_s);
-            rc = XLMIG_E_TIMEDOUT;
-            goto out;
+            return XLMIG_E_TIMEDOUT;
         }
     }
-    rc = datach_acc_win(acc, (unsigned)win, fd_r);
-out:
-    datach_acc_dispose(acc);
-    free(acc);
+    return datach_acc_win(acc, (unsigned)win, fd_r);
+}
+
+int datach_accept(struct xlmig_ctx *ctx, int listen_fd,
+                  struct frame_dec *dec, int ctl_fd, unsigned flags,
+                  const struct fdio_wait *w, int *fd_r)
+{
+    struct datach_acc *acc = datach_acc_new(ctx, listen_fd, dec);
+    int rc;
+
+    rc = datach_acc_run(acc, ctl_fd, flags, w, fd_r);
+    datach_acc_free(acc);
     return rc;
 }
 
 /* ---- the sender ---- */
 
 /*
- * One non-blocking connect to a, bounded by w. Failures of this address
- * (XLMIG_E_PEER: refused, unreachable; XLMIG_E_SYSTEM: no socket for its
- * family) set *err_r to the errno, not logged: the caller tries the next
- * one. With *err_r 0, a failure was logged and ends the attempt.
+ * Waits until the connect of fd ends, at most until deadline; a cancel fd
+ * of w ends it too (XLMIG_E_CANCELLED, logged). *err_r: 0, or the errno
+ * of a connection that failed (ETIMEDOUT: not made in time).
+ */
+static int datach_connect_wait(struct xlmig_ctx *ctx, int fd,
+                               double deadline, const struct fdio_wait *w,
+                               int *err_r)
+{
+    struct pollfd p[1 + FDIO_CANCEL_FDS];
+    socklen_t sl = sizeof(int);
+    int i, r;
+
+    *err_r = 0;
+    for (;;) {
+        p[0] = (struct pollfd){ .fd = fd, .events = POLLOUT };
+        for (i = 0; i < FDIO_CANCEL_FDS; i++)
+            p[1 + i] = (struct pollfd){ .fd = w->cancel_fds[i],
+                                        .events = POLLIN };
+        r = poll(p, ARRAY_SIZE(p), fdio_ms_until(ctx, deadline));
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            LOGE(ctx, ERROR, "poll while connecting the data connection");
+            return XLMIG_E_SYSTEM;
+        }
+        for (i = 0; i < FDIO_CANCEL_FDS; i++)
+            if (p[1 + i].revents) {
+                LOG(ctx, ERROR, "cancelled while connecting the data "
+                    "connection");
+                return XLMIG_E_CANCELLED;
+            }
+        if (p[0].revents) break;
+        if (fdio_ms_until(ctx, deadline) == 0) {
+            *err_r = ETIMEDOUT;
+            return XLMIG_OK;
+        }
+    }
+    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, err_r, &sl) < 0) *err_r = errno;
+    return XLMIG_OK;
+}
+
+/*
+ * One non-blocking connect to a from from (NULL: any), until deadline.
+ * A connection that cannot be made sets *err_r to its errno and returns
+ * XLMIG_E_PEER, not logged; other failures are logged (*err_r 0).
  */
 static int datach_connect_one(struct xlmig_ctx *ctx, const struct addrinfo *a,
+                              const struct addrinfo *from, double deadline,
                               const struct fdio_wait *w, int *fd_r,
                               int *err_r)
 {
-    socklen_t sl = sizeof(int);
-    int fd, err = 0, rc;
+    int fd, rc;
 
     *fd_r = -1;
     *err_r = 0;
     fd = socket(a->ai_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     if (fd < 0) {
-        *err_r = errno;
+        LOGE(ctx, ERROR, "data connection: socket");
         return XLMIG_E_SYSTEM;
     }
     datach_tune(fd);
+    if (from && bind(fd, from->ai_addr, from->ai_addrlen) < 0) {
+        *err_r = errno;
+        rc = XLMIG_E_PEER;
+        goto out;
+    }
     if (connect(fd, a->ai_addr, a->ai_addrlen) < 0 && errno != EINPROGRESS &&
         errno != EINTR) {
         *err_r = errno;
         rc = XLMIG_E_PEER;
         goto out;
     }
-    rc = fdio_ready(ctx, fd, POLLOUT, w, "data connection");
+    rc = datach_connect_wait(ctx, fd, deadline, w, err_r);
+    if (!rc && *err_r) rc = XLMIG_E_PEER;
+    if (!rc && fdio_set_nonblock(ctx, fd, false) < 0) rc = XLMIG_E_SYSTEM;
     if (rc) goto out;
-    if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &sl) < 0) err = errno;
-    if (err) {
-        *err_r = err;
-        rc = XLMIG_E_PEER;
-        goto out;
-    }
-    if (fdio_set_nonblock(ctx, fd, false) < 0) {
-        rc = XLMIG_E_SYSTEM;
-        goto out;
-    }
     *fd_r = fd;
     fd = -1;
-    rc = XLMIG_OK;
 out:
     if (fd >= 0) close(fd);
     return rc;
 }
 
-int datach_connect(struct xlmig_ctx *ctx, const char *addr, unsigned port,
-                   struct frame_enc *enc, const struct fdio_wait *w,
-                   int *fd_r)
+/* Why a connection was not made, in words (allocated). */
+static char *datach_why(int err, unsigned timeout_s, bool bound)
 {
-    struct addrinfo *ai = NULL, *a;
-    int fd = -1, rc, err = 0;
+    if (err == ETIMEDOUT)
+        return xasprintf("no answer within %u s (a firewall that drops "
+                         "it, or no route back)", timeout_s);
+    if (bound && (err == EADDRNOTAVAIL || err == EINVAL))
+        return xasprintf("cannot connect from this host's migration "
+                         "address: %s", strerror(err));
+    return xstrdup(strerror(err));
+}
+
+int datach_connect(struct xlmig_ctx *ctx, const char *addr, unsigned port,
+                   const char *from_addr, unsigned timeout_s,
+                   struct frame_enc *enc, const struct fdio_wait *w,
+                   int *fd_r, char **why_r)
+{
+    struct addrinfo *ai = NULL, *from = NULL;
+    struct addrinfo hints = {
+        .ai_socktype = SOCK_STREAM,
+        .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+    };
+    char serv[8];
+    double deadline = ctx_now(ctx) + (timeout_s ? timeout_s : 1);
+    int fd = -1, rc, err = 0, r;
 
     *fd_r = -1;
-    rc = datach_resolve(ctx, addr, port, false, &ai);
-    if (rc) return rc;
-    rc = XLMIG_E_PEER;
-    for (a = ai; a; a = a->ai_next) {
-        rc = datach_connect_one(ctx, a, w, &fd, &err);
-        if (!err) break;
+    *why_r = NULL;
+    snprintf(serv, sizeof(serv), "%u", port);
+    r = getaddrinfo(addr, serv, &hints, &ai);
+    if (r) {
+        *why_r = xasprintf("%s is not a numeric address: %s", addr,
+                           gai_strerror(r));
+        rc = XLMIG_E_PEER;
+        goto out;
     }
-    freeaddrinfo(ai);
-    if (err)
-        LOGEV(ctx, ERROR, err, "cannot open the data connection to %s port "
-              "%u", addr, port);
-    if (rc) return rc;
-    rc = datach_send_auth(ctx, fd, enc, w, "data connection");
+    if (from_addr && *from_addr) {
+        hints.ai_family = ai->ai_family;
+        r = getaddrinfo(from_addr, NULL, &hints, &from);
+        if (r) {
+            *why_r = xasprintf("this host's migration address %s is not "
+                               "of the same family as %s", from_addr, addr);
+            rc = XLMIG_E_PEER;
+            goto out;
+        }
+    }
+    rc = datach_connect_one(ctx, ai, from, deadline, w, &fd, &err);
     if (rc) {
-        close(fd);
-        return rc;
+        if (err) *why_r = datach_why(err, timeout_s, from != NULL);
+        if (err == ETIMEDOUT) rc = XLMIG_E_TIMEDOUT;
+        goto out;
     }
+    rc = datach_send_auth(ctx, fd, enc, w, "data connection");
+    if (rc) goto out;
     *fd_r = fd;
-    return XLMIG_OK;
+    fd = -1;
+out:
+    if (fd >= 0) close(fd);
+    if (ai) freeaddrinfo(ai);
+    if (from) freeaddrinfo(from);
+    return rc;
 }
 
 /* ---- the AUTH frame on a stream ---- */

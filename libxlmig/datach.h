@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * datach.h - the direct TCP data connection of xlmig/1 (--data tcp): the
- * receiver listens on the address the sender's ssh came in on, the sender
- * connects and proves with the AUTH frame that it holds the one-time key
- * the two agreed over ssh. Connections that cannot prove it are closed;
- * nothing they send reaches libxl.
+ * receiver listens on its migration address (mignet.h), else on the
+ * address the sender's ssh came in on; the sender connects (from its own
+ * migration address) and proves with the AUTH frame that it holds the
+ * one-time key the two agreed over ssh. Connections that cannot prove it
+ * are closed; nothing they send reaches libxl.
  */
 #ifndef XLMIG_DATACH_H
 #define XLMIG_DATACH_H
@@ -33,22 +34,45 @@ MUST_CHECK int datach_listen(struct xlmig_ctx *ctx, const char *addr,
  * was refused is logged once. Accepting goes on until the session's
  * deadline, w->timeout_s (0: none): XLMIG_E_TIMEDOUT. ctl_fd (the
  * control channel from the sender) readable means the sender is gone:
- * XLMIG_E_PEER. A cancel fd of w: XLMIG_E_CANCELLED. dec moves on only
- * for the connection that wins.
+ * XLMIG_E_PEER; with DATACH_YIELD in flags, that the sender has
+ * something to say first: XLMIG_OK with *fd_r -1 (nothing of ctl_fd is
+ * read). A cancel fd of w: XLMIG_E_CANCELLED. dec moves on only for the
+ * connection that wins.
  */
 #define DATACH_AUTH_S 5
 #define DATACH_PENDING_MAX 16
+#define DATACH_YIELD (1u << 0)
 MUST_CHECK int datach_accept(struct xlmig_ctx *ctx, int listen_fd,
                              struct frame_dec *dec, int ctl_fd,
-                             const struct fdio_wait *w, int *fd_r);
+                             unsigned flags, const struct fdio_wait *w,
+                             int *fd_r);
 /*
- * Connects to addr:port within the deadline of w and sends AUTH. An
- * address that refuses or cannot be reached: XLMIG_E_PEER, the cause
- * logged.
+ * The same over several waits (datach_acc_run each), for a receiver that
+ * waits for the sender's connection in turns: the connections still
+ * proving themselves, and the addresses named, carry over from one to
+ * the next. datach_acc_free closes those connections, not listen_fd.
+ */
+struct datach_acc;
+struct datach_acc *datach_acc_new(struct xlmig_ctx *ctx, int listen_fd,
+                                  struct frame_dec *dec);
+MUST_CHECK int datach_acc_run(struct datach_acc *acc, int ctl_fd,
+                              unsigned flags, const struct fdio_wait *w,
+                              int *fd_r);
+void datach_acc_free(struct datach_acc *acc);      /* NULL is fine */
+/*
+ * Connects to addr:port (a numeric address) from from_addr (NULL or "":
+ * the address the route gives) within timeout_s seconds (0: 1), then
+ * sends AUTH with enc (its deadline w's). A connection that cannot be
+ * made: XLMIG_E_PEER, or XLMIG_E_TIMEDOUT if it was not made in time,
+ * with *why_r (allocated: the reason, without the addresses) and nothing
+ * logged, since what that means is the caller's to say. A cancel (a
+ * cancel fd of w: XLMIG_E_CANCELLED) and local failures are logged.
  */
 MUST_CHECK int datach_connect(struct xlmig_ctx *ctx, const char *addr,
-                              unsigned port, struct frame_enc *enc,
-                              const struct fdio_wait *w, int *fd_r);
+                              unsigned port, const char *from_addr,
+                              unsigned timeout_s, struct frame_enc *enc,
+                              const struct fdio_wait *w, int *fd_r,
+                              char **why_r);
 /* Reads and checks the AUTH frame on fd (the stream over ssh, too). */
 MUST_CHECK int datach_read_auth(struct xlmig_ctx *ctx, int fd,
                                 struct frame_dec *dec,

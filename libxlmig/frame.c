@@ -560,12 +560,81 @@ size_t frame_pages_inplace_offset(size_t len)
 int frame_enc_pages_inplace(struct frame_enc *e, enum frame_codec codec,
                             uint8_t *buf, size_t len, size_t *out_len_r)
 {
-    size_t n = len / FRAME_PAGE_SIZE, zeros, plen;
+    struct frame_packed pk;
+    int rc;
 
     *out_len_r = 0;
-    if (!frame_pages_len_ok(len, codec)) return XLMIG_E_INVAL;
-    plen = frame_pages_pack_inplace(buf + FRAME_HDR_LEN, n, &zeros);
-    return frame_enc_pages_seal(e, codec, buf, n, zeros, plen, out_len_r);
+    if (!frame_codec_available(codec)) return XLMIG_E_INVAL;
+    rc = frame_enc_pack_pages(buf, len, &pk);
+    if (rc) return rc;
+    return frame_enc_packed_pages(e, codec, buf, &pk, out_len_r);
+}
+
+int frame_enc_pack_pages(uint8_t *buf, size_t len, struct frame_packed *pk_r)
+{
+    memset(pk_r, 0, sizeof(*pk_r));
+    if (!frame_pages_len_ok(len, FRAME_CODEC_NONE)) return XLMIG_E_INVAL;
+    pk_r->pages = len / FRAME_PAGE_SIZE;
+    pk_r->payload_len = frame_pages_pack_inplace(buf + FRAME_HDR_LEN,
+                                                 pk_r->pages,
+                                                 &pk_r->zero_pages);
+    return XLMIG_OK;
+}
+
+/* What frame_enc_pack_pages() makes, and nothing else: pk steers the
+ * lengths of what follows. */
+static bool frame_packed_ok(const struct frame_packed *pk,
+                            enum frame_codec codec)
+{
+    return pk->pages <= FRAME_PAGES_MAX &&
+           frame_pages_len_ok(pk->pages * FRAME_PAGE_SIZE, codec) &&
+           pk->zero_pages <= pk->pages &&
+           pk->payload_len == FRAME_BITMAP_LEN(pk->pages) +
+                              (pk->pages - pk->zero_pages) * FRAME_PAGE_SIZE;
+}
+
+int frame_enc_packed_pages(struct frame_enc *e, enum frame_codec codec,
+                           uint8_t *buf, const struct frame_packed *pk,
+                           size_t *out_len_r)
+{
+    *out_len_r = 0;
+    if (!frame_packed_ok(pk, codec)) return XLMIG_E_INVAL;
+    return frame_enc_pages_seal(e, codec, buf, pk->pages, pk->zero_pages,
+                                pk->payload_len, out_len_r);
+}
+
+/* The length codec makes of len bytes at in, or len if not smaller. */
+static int frame_enc_try(struct frame_enc *e, enum frame_codec codec,
+                         const uint8_t *in, size_t len, size_t *len_r)
+{
+    size_t clen = len;
+    int rc;
+
+    if (codec != FRAME_CODEC_NONE) {
+        rc = frame_compress(e, codec, in, len, e->scratch, &clen);
+        if (rc) return rc;
+    }
+    *len_r = clen < len ? clen : len;
+    return XLMIG_OK;
+}
+
+int frame_enc_try_pages(struct frame_enc *e, enum frame_codec codec,
+                        const uint8_t *buf, const struct frame_packed *pk,
+                        size_t *len_r)
+{
+    *len_r = 0;
+    if (!frame_packed_ok(pk, codec)) return XLMIG_E_INVAL;
+    return frame_enc_try(e, codec, buf + FRAME_HDR_LEN, pk->payload_len,
+                         len_r);
+}
+
+int frame_enc_try_data(struct frame_enc *e, enum frame_codec codec,
+                       const uint8_t *in, size_t len, size_t *len_r)
+{
+    *len_r = 0;
+    if (!len || len > FRAME_RAW_MAX || !frame_codec_available(codec))
+        return XLMIG_E_INVAL;
+    return frame_enc_try(e, codec, in, len, len_r);
 }
 
 /* ---- the receiving end ---- */

@@ -160,6 +160,46 @@ MUST_CHECK int frame_enc_pages_inplace(struct frame_enc *e,
                                        enum frame_codec codec, uint8_t *buf,
                                        size_t len, size_t *out_len_r);
 
+/*
+ * frame_enc_pages_inplace() in two steps, for a caller that picks the
+ * codec knowing what the pages came to (the auto codec, pump-auto.h):
+ * frame_enc_pack_pages() leaves the zero pages out where the len bytes of
+ * pages are (buf as for frame_enc_pages_inplace()) and says what is left
+ * in *pk_r: its payload_len is what codec NONE would send;
+ * frame_enc_packed_pages() then compresses and seals that payload, as
+ * frame_enc_pages_inplace() would have. The result is byte for byte the
+ * same. Errors: XLMIG_E_INVAL for a bad length or codec, or a pk that
+ * does not describe a packed payload; as frame_enc_pages() otherwise.
+ */
+struct frame_packed {
+    size_t pages;               /* pages the frame stands for */
+    size_t zero_pages;          /* of them left out */
+    size_t payload_len;         /* bitmap and the pages kept */
+};
+MUST_CHECK int frame_enc_pack_pages(uint8_t *buf, size_t len,
+                                    struct frame_packed *pk_r);
+MUST_CHECK int frame_enc_packed_pages(struct frame_enc *e,
+                                      enum frame_codec codec, uint8_t *buf,
+                                      const struct frame_packed *pk,
+                                      size_t *out_len_r);
+
+/*
+ * What codec would make of a payload, without making a frame (the auto
+ * codec's trials): the length of the packed pages of pk at buf
+ * (frame_enc_try_pages()), or of len stream bytes at in
+ * (frame_enc_try_data()), compressed, in *len_r; the input's own length
+ * if the codec does not make it smaller. Only the encoder's scratch
+ * changes. Errors as frame_enc_packed_pages() and frame_enc_data().
+ */
+MUST_CHECK int frame_enc_try_pages(struct frame_enc *e,
+                                   enum frame_codec codec,
+                                   const uint8_t *buf,
+                                   const struct frame_packed *pk,
+                                   size_t *len_r);
+MUST_CHECK int frame_enc_try_data(struct frame_enc *e, enum frame_codec codec,
+                                  const uint8_t *in, size_t len,
+                                  size_t *len_r);
+
 /* What the encoder has done so far (for progress and auto codec). */
 struct frame_enc_stats {
     uint64_t frames;

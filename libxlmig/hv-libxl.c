@@ -42,12 +42,25 @@ static struct hv_libxl *hv_libxl_of_lg(xentoollog_logger *lg)
     return (struct hv_libxl *)((char *)lg - offsetof(struct hv_libxl, lg));
 }
 
+/*
+ * xlmig-save-helper's round reports arrive as log messages of their own
+ * context (libxl's save callout logs them with "%s"): they go to the
+ * save's hv_wait, not to the log as they are.
+ */
+PRINTF_LIKE(5, 0)
 static void hv_libxl_vmessage(xentoollog_logger *lg, xentoollog_level level,
                               int errnoval, const char *context,
                               const char *format, va_list al)
 {
-    xentoollog_logger *out = hv_libxl_of_lg(lg)->base.ctx->lg;
+    struct hv_libxl *h = hv_libxl_of_lg(lg);
+    xentoollog_logger *out = h->base.ctx->lg;
+    char text[PRECOPY_REPORT_TEXT_MAX + 2];
 
+    if (context && !strcmp(context, PRECOPY_LOG_CONTEXT)) {
+        vsnprintf(text, sizeof(text), format, al);
+        hv_libxl_helper_report(h->base.ctx, h->wait, text);
+        return;
+    }
     out->vmessage(out, level, errnoval, context, format, al);
 }
 
@@ -201,6 +214,7 @@ static int hv_libxl_open(struct xlmig_ctx *ctx, struct hv **hv_r)
     h->lg.progress = hv_libxl_progress;
     h->lg.destroy = hv_libxl_lg_destroy;
     h->lock_fd = -1;
+    hv_libxl_helper_init(&h->helper);
     h->nfds_alloc = HV_WAIT_FDS + 16;
     h->fds = xcalloc(h->nfds_alloc, sizeof(*h->fds));
     r = libxl_ctx_alloc(&h->lctx, LIBXL_VERSION, 0, &h->lg);
@@ -223,6 +237,7 @@ static void hv_libxl_close(struct hv *hv)
     struct hv_libxl *h = hv_libxl_of(hv);
 
     hv_libxl_unlock(h);
+    hv_libxl_helper_dispose(&h->helper);
     libxl_ctx_free(h->lctx);
     free(h->fds);
     free(h);
@@ -523,15 +538,27 @@ int hv_libxl_freemem(struct hv_libxl *h, const libxl_domain_config *cfg)
 
 /* ---- save, restore and the rest ---- */
 
+/*
+ * A live save with xlmig's precopy policy runs xlmig-save-helper in place
+ * of libxl's (hv-libxl-helper.c); a non-live one has no precopy.
+ */
 static int hv_libxl_save(struct hv *hv, uint32_t domid, int fd,
                          unsigned flags, const struct hv_wait *w)
 {
     struct hv_libxl *h = hv_libxl_of(hv);
+    const libxl_version_info *vi;
     struct hv_libxl_ao ao;
-    int lflags = 0, r;
+    int lflags = 0, r, rc;
 
     if (flags & HV_SAVE_LIVE) lflags |= LIBXL_SUSPEND_LIVE;
     if (flags & HV_SAVE_DEBUG) lflags |= LIBXL_SUSPEND_DEBUG;
+    if ((flags & HV_SAVE_LIVE) && w && w->precopy) {
+        vi = libxl_get_version_info(h->lctx);
+        rc = hv_libxl_helper_begin(hv->ctx, &h->helper,
+                                   vi ? vi->xen_version_major : -1,
+                                   vi ? vi->xen_version_minor : -1, w);
+        if (rc) return rc;
+    }
     hv_libxl_ao_init(&ao);
     h->wait = w;
     r = libxl_domain_suspend(h->lctx, domid, fd, lflags, &ao.how);
@@ -540,6 +567,7 @@ static int hv_libxl_save(struct hv *hv, uint32_t domid, int fd,
         r = ao.rc;
     }
     h->wait = NULL;
+    hv_libxl_helper_end(&h->helper);
     return hv_libxl_rc(h, r, "save of domain %u", domid);
 }
 
@@ -661,4 +689,6 @@ const struct hv_ops hv_libxl_ops = {
     .disk_live = hv_libxl_disk_live,
     .have_cpupool = hv_libxl_have_cpupool,
     .pci_assignable = hv_libxl_pci_assignable,
+    .sched_cap_get = hv_libxl_sched_cap_get,
+    .sched_cap_set = hv_libxl_sched_cap_set,
 };

@@ -15,6 +15,21 @@
 
 #include "hv.h"
 
+/* Whether xlmig-save-helper serves this libxl (hv-libxl-helper.c). */
+enum hv_libxl_helper_state {
+    HV_LIBXL_HELPER_UNCHECKED,
+    HV_LIBXL_HELPER_OK,
+    HV_LIBXL_HELPER_NO,
+};
+
+struct hv_libxl_helper {
+    enum hv_libxl_helper_state state;   /* checked once */
+    char *path;                 /* the helper's */
+    char why[256];              /* HV_LIBXL_HELPER_NO: one line */
+    bool env_set;               /* a save runs with it */
+    char *prev;                 /* LIBXL_SAVE_HELPER before it */
+};
+
 struct hv_libxl {
     struct hv base;             /* first: struct hv * converts back */
     xentoollog_logger lg;       /* handed to libxl, forwards to ctx->lg */
@@ -23,6 +38,7 @@ struct hv_libxl {
     struct pollfd *fds;         /* poll set: HV_WAIT_FDS ours, then libxl's */
     size_t nfds_alloc;
     int lock_fd;                /* xl's global lock while ballooning */
+    struct hv_libxl_helper helper;
 };
 
 /* A libxl asynchronous operation, completed through a callback. */
@@ -74,6 +90,45 @@ int hv_libxl_pci_assignable(struct hv *hv, const char *bdf, bool *yes_r);
 /* hv-libxl-disk.c */
 int hv_libxl_disk_live(struct hv *hv, uint32_t domid, const char *vdev,
                        struct hv_disk_live *d);
+
+/*
+ * hv-libxl-helper.c: live saves with xlmig's precopy policy run libxl's
+ * save helper as xlmig-save-helper. These take no libxl context (tests
+ * call them as they are): major.minor is libxl_get_version_info's.
+ */
+void hv_libxl_helper_init(struct hv_libxl_helper *hs);
+void hv_libxl_helper_dispose(struct hv_libxl_helper *hs);
+/*
+ * Whether xlmig-save-helper (XLMIG_SAVE_HELPER, else the installed one)
+ * serves a libxl of Xen major.minor and starts: checked on the first
+ * call only; false gives the reason in hs->why.
+ */
+bool hv_libxl_helper_usable(struct xlmig_ctx *ctx,
+                            struct hv_libxl_helper *hs, int major,
+                            int minor);
+/*
+ * Before a live save with w->precopy: if the helper is usable, sets the
+ * environment libxl runs it with (LIBXL_SAVE_HELPER, PRECOPY_ENV, and
+ * SHMSG_THROTTLE_ENV when w->throttle_vcpus); else warns, once for this
+ * save, and leaves libxl's helper. Nothing without w->precopy.
+ */
+MUST_CHECK int hv_libxl_helper_begin(struct xlmig_ctx *ctx,
+                                     struct hv_libxl_helper *hs, int major,
+                                     int minor, const struct hv_wait *w);
+/* After it: the environment as it was (no-op if begin set nothing). */
+void hv_libxl_helper_end(struct hv_libxl_helper *hs);
+/*
+ * A log message of context PRECOPY_LOG_CONTEXT, from the helper through
+ * libxl: a round's report for w->precopy_round, or a malformed one that
+ * is logged and ignored.
+ */
+void hv_libxl_helper_report(struct xlmig_ctx *ctx, const struct hv_wait *w,
+                            const char *text);
+
+/* hv-libxl-sched.c: the scheduler cap (hv.h hv_sched_cap_get/set) */
+int hv_libxl_sched_cap_get(struct hv *hv, uint32_t domid, bool *capable_r,
+                           unsigned *cap_r, unsigned *vcpus_r);
+int hv_libxl_sched_cap_set(struct hv *hv, uint32_t domid, unsigned cap);
 
 /* hv-libxl-monitor.c */
 int hv_libxl_monitor(struct hv *hv, uint32_t domid, const struct hv_wait *w);

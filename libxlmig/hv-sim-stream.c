@@ -13,10 +13,12 @@
  *   HVM_CONTEXT, HVM_PARAMS,
  *   libxc END, [HVM: libxl EMULATOR_CONTEXT], libxl END.
  *
- * The live rounds follow libxc's simple precopy policy (xg_sr_save.c,
- * send_memory_live): the policy is asked before each round; a round is
- * sent even when the answer is "stop"; it stops when fewer than 50 pages
- * were dirtied or after 5 iterations; then the guest is suspended and the
+ * The live rounds follow libxc's send_memory_live: with xlmig's precopy
+ * policy when the caller gives one (precopy.h: asked before and after
+ * each round, it may throttle the guest through its scheduler cap), else
+ * libxc's simple policy: asked before each round; a round is sent even
+ * when the answer is "stop"; it stops when fewer than 50 pages were
+ * dirtied or after 5 iterations. Then the guest is suspended and the
  * pages dirtied since the last round go in the final round.
  *
  * Restore feeds every byte to the stream parser (stream.c) before acting
@@ -63,6 +65,8 @@ struct sim_saver {
     uint32_t nbatch;
     unsigned long done, total;  /* progress of the current round */
     double next_tick;
+    uint64_t bytes;             /* written to the stream */
+    unsigned throttle;          /* the precopy policy's, applied */
 };
 
 /* I/O on the stream stops when one of the operation's abort fds fires. */
@@ -84,6 +88,7 @@ static int saver_flush_buf(struct sim_saver *sv)
 
     rc = fdio_write_all(sv->s->base.ctx, sv->fd, buf_ptr(sv->b),
                         buf_len(sv->b), &sv->fw, "the save stream");
+    sv->bytes += buf_len(sv->b);
     buf_reset(sv->b);
     return rc;
 }
@@ -123,6 +128,7 @@ static int saver_flush_batch(struct sim_saver *sv)
                             sv->mem + sv->batch[i] * STREAM_PAGE_SIZE,
                             (size_t)run * STREAM_PAGE_SIZE, &sv->fw,
                             "the save stream");
+        sv->bytes += (uint64_t)run * STREAM_PAGE_SIZE;
     }
     sv->done += n;
     sv->nbatch = 0;
@@ -314,6 +320,74 @@ static bool saver_aborted(struct sim_saver *sv)
     return false;
 }
 
+/* Caps the guest for the policy's throttle (w->throttle_vcpus allows). */
+static int saver_throttle(struct sim_saver *sv, unsigned throttle)
+{
+    const struct hv_wait *w = sv->w;
+    unsigned cap;
+    int rc;
+
+    if (throttle == sv->throttle) return XLMIG_OK;
+    cap = precopy_cap(throttle, w->throttle_vcpus, w->orig_cap);
+    rc = hv_sched_cap_set(&sv->s->base, sv->domid, cap);
+    if (rc) return rc;
+    if (throttle)
+        LOG(sv->s->base.ctx, INFO, "domain %u throttled to %u %% of its CPU "
+            "(cap %u) so that its memory converges", sv->domid,
+            100 - throttle, cap);
+    sv->throttle = throttle;
+    return XLMIG_OK;
+}
+
+/*
+ * The live rounds with xlmig's precopy policy (precopy.h), in libxc's
+ * order: ask, send (also when told to stop), ask again after the round.
+ */
+static int saver_live_policy(struct sim_saver *sv)
+{
+    struct xlmig_ctx *ctx = sv->s->base.ctx;
+    const struct hv_wait *w = sv->w;
+    struct precopy_report r;
+    struct precopy pc;
+    enum precopy_action a;
+    unsigned long dirty = (unsigned long)sv->pages;
+    uint64_t bytes0;
+    char text[PRECOPY_REPORT_TEXT_MAX];
+    int rc;
+
+    saver_clean(sv);
+    precopy_init(&pc, w->precopy, w->throttle_vcpus > 0, ctx_now(ctx));
+    for (;;) {
+        if (saver_aborted(sv)) {
+            LOG(ctx, INFO, "save of domain %u cancelled", sv->domid);
+            return XLMIG_E_CANCELLED;
+        }
+        precopy_before(&pc, dirty, ctx_now(ctx));
+        bytes0 = sv->bytes;
+        if (dirty > 0) {
+            rc = saver_send_pages(sv, pc.round == 1, dirty);
+            if (rc) return rc;
+        }
+        a = precopy_after(&pc, sv->bytes - bytes0, ctx_now(ctx), &r);
+        if (!precopy_report_format(&r, text, sizeof(text)))
+            LOG(ctx, DETAIL, "domain %u precopy: %s", sv->domid, text);
+        if (w->precopy_round) w->precopy_round(w->arg, &r);
+        if (a == PRECOPY_ABORT) {
+            LOG(ctx, ERROR, "domain %u does not converge: %s", sv->domid,
+                r.why);
+            return XLMIG_E_CONVERGE;
+        }
+        if (a == PRECOPY_STOP) {
+            if (r.why[0])
+                LOG(ctx, WARN, "domain %u: %s", sv->domid, r.why);
+            return XLMIG_OK;
+        }
+        rc = saver_throttle(sv, r.throttle);
+        if (rc) return rc;
+        dirty = saver_clean(sv);
+    }
+}
+
 /* The live rounds, as libxc's send_memory_live with its default policy. */
 static int saver_live(struct sim_saver *sv)
 {
@@ -395,10 +469,13 @@ int hv_sim_save(struct hv *hv, uint32_t domid, int fd, unsigned flags,
     sv.next_tick = ctx_now(hv->ctx) + 1.0;
 
     rc = saver_static(&sv);
-    if (!rc && (flags & HV_SAVE_LIVE)) rc = saver_live(&sv);
+    if (!rc && (flags & HV_SAVE_LIVE))
+        rc = w && w->precopy ? saver_live_policy(&sv) : saver_live(&sv);
     if (rc) goto out;
 
-    rc = hv_sim_guest_stop(s, domid, SIM_REASON_SUSPEND);
+    /* Its own cap back first: a throttled guest freezes slowly. */
+    if (sv.throttle) rc = saver_throttle(&sv, 0);
+    if (!rc) rc = hv_sim_guest_stop(s, domid, SIM_REASON_SUSPEND);
     if (rc) goto out;
     LOGD(hv->ctx, DETAIL, domid, "Domain now suspended");
     if (w && w->progress) w->progress(w->arg, HV_PROGRESS_SUSPENDED, 0, 0);
@@ -418,6 +495,10 @@ int hv_sim_save(struct hv *hv, uint32_t domid, int fd, unsigned flags,
     if (!rc) rc = saver_end_of_checkpoint(&sv);
     if (!rc) rc = saver_trailer(&sv);
 out:
+    /* A throttled guest gets its own cap back, however the save ended. */
+    if (sv.throttle && saver_throttle(&sv, 0))
+        LOG(hv->ctx, ERROR, "domain %u: its scheduler cap %u could not be "
+            "put back", domid, w->orig_cap);
     if (oflags >= 0 && !(oflags & O_NONBLOCK))
         fdio_set_nonblock(hv->ctx, fd, false);
     if (sv.mem) munmap(sv.mem, sv.mem_len);

@@ -176,8 +176,9 @@ static int sim_guest_start(struct hv_sim *s, uint32_t domid, bool resume,
 {
     char *img = hv_sim_path(s, domid, "mem");
     char *map = hv_sim_path(s, domid, "dirty");
+    char *sched = hv_sim_path(s, domid, "sched");
     char *log = hv_sim_path(s, domid, "guest.log");
-    char *argv[5];
+    char *argv[6];
     int p[2] = { -1, -1 }, status, i = 0, rc = XLMIG_E_SYSTEM;
     pid_t pid, guest = -1;
     ssize_t n;
@@ -186,6 +187,7 @@ static int sim_guest_start(struct hv_sim *s, uint32_t domid, bool resume,
     if (resume) argv[i++] = (char *)"--resume";
     argv[i++] = img;
     argv[i++] = map;
+    argv[i++] = sched;
     argv[i] = NULL;
     if (access(s->simguest, X_OK) < 0) {
         LOGE(s->base.ctx, ERROR, "guest program %s (XLMIG_SIMGUEST)",
@@ -252,6 +254,7 @@ out:
     fdio_close_pair(p);
     free(img);
     free(map);
+    free(sched);
     free(log);
     return rc;
 }
@@ -547,8 +550,8 @@ static int sim_xs_release(struct hv_sim *s, uint32_t domid)
 static int sim_rm_domain_dir(struct hv_sim *s, uint32_t domid)
 {
     static const char *const files[] = {
-        "mem", "dirty", "config.json", "state", "guest.log", ".state.tmp",
-        ".config.json.tmp",
+        "mem", "dirty", "sched", "config.json", "state", "guest.log",
+        ".state.tmp", ".config.json.tmp",
     };
     char *p;
     size_t i;
@@ -626,6 +629,40 @@ static int sim_make_file(struct hv_sim *s, uint32_t domid, const char *file,
     return rc;
 }
 
+/* The domain's scheduler parameters (sim-image.h struct sim_sched). */
+static int sim_sched_io(struct hv_sim *s, uint32_t domid, bool write,
+                        struct sim_sched *sc)
+{
+    char *path = hv_sim_path(s, domid, "sched");
+    ssize_t n;
+    int fd, rc = XLMIG_OK;
+
+    fd = open(path, (write ? O_WRONLY : O_RDONLY) | O_CLOEXEC);
+    if (fd < 0) {
+        rc = errno == ENOENT ? XLMIG_E_NOTFOUND : XLMIG_E_SYSTEM;
+        LOGE(s->base.ctx, ERROR, "open %s", path);
+        goto out;
+    }
+    n = write ? pwrite(fd, sc, sizeof(*sc), 0) : pread(fd, sc, sizeof(*sc), 0);
+    if (n != (ssize_t)sizeof(*sc)) {
+        if (n >= 0) errno = EIO;
+        LOGE(s->base.ctx, ERROR, "%s %s", write ? "write" : "read", path);
+        rc = err_from_errno(errno);
+    }
+out:
+    if (fd >= 0) close(fd);
+    free(path);
+    return rc;
+}
+
+static int sim_sched_write(struct hv_sim *s, uint32_t domid, unsigned cap,
+                           unsigned vcpus)
+{
+    struct sim_sched sc = { .cap = cap, .vcpus = vcpus };
+
+    return sim_sched_io(s, domid, true, &sc);
+}
+
 int hv_sim_domain_make(struct hv_sim *s, const char *json, const char *name,
                        uint32_t *domid_r)
 {
@@ -661,6 +698,8 @@ int hv_sim_domain_make(struct hv_sim *s, const char *json, const char *name,
         rc = sim_make_file(s, domid, "dirty",
                            sim_dirty_map_bytes(c.max_memkb * 1024 /
                                                SIM_PAGE_SIZE));
+    if (!rc) rc = sim_make_file(s, domid, "sched", SIM_PAGE_SIZE);
+    if (!rc) rc = sim_sched_write(s, domid, 0, c.vcpus);
     if (!rc) rc = sim_xs_introduce(s, domid, name, &c);
     if (rc) goto out;
     *domid_r = domid;
@@ -1224,6 +1263,34 @@ int hv_sim_host_wipe(struct xlmig_ctx *ctx, const char *dir)
     return rc;
 }
 
+static int hv_sim_sched_cap_get(struct hv *hv, uint32_t domid,
+                                bool *capable_r, unsigned *cap_r,
+                                unsigned *vcpus_r)
+{
+    struct sim_sched sc;
+    int rc;
+
+    rc = sim_sched_io(hv_sim_of(hv), domid, false, &sc);
+    if (rc) return rc;
+    *capable_r = true;
+    *cap_r = sc.cap;
+    *vcpus_r = sc.vcpus;
+    return XLMIG_OK;
+}
+
+static int hv_sim_sched_cap_set(struct hv *hv, uint32_t domid, unsigned cap)
+{
+    struct hv_sim *s = hv_sim_of(hv);
+    struct sim_sched sc;
+    int rc;
+
+    if (cap > SIM_SCHED_CAP_MAX) return XLMIG_E_INVAL;
+    rc = sim_sched_io(s, domid, false, &sc);
+    if (rc) return rc;
+    sc.cap = cap;
+    return sim_sched_io(s, domid, true, &sc);
+}
+
 const struct hv_ops hv_sim_ops = {
     .name = "sim",
     .open = hv_sim_open,
@@ -1251,4 +1318,6 @@ const struct hv_ops hv_sim_ops = {
     .disk_live = hv_sim_disk_live,
     .have_cpupool = hv_sim_have_cpupool,
     .pci_assignable = hv_sim_pci_assignable,
+    .sched_cap_get = hv_sim_sched_cap_get,
+    .sched_cap_set = hv_sim_sched_cap_set,
 };

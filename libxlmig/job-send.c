@@ -45,15 +45,25 @@ struct job_send {
     struct transport tr;
     bool tr_open;
     bool handed_back;           /* receiver failed after GO, we resumed */
+    unsigned offered;           /* xlmig/1 offered to the receiver */
+    bool connected;             /* the receiver answered (banner) */
     unsigned peer_version;      /* xlmig/1 version negotiated; 0: xl's */
-    bool peer_stream;           /* it speaks the stream session */
+    unsigned peer_caps;         /* JOB_X_CAP_* of its HELLO */
     struct job_xs xs;           /* how the stream goes */
     char why_no_peer[160];      /* why xlmig/1 was not offered */
+    struct pf_request req;      /* what the destination checks */
     struct pf_report checks;
     struct xlmig_migrate_result *res;
     struct job_storage *sto;    /* --storage: the disks that move */
     bool hooked;                /* pre-migrate went to the hooks */
+    struct precopy_params pp;   /* the save's precopy policy */
+    /* converge=throttle on a scheduler with caps: the domain's vCPUs and
+     * its own cap, journaled before the save; restored after it. */
+    bool throttle;
+    unsigned vcpus, orig_cap;
 };
+
+static void job_send_unthrottle(struct job_send *js);
 
 static bool job_send_has_suffix(const char *s, const char *suffix)
 {
@@ -170,8 +180,27 @@ static unsigned job_send_offer(struct job_send *js)
     return PROTO_X_VERSION;
 }
 
-/* Starts the receiver and reads its banner (and HELLO, if offered). */
-static int job_send_connect(struct job_send *js)
+/* What pre-flight looks at. */
+static void job_send_pf(struct job_send *js, bool check_only,
+                        struct job_x_pf *p)
+{
+    *p = (struct job_x_pf){
+        .hv = js->hv, .domid = js->domid, .name = js->name,
+        .host = js->host, .json = js->json, .force = js->opts->force,
+        .check_only = check_only, .peer_version = js->peer_version,
+        .peer_caps = js->peer_caps,
+        .why_no_peer = js->why_no_peer[0] ? js->why_no_peer : NULL,
+        .send_fd = js->tr.send_fd, .recv_fd = js->tr.recv_fd,
+        .req = &js->req, .xs = &js->xs,
+    };
+}
+
+/*
+ * Starts the receiver. ssh takes a while (seconds on a loaded dom0), so
+ * it starts first and the admission and the source's checks run while it
+ * connects; the receiver waits for the PREFLIGHT, changing nothing.
+ */
+static int job_send_start(struct job_send *js)
 {
     const struct xlmig_migrate_opts *o = js->opts;
     struct transport_opts to = {
@@ -182,33 +211,60 @@ static int job_send_connect(struct job_send *js)
     };
     int rc;
 
+    js->offered = to.xlmig_proto;
     rc = transport_open(js->job.ctx, &to, &js->tr);
-    if (rc) return rc;
-    js->tr_open = true;
+    if (!rc) js->tr_open = true;
+    return rc;
+}
+
+/* A receiver started early must not sit through the admission queue (it
+ * would give up): it is stopped, and started again once admitted. */
+static void job_send_queued(struct job *job)
+{
+    struct job_send *js = (struct job_send *)job;   /* job is first */
+
+    if (!js->tr_open || js->connected) return;
+    transport_close(job->ctx, &js->tr, 0);
+    js->tr_open = false;
+}
+
+/*
+ * The receiver (started now if not yet), the source's checks while it
+ * connects, then its banner (and HELLO, if offered).
+ */
+static int job_send_connect(struct job_send *js, bool check_only)
+{
+    struct job_x_pf p;
+    int rc;
+
+    if (!js->tr_open) {
+        rc = job_send_start(js);
+        if (rc) return rc;
+    }
     job_phase(&js->job, XLMIG_PHASE_CONNECT, "%s", js->tr.rune);
+    job_send_pf(js, check_only, &p);
+    rc = job_x_source(&js->job, &p, &js->checks);
+    if (rc) return rc;
     rc = job_read_msg(&js->job, js->tr.recv_fd, &proto_banner);
     if (rc) {
         LOG(js->job.ctx, ERROR, "no migration receiver answered (command "
             "run was: %s)", js->tr.rune);
         return rc;
     }
-    if (to.xlmig_proto)
+    js->connected = true;
+    if (js->offered)
         rc = job_x_hello_read(&js->job, js->tr.recv_fd, &js->peer_version,
-                              &js->peer_stream);
+                              &js->peer_caps);
     return rc;
 }
 
+/* The destination's checks, the stream settled beside them, the hooks. */
 static int job_send_preflight(struct job_send *js, bool check_only)
 {
-    struct job_x_pf p = {
-        .hv = js->hv, .domid = js->domid, .name = js->name,
-        .host = js->host, .json = js->json, .force = js->opts->force,
-        .check_only = check_only, .peer_version = js->peer_version,
-        .why_no_peer = js->why_no_peer[0] ? js->why_no_peer : NULL,
-        .send_fd = js->tr.send_fd, .recv_fd = js->tr.recv_fd,
-    };
+    struct job_x_pf p;
     int rc, brc;
 
+    job_send_pf(js, check_only, &p);
     rc = job_x_preflight(&js->job, &p, &js->checks);
     /* The admin's pre-migrate hooks have the last word, checks passed. */
     if (!rc && !check_only) {
@@ -226,29 +282,6 @@ static int job_send_preflight(struct job_send *js, bool check_only)
         if (!rc) rc = brc;
     }
     return rc;
-}
-
-/*
- * The stream in frames whenever the receiver can take them (zero pages
- * left out, research/perf.md 5.3); a data connection, compression or
- * encryption asked for where it cannot is an error, not a quiet downgrade.
- */
-static int job_send_stream(struct job_send *js)
-{
-    bool asked = js->xs.tcp || js->xs.encrypt ||
-                 js->xs.codec != FRAME_CODEC_NONE;
-
-    if (!js->peer_stream) {
-        if (!asked) return XLMIG_OK;
-        LOG(js->job.ctx, ERROR, "%s needs an xlmig receiver that speaks "
-            "the xlmig/1 stream session (%s)", js->xs.tcp ? "--data tcp" :
-            js->xs.encrypt ? "--encrypt" : "--compress",
-            js->peer_version ? "the receiver's xlmig is older" :
-            js->why_no_peer[0] ? js->why_no_peer :
-            "it speaks only xl's protocol");
-        return XLMIG_E_INVAL;
-    }
-    return job_xs_offer(&js->job, js->tr.send_fd, js->tr.recv_fd, &js->xs);
 }
 
 /* xl's protocol from here: the saved-config header and the config. */
@@ -322,8 +355,17 @@ static int job_send_transfer(struct job_send *js)
     rc = pump_start(ctx, &po, &js->job.pump);
     if (rc) goto out;
     if (js->opts->debug) flags |= HV_SAVE_DEBUG;
+    if (js->opts->no_live) flags &= ~HV_SAVE_LIVE;
     job_hv_wait(&js->job, &w);
+    if (flags & HV_SAVE_LIVE) {
+        w.precopy = &js->pp;
+        w.throttle_vcpus = js->throttle ? js->vcpus : 0;
+        w.orig_cap = js->orig_cap;
+    }
     rc = hv_save(js->hv, js->domid, lpipe[1], flags, &w);
+    /* A save the policy gave up on (libxc says only that it failed). */
+    if (rc && js->job.precopy.action == PRECOPY_ABORT) rc = XLMIG_E_CONVERGE;
+    job_send_unthrottle(js);
     fdio_close(&lpipe[1]);
     if (rc) pump_stop(js->job.pump);
     prc = pump_join(js->job.pump);
@@ -344,6 +386,7 @@ static int job_send_transfer(struct job_send *js)
     job_progress(&js->job, true);
     pump_progress(js->job.pump, &js->res->progress);
     js->res->progress.suspended = js->job.suspended;
+    job_progress_precopy(&js->job, &js->res->progress);
     js->res->transfer_s = pump_transfer_time(js->job.pump);
 out:
     pump_free(js->job.pump);
@@ -445,6 +488,11 @@ static int job_send_commit(struct job_send *js)
         js->res->downtime_s = t_result - js->job.t_suspended - since_unpause;
         js->res->restore_s = restore_s;
         js->res->downtime_measured = true;
+        if (js->job.precopy.round)
+            job_fixed_measured(&js->job, js->host, js->res->downtime_s,
+                               js->res->progress.bytes -
+                                   js->job.bytes_suspended,
+                               js->job.precopy.link_rate);
     } else {
         js->res->downtime_s =
             js->job.suspended ? ctx_now(ctx) - js->job.t_suspended : 0;
@@ -462,6 +510,61 @@ static int job_send_commit(struct job_send *js)
         LOG(ctx, WARN, "the receiver did not get our word that the copy "
             "here is gone: its journal stays until xlmig recover here");
     return rc;
+}
+
+/*
+ * The save's precopy policy, and with converge=throttle the domain's own
+ * scheduler cap, journaled before anything may lower it: a crash while it
+ * is throttled leaves recover the cap to put back. A scheduler without
+ * caps (null, RTDS) cannot throttle: the policy then stops as force does,
+ * and says so.
+ */
+static int job_send_precopy(struct job_send *js)
+{
+    struct xlmig_ctx *ctx = js->job.ctx;
+    bool capable = false;
+    int rc;
+
+    rc = job_precopy_params(ctx, js->opts, &js->pp);
+    js->pp.fixed_ms = job_fixed_ms(&js->job, js->host);
+    if (rc || js->opts->no_live ||
+        js->pp.converge != PRECOPY_CONVERGE_THROTTLE)
+        return rc;
+    rc = hv_sched_cap_get(js->hv, js->domid, &capable, &js->orig_cap,
+                          &js->vcpus);
+    if (rc) return rc;
+    if (!capable) {
+        job_info(&js->job, "%s's scheduler has no cap: it cannot be "
+                 "throttled if it does not converge", js->name);
+        return XLMIG_OK;
+    }
+    js->job.jr.throttle = true;
+    js->job.jr.sched_cap = js->orig_cap;
+    rc = job_journal(&js->job);
+    if (rc) {
+        js->job.jr.throttle = false;
+        return rc;
+    }
+    js->throttle = true;
+    return XLMIG_OK;
+}
+
+/* The domain's own cap back after the save, however it ended. */
+static void job_send_unthrottle(struct job_send *js)
+{
+    bool capable;
+    unsigned cap, vcpus;
+
+    if (!js->throttle) return;
+    if (hv_sched_cap_get(js->hv, js->domid, &capable, &cap, &vcpus) ||
+        (cap != js->orig_cap &&
+         hv_sched_cap_set(js->hv, js->domid, js->orig_cap)))
+        LOG(js->job.ctx, ERROR, "%s's scheduler cap could not be put back "
+            "to %u: set it with xl sched-credit2 (or sched-credit) -d %s "
+            "-c %u", js->name, js->orig_cap, js->name, js->orig_cap);
+    else if (cap != js->orig_cap || js->job.precopy.throttle)
+        job_info(&js->job, "%s's scheduler cap is %u again", js->name,
+                 js->orig_cap);
 }
 
 /*
@@ -540,19 +643,24 @@ int xlmig_migrate(struct xlmig_ctx *ctx, const char *domain,
     transport_init(&js.tr);
 
     job_phase(&js.job, XLMIG_PHASE_ADMIT, "%s to %s", domain, host);
-    rc = job_xs_parse(ctx, opts->data, opts->compress, opts->encrypt,
-                      &js.xs);
+    rc = job_xs_parse(ctx, opts, &js.xs);
+    /* Not before disks move (minutes): the receiver would give up; and
+     * only an xlmig receiver, started by us: a command given whole (a
+     * one-shot socat) must not be run twice if the job has to queue. */
+    js.job.queued_fn = job_send_queued;
+    if (!rc && !opts->n_storage && job_send_offer(&js))
+        rc = job_send_start(&js);
     if (!rc) rc = job_send_admit(&js, domain);
     if (!rc) rc = job_storage_real_paths(ctx, &js.json);
     if (!rc) rc = job_send_register(&js);
     if (!rc && opts->n_storage)
         rc = job_send_storage(&js);
+    if (!rc) rc = job_send_precopy(&js);
     if (rc) goto fail;
-    rc = job_send_connect(&js);
+    rc = job_send_connect(&js, false);
     if (!rc) rc = js.job.journal_rc;
     if (!rc) rc = job_send_preflight(&js, false);
     if (!rc) rc = js.job.journal_rc;
-    if (!rc) rc = job_send_stream(&js);
     if (!rc) rc = job_send_header(&js);
     if (rc) goto fail;
     rc = job_send_transfer(&js);
@@ -584,7 +692,10 @@ fail:
         disks_settled = false;
 out:
     res->total_s = job_elapsed(&js.job);
-    if (js.tr_open) transport_close(ctx, &js.tr, JOB_SEND_REAP_S);
+    /* A receiver that never answered is stopped at once: it has nothing
+     * to say (that the sender left before its PREFLIGHT). */
+    if (js.tr_open)
+        transport_close(ctx, &js.tr, js.connected ? JOB_SEND_REAP_S : 0);
     /* The journal stays while the domain's owner is in doubt (recover),
      * or its disks are not settled. */
     job_storage_free(js.sto);
@@ -598,6 +709,7 @@ out:
     free(js.away_name);
     free(js.json);
     pf_report_dispose(&js.checks);
+    pf_request_dispose(&js.req);
     job_xs_dispose(&js.xs);
     return rc;
 }
@@ -621,11 +733,12 @@ int xlmig_check(struct xlmig_ctx *ctx, const char *domain, const char *host,
     js.res = &res;
     js.domid = HV_INVALID_DOMID;
     transport_init(&js.tr);
-    job_xs_init(&js.xs);
 
-    rc = job_send_admit(&js, domain);
+    rc = job_xs_parse(ctx, opts, &js.xs);
+    if (!rc) rc = job_send_start(&js);
+    if (!rc) rc = job_send_admit(&js, domain);
     if (!rc) rc = job_storage_real_paths(ctx, &js.json);
-    if (!rc) rc = job_send_connect(&js);
+    if (!rc) rc = job_send_connect(&js, true);
     if (!rc) rc = job_send_preflight(&js, true);
     /* Failed checks are the answer, not a failure to check. */
     if (rc == XLMIG_E_PREFLIGHT) rc = XLMIG_OK;
@@ -644,9 +757,12 @@ int xlmig_check(struct xlmig_ctx *ctx, const char *domain, const char *host,
     rep->n = js.checks.n;
     rep->results = js.checks.r;
     pf_report_init(&js.checks);
-    if (js.tr_open) transport_close(ctx, &js.tr, JOB_SEND_REAP_S);
+    if (js.tr_open)
+        transport_close(ctx, &js.tr, js.connected ? JOB_SEND_REAP_S : 0);
     free(js.name);
     free(js.json);
+    pf_request_dispose(&js.req);
+    job_xs_dispose(&js.xs);
     return rc;
 }
 

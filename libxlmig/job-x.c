@@ -80,15 +80,17 @@ int job_x_hello_send(struct job *job, int fd, unsigned offered,
                      unsigned *chosen_r)
 {
     const char *fake = getenv("XLMIG_FAULT_HELLO_VERSION");
-    struct xs_msg_hello h = { .stream = true };
+    struct xs_msg_hello h = { .stream = true, .restream = true };
     char *body;
     int rc;
 
     *chosen_r = offered < PROTO_X_VERSION ? offered : PROTO_X_VERSION;
     /* Test hook: a receiver of a version the sender does not speak. */
     if (fake) *chosen_r = (unsigned)strtoul(fake, NULL, 10);
-    /* Test hook: an xlmig of before the stream session. */
-    if (getenv("XLMIG_FAULT_NOSTREAM")) h.stream = false;
+    /* Test hooks: an xlmig of before the stream session, of before its
+     * fallback to ssh. */
+    if (getenv("XLMIG_FAULT_NOSTREAM")) h.stream = h.restream = false;
+    if (getenv("XLMIG_FAULT_NORESTREAM")) h.restream = false;
     h.version = *chosen_r;
     snprintf(h.sw, sizeof(h.sw), "%s", xlmig_version());
     body = xs_msg_hello_encode(&h);
@@ -98,14 +100,14 @@ int job_x_hello_send(struct job *job, int fd, unsigned offered,
 }
 
 int job_x_hello_read(struct job *job, int fd, unsigned *version_r,
-                     bool *stream_r)
+                     unsigned *caps_r)
 {
     struct xs_msg_hello h;
     char *body = NULL, *why = NULL;
     int rc;
 
     *version_r = 0;
-    *stream_r = false;
+    *caps_r = 0;
     rc = job_x_expect(job, fd, PROTO_X_HELLO, &body);
     if (rc) return rc;
     rc = xs_msg_hello_decode(body, PROTO_X_VERSION, &h, &why);
@@ -114,7 +116,8 @@ int job_x_hello_read(struct job *job, int fd, unsigned *version_r,
             "version we speak (we speak 1..%d): %s", PROTO_X_VERSION, why);
     } else {
         *version_r = h.version;
-        *stream_r = h.stream;
+        if (h.stream) *caps_r |= JOB_X_CAP_STREAM;
+        if (h.stream && h.restream) *caps_r |= JOB_X_CAP_RESTREAM;
     }
     free(why);
     free(body);
@@ -159,17 +162,21 @@ static int job_x_verdict(struct job *job, const struct job_x_pf *p,
     return XLMIG_E_PREFLIGHT;
 }
 
-/* The peer's answer to our request. */
-static int job_x_ask(struct job *job, int send_fd, int recv_fd,
-                     const struct pf_request *req, struct pf_report *rep)
+/*
+ * The peer's answer to our request; the STREAM request goes with it (xs,
+ * if not NULL): the receiver answers it right after its results.
+ */
+static int job_x_ask(struct job *job, const struct job_x_pf *p,
+                     const struct job_xs *xs, struct pf_report *rep)
 {
-    char *body = pf_request_encode(req), *why = NULL;
+    char *body = pf_request_encode(p->req), *why = NULL;
     int rc;
 
-    rc = job_x_write(job, send_fd, PROTO_X_PREFLIGHT, body);
+    rc = job_x_write(job, p->send_fd, PROTO_X_PREFLIGHT, body);
     free(body);
     body = NULL;
-    if (!rc) rc = job_x_expect(job, recv_fd, PROTO_X_RESULTS, &body);
+    if (!rc && xs) rc = job_xs_request(job, p->send_fd, xs);
+    if (!rc) rc = job_x_expect(job, p->recv_fd, PROTO_X_RESULTS, &body);
     if (rc) {
         LOG(job->ctx, ERROR, "the destination did not answer the "
             "pre-flight request");
@@ -183,48 +190,80 @@ out:
     return rc;
 }
 
-int job_x_preflight(struct job *job, const struct job_x_pf *p,
-                    struct pf_report *rep)
+int job_x_source(struct job *job, const struct job_x_pf *p,
+                 struct pf_report *rep)
 {
-    struct pf_request req;
-    struct pf_report dest;
     struct domcfg cfg;
     char *why = NULL;
     int rc;
 
-    memset(&req, 0, sizeof(req));
     memset(&cfg, 0, sizeof(cfg));
-    pf_report_init(&dest);
-    job_phase(job, XLMIG_PHASE_PREFLIGHT, "checking %s against %s", p->name,
-              p->host);
     rc = domcfg_parse(p->json, &cfg, &why);
     if (rc) {
         LOG(job->ctx, ERROR, "the config of %s: %s", p->name, why);
         goto out;
     }
     rc = pf_source_checks(job->ctx, p->hv, p->domid, p->json, &cfg,
-                          p->check_only, &req, rep);
+                          p->check_only, p->req, rep);
     if (rc) goto out;
     checkd_run(job->ctx, false, p->json, &cfg, p->host, rep);
+out:
+    free(why);
+    domcfg_dispose(&cfg);
+    return rc;
+}
+
+/* With an xlmig/1 peer: its checks, and the stream settled meanwhile. */
+static int job_x_peer(struct job *job, const struct job_x_pf *p,
+                      struct pf_report *rep)
+{
+    struct pf_report dest;
+    bool stream;
+    int rc;
+
+    pf_report_init(&dest);
+    stream = p->xs && job_xs_plan(job, p->xs, p->peer_caps, NULL,
+                                  p->check_only, rep);
+    rc = job_x_ask(job, p, stream ? p->xs : NULL, &dest);
+    /* A migration that the checks stop already needs no stream (nor
+     * waits for a peer that answered them and nothing else). */
+    pf_force(rep, p->force);
+    pf_force(&dest, p->force);
+    if (!p->check_only && pf_errors(rep) + pf_errors(&dest)) stream = false;
+    /* The stream's results read as the source's, before the
+     * destination's. */
+    if (!rc && stream)
+        rc = job_xs_settle(job, p->xs, p->send_fd, p->recv_fd,
+                           p->peer_caps, p->check_only, rep);
+    pf_merge(rep, &dest);
+    pf_report_dispose(&dest);
+    return rc;
+}
+
+int job_x_preflight(struct job *job, const struct job_x_pf *p,
+                    struct pf_report *rep)
+{
+    const char *why = p->why_no_peer ? p->why_no_peer
+                                     : "the receiver does not speak xlmig/1";
+    int rc;
+
+    job_phase(job, XLMIG_PHASE_PREFLIGHT, "checking %s against %s", p->name,
+              p->host);
     if (p->peer_version) {
-        rc = job_x_ask(job, p->send_fd, p->recv_fd, &req, &dest);
-        if (rc) goto out;
-        pf_merge(rep, &dest);
+        rc = job_x_peer(job, p, rep);
+        if (rc) return rc;
     } else {
         pf_add(rep, true, "destination-checks", XLMIG_CHECK_WARNING,
                p->why_no_peer ? "install xlmig on the destination and let "
                "xlmig start its receiver" : NULL,
-               "destination checks not run: %s", p->why_no_peer
-               ? p->why_no_peer : "the receiver does not speak xlmig/1");
+               "destination checks not run: %s", why);
+        if (p->xs)
+            (void)job_xs_plan(job, p->xs, 0, p->why_no_peer ? why
+                              : "it speaks only xl's protocol",
+                              p->check_only, rep);
     }
     pf_force(rep, p->force);
-    rc = job_x_verdict(job, p, rep);
-out:
-    free(why);
-    domcfg_dispose(&cfg);
-    pf_request_dispose(&req);
-    pf_report_dispose(&dest);
-    return rc;
+    return job_x_verdict(job, p, rep);
 }
 
 /* ---- receiver ---- */
@@ -342,22 +381,26 @@ static void job_x_log_refused(struct job *job, const char *peer,
     }
 }
 
-/* The receiver's protocol table (STYLE.md, wire codecs rule 4). */
-#define JOB_X_ONCE (1u << 0)        /* at most once a session */
-#define JOB_X_CHECKED (1u << 1)     /* only after a PREFLIGHT */
+/* The receiver's protocol table (STYLE.md, wire codecs rule 4): how
+ * often a message may come in a session, and whether only after a
+ * PREFLIGHT. STREAM twice: the sender's fallback from a data connection
+ * it could not make to frames inside ssh (HELLO's "restream"). */
+#define JOB_X_CHECKED (1u << 0)     /* only after a PREFLIGHT */
 
 static const struct {
     uint32_t type;
+    unsigned max;
     unsigned flags;
 } job_x_serve_table[] = {
-    { PROTO_X_PREFLIGHT, JOB_X_ONCE },
-    { PROTO_X_STREAM, JOB_X_ONCE | JOB_X_CHECKED },
-    { PROTO_X_PROCEED, JOB_X_ONCE | JOB_X_CHECKED },
-    { PROTO_X_BYE, JOB_X_ONCE },
+    { PROTO_X_PREFLIGHT, 1, 0 },
+    { PROTO_X_STREAM, 2, JOB_X_CHECKED },
+    { PROTO_X_PROCEED, 1, JOB_X_CHECKED },
+    { PROTO_X_BYE, 1, 0 },
 };
 
-/* Whether type may come now; logs why not. */
-static bool job_x_in_turn(struct job *job, uint32_t type, unsigned *seen,
+/* Whether type may come now (seen: how often each did); logs why not. */
+static bool job_x_in_turn(struct job *job, uint32_t type,
+                          unsigned seen[ARRAY_SIZE(job_x_serve_table)],
                           const struct job_x_session *s)
 {
     size_t i;
@@ -369,9 +412,9 @@ static bool job_x_in_turn(struct job *job, uint32_t type, unsigned *seen,
             proto_x_type_name(type));
         return false;
     }
-    if ((job_x_serve_table[i].flags & JOB_X_ONCE) && (*seen & 1u << i)) {
-        LOG(job->ctx, ERROR, "the sender sent the %s twice",
-            proto_x_type_name(type));
+    if (seen[i] == job_x_serve_table[i].max) {
+        LOG(job->ctx, ERROR, "the sender sent the %s %s", proto_x_type_name(
+            type), job_x_serve_table[i].max == 1 ? "twice" : "too often");
         return false;
     }
     if ((job_x_serve_table[i].flags & JOB_X_CHECKED) && !s->checked) {
@@ -379,7 +422,7 @@ static bool job_x_in_turn(struct job *job, uint32_t type, unsigned *seen,
             "request", proto_x_type_name(type));
         return false;
     }
-    *seen |= 1u << i;
+    seen[i]++;
     return true;
 }
 
@@ -387,7 +430,7 @@ int job_x_serve(struct job *job, struct hv *hv, const struct policy *pol,
                 const char *peer, int recv_fd, int send_fd,
                 struct job_xs *xs, struct job_x_session *s)
 {
-    unsigned seen = 0;
+    unsigned seen[ARRAY_SIZE(job_x_serve_table)] = { 0 };
     uint32_t type;
     char *body, *esc;
     int rc;
@@ -396,7 +439,7 @@ int job_x_serve(struct job *job, struct hv *hv, const struct policy *pol,
     for (;;) {
         rc = job_x_read(job, recv_fd, &type, &body);
         if (rc) return rc;
-        if (!job_x_in_turn(job, type, &seen, s)) {
+        if (!job_x_in_turn(job, type, seen, s)) {
             free(body);
             return XLMIG_E_PROTO;
         }
@@ -406,6 +449,7 @@ int job_x_serve(struct job *job, struct hv *hv, const struct policy *pol,
             break;
         case PROTO_X_STREAM:
             rc = job_xs_answer(job, send_fd, body, pol->require_encrypt, xs);
+            if (!rc) rc = job_xs_accept_early(job, xs, recv_fd);
             break;
         case PROTO_X_PROCEED:
             rc = job_x_proceed(job, body, s);

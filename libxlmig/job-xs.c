@@ -18,11 +18,12 @@
 
 #include "datach.h"
 #include "job.h"
+#include "mignet.h"
 #include "proto.h"
 #include "pump.h"
 #include "xs-msg.h"
 
-#define JOB_XS_DEFAULT_CODEC FRAME_CODEC_NONE
+#define JOB_XS_DEFAULT_CODEC PUMP_CODEC_AUTO
 
 /* xs-msg.c is pure and knows "auto" by its own name. */
 _Static_assert(XS_MSG_CODEC_AUTO == PUMP_CODEC_AUTO,
@@ -37,6 +38,7 @@ void job_xs_init(struct job_xs *xs)
 
 void job_xs_dispose(struct job_xs *xs)
 {
+    datach_acc_free(xs->acc);
     fdio_close(&xs->listen_fd);
     fdio_close(&xs->data_fd);
     frame_enc_free(xs->enc);
@@ -46,72 +48,177 @@ void job_xs_dispose(struct job_xs *xs)
     job_xs_init(xs);
 }
 
-/* FRAME_CODEC_* or PUMP_CODEC_AUTO; false for an unknown name. */
-static bool job_xs_codec(const char *name, int *codec_r)
-{
-    /* frame_codec_from_name()'s -1 for an unknown name is AUTO too. */
-    *codec_r = !strcmp(name, "auto") ? PUMP_CODEC_AUTO
-                                     : frame_codec_from_name(name);
-    return *codec_r >= 0 || !strcmp(name, "auto");
-}
+/* ---- the sender's choice ---- */
 
-int job_xs_parse(struct xlmig_ctx *ctx, const char *data,
-                 const char *compress, bool encrypt, struct job_xs *xs)
+/* The codec of o (a name) over conf's over auto; *asked_r if given. */
+static int job_xs_parse_codec(struct xlmig_ctx *ctx, const char *name,
+                              const struct mignet *m, struct job_xs *xs)
 {
-    char *end;
-    unsigned long port;
-    int codec;
+    char *why = NULL;
+    int codec = m->codec_set ? m->codec : PUMP_CODEC_AUTO;
 
-    job_xs_init(xs);
-    xs->encrypt = encrypt;
-    if (!data || !strcmp(data, "ssh")) {
-        xs->tcp = false;
-    } else if (!strncmp(data, "tcp", 3) && (!data[3] || data[3] == ':')) {
-        xs->tcp = true;
-        if (data[3]) {
-            errno = 0;
-            port = strtoul(data + 4, &end, 10);
-            if (errno || end == data + 4 || *end || port < 1 ||
-                port > 65535) {
-                LOG(ctx, ERROR, "--data %s: the port must be 1..65535",
-                    data);
-                return XLMIG_E_INVAL;
-            }
-            xs->port = (unsigned)port;
+    xs->codec_asked = m->codec_set;
+    if (name) {
+        if (mignet_parse_codec(name, &codec, &why)) {
+            LOG(ctx, ERROR, "--compress %s: %s", name, why);
+            free(why);
+            return XLMIG_E_INVAL;
         }
-    } else {
-        LOG(ctx, ERROR, "--data %s: expected ssh, tcp or tcp:PORT", data);
-        return XLMIG_E_INVAL;
+        xs->codec_asked = true;
     }
-    if (compress && !job_xs_codec(compress, &codec)) {
-        LOG(ctx, ERROR, "--compress %s: expected none, lz4, zstd or auto",
-            compress);
-        return XLMIG_E_INVAL;
-    }
-    if (compress) xs->codec = codec;
+    xs->codec = codec;
+    /* "none" asks nothing of the receiver. */
+    if (codec == FRAME_CODEC_NONE) xs->codec_asked = false;
     return XLMIG_OK;
 }
 
-/* ---- negotiation ---- */
-
-int job_xs_offer(struct job *job, int send_fd, int recv_fd,
+int job_xs_parse(struct xlmig_ctx *ctx, const struct xlmig_migrate_opts *o,
                  struct job_xs *xs)
+{
+    enum mignet_data d;
+    struct mignet m;
+    char *cause = NULL, *why = NULL;
+    unsigned port;
+    int rc;
+
+    job_xs_init(xs);
+    if (o->encrypt && o->no_encrypt) {
+        LOG(ctx, ERROR, "--encrypt and --no-encrypt together");
+        return XLMIG_E_INVAL;
+    }
+    rc = mignet_load(ctx, MIGNET_DEFAULTS | MIGNET_NETWORK, &m, &cause);
+    if (rc) {
+        LOG(ctx, ERROR, "%s", cause);
+        free(cause);
+        return rc;
+    }
+    /* The command line, over this host's xlmig.conf, over the defaults. */
+    d = m.data_set ? m.data : MIGNET_DATA_AUTO;
+    port = m.port;
+    if (o->data && mignet_parse_data(o->data, &d, &port, &why)) {
+        LOG(ctx, ERROR, "--data %s: %s", o->data, why);
+        free(why);
+        return XLMIG_E_INVAL;
+    }
+    xs->auto_data = d == MIGNET_DATA_AUTO;
+    xs->tcp = d != MIGNET_DATA_SSH;
+    xs->data_asked = d == MIGNET_DATA_TCP;
+    xs->port = port;
+    rc = job_xs_parse_codec(ctx, o->compress, &m, xs);
+    if (rc) return rc;
+    /* Encrypted where ssh does not encrypt: on a data connection. */
+    xs->encrypt = m.encrypt_set ? m.encrypt : xs->tcp;
+    xs->encrypt_asked = m.encrypt_set && m.encrypt;
+    if (o->encrypt || o->no_encrypt) {
+        xs->encrypt = o->encrypt;
+        xs->encrypt_asked = o->encrypt;
+    }
+    xs->connect_s = m.connect_s;
+    snprintf(xs->from_addr, sizeof(xs->from_addr), "%s", m.addr);
+    return XLMIG_OK;
+}
+
+/* ---- negotiation (sender) ---- */
+
+/* Adds a data-connection result to rep (source side). */
+static void job_xs_result(struct pf_report *rep,
+                          enum xlmig_check_severity sev, const char *remedy,
+                          const char *msg)
+{
+    pf_add(rep, false, "data-connection", sev, remedy, "%s", msg);
+}
+
+/* The first option asked that a receiver without the session cannot do;
+ * NULL if none. */
+static const char *job_xs_asked(const struct job_xs *xs)
+{
+    if (xs->data_asked) return "--data tcp";
+    if (xs->encrypt_asked) return "--encrypt";
+    if (xs->codec_asked) return "--compress";
+    return NULL;
+}
+
+/* Frames inside ssh: encrypted by ssh, unless asked otherwise. */
+static void job_xs_to_ssh(struct job_xs *xs)
+{
+    xs->tcp = false;
+    xs->port = 0;
+    if (!xs->encrypt_asked) xs->encrypt = false;
+}
+
+bool job_xs_plan(struct job *job, struct job_xs *xs, unsigned caps,
+                 const char *why_no_peer, bool check_only,
+                 struct pf_report *rep)
+{
+    const char *asked = job_xs_asked(xs);
+    char *msg;
+
+    if (!(caps & JOB_X_CAP_STREAM)) {
+        if (!why_no_peer) why_no_peer = "the receiver's xlmig is older";
+        if (asked) {
+            msg = xasprintf("%s needs an xlmig receiver that speaks the "
+                            "xlmig/1 stream session (%s)", asked,
+                            why_no_peer);
+            job_xs_result(rep, XLMIG_CHECK_ERROR, "install this xlmig on "
+                          "the destination, or leave --data, --compress "
+                          "and --encrypt (and xlmig.conf's migrate_*) at "
+                          "their defaults", msg);
+        } else {
+            msg = xasprintf("the stream goes as xl's, inside ssh (%s)",
+                            why_no_peer);
+            job_xs_result(rep, XLMIG_CHECK_INFO, NULL, msg);
+            if (!check_only) job_info(job, "%s", msg);
+        }
+        free(msg);
+        return false;
+    }
+    /* (With a migration network here, memory stays off ssh: the data
+     * connection is tried, and must be made.) */
+    if (xs->tcp && xs->auto_data && !(caps & JOB_X_CAP_RESTREAM) &&
+        !xs->from_addr[0]) {
+        msg = xstrdup("frames inside ssh: the destination's xlmig cannot "
+                      "fall back to ssh within a session if a direct data "
+                      "connection fails (--data tcp asks for one)");
+        job_xs_result(rep, XLMIG_CHECK_INFO, NULL, msg);
+        if (!check_only) job_info(job, "%s", msg);
+        free(msg);
+        job_xs_to_ssh(xs);
+    }
+    /* xlmig check asks only to check a data connection. */
+    return !check_only || xs->tcp;
+}
+
+int job_xs_request(struct job *job, int send_fd, const struct job_xs *xs)
 {
     const struct xs_msg_stream req = {
         .tcp = xs->tcp, .port = xs->port, .codec = xs->codec,
         .encrypt = xs->encrypt,
     };
-    struct xs_msg_stream_ok ans;
-    char *body, *why = NULL, *esc = NULL;
-    uint32_t type;
+    char *body;
     int rc;
 
-    memset(&ans, 0, sizeof(ans));
     body = xs_msg_stream_encode(&req);
     rc = job_x_write(job, send_fd, PROTO_X_STREAM, body);
     free(body);
-    body = NULL;
-    if (!rc) rc = job_x_read(job, recv_fd, &type, &body);
+    return rc;
+}
+
+/*
+ * Reads the STREAM_OK: the keys and, for tcp, where the receiver listens.
+ * A refusal: XLMIG_OK with *refused_r (allocated, escaped: the receiver's
+ * words).
+ */
+static int job_xs_reply(struct job *job, int recv_fd, struct job_xs *xs,
+                        char **refused_r)
+{
+    struct xs_msg_stream_ok ans;
+    char *body = NULL, *why = NULL;
+    uint32_t type;
+    int rc;
+
+    *refused_r = NULL;
+    memset(&ans, 0, sizeof(ans));
+    rc = job_x_read(job, recv_fd, &type, &body);
     if (rc) goto out;
     rc = XLMIG_E_PROTO;
     if (type != PROTO_X_STREAM_OK) {
@@ -124,18 +231,20 @@ int job_xs_offer(struct job *job, int send_fd, int recv_fd,
             "%s", why);
         goto out;
     }
+    rc = XLMIG_OK;
     if (ans.refused) {
-        /* The receiver's text, on one line of our log. */
-        esc = proto_escape((const uint8_t *)ans.error, strlen(ans.error),
-                           XS_MSG_ERROR_MAX);
-        LOG(job->ctx, ERROR, "the destination refused the stream: %s", esc);
-        rc = XLMIG_E_PEER;
+        /* The receiver's text, on one line. */
+        *refused_r = proto_escape((const uint8_t *)ans.error,
+                                  strlen(ans.error), XS_MSG_ERROR_MAX);
         goto out;
     }
+    frame_enc_free(xs->enc);
+    xs->enc = NULL;
     xs->keys = ans.keys;
     if (xs->tcp) {
         snprintf(xs->addr, sizeof(xs->addr), "%s", ans.addr);
         xs->port = ans.port;
+        xs->peer_net = ans.network;
     }
     /* Test hook: a sender that does not hold the receiver's key. */
     if (getenv("XLMIG_FAULT_STREAM") &&
@@ -151,23 +260,200 @@ int job_xs_offer(struct job *job, int send_fd, int recv_fd,
         goto out;
     }
     xs->framed = true;
-    rc = XLMIG_OK;
 out:
     /* The answer holds the session key. */
     explicit_bzero(&ans, sizeof(ans));
     if (body) explicit_bzero(body, strlen(body));
     free(body);
     free(why);
-    free(esc);
     return rc;
 }
 
-/* Listens for the data connection: the answer says where. */
-static int job_xs_listen(struct job *job, struct job_xs *xs)
+/* " from ADDR" when this host connects from its migration address. */
+static const char *job_xs_from(const struct job_xs *xs, char *buf,
+                               size_t len)
 {
-    datach_local_addr(xs->addr, sizeof(xs->addr));
-    return datach_listen(job->ctx, xs->addr, xs->port, &xs->listen_fd,
-                         &xs->port);
+    if (!xs->from_addr[0]) return "";
+    snprintf(buf, len, " from %s", xs->from_addr);
+    return buf;
+}
+
+/*
+ * How long the data connection may take: with --data auto a few seconds
+ * (a firewall that drops it), asked for as long as the peer may be
+ * silent (--timeout; a busy receiver's port may need SYN retries), and
+ * never for ever.
+ */
+static unsigned job_xs_connect_s(const struct job *job,
+                                 const struct job_xs *xs)
+{
+    unsigned t = job->wait.timeout_s;
+
+    if (xs->auto_data) return xs->connect_s;
+    if (!t || t > MIGNET_CONNECT_S_MAX) t = MIGNET_CONNECT_S_MAX;
+    return t > xs->connect_s ? t : xs->connect_s;
+}
+
+/*
+ * Makes the data connection now (AUTH sent: the receiver takes it at
+ * once, or when the transfer starts). *why_r: why it could not be made
+ * (allocated); XLMIG_OK either way, unless the job was cancelled or a
+ * local failure.
+ */
+static int job_xs_connect(struct job *job, struct job_xs *xs,
+                          double *ms_r, char **why_r)
+{
+    double t0 = ctx_now(job->ctx);
+    int rc;
+
+    *why_r = NULL;
+    rc = datach_connect(job->ctx, xs->addr, xs->port, xs->from_addr,
+                        job_xs_connect_s(job, xs), xs->enc, &job->wait,
+                        &xs->data_fd, why_r);
+    *ms_r = (ctx_now(job->ctx) - t0) * 1e3;
+    if ((rc == XLMIG_E_PEER || rc == XLMIG_E_TIMEDOUT) && *why_r)
+        rc = XLMIG_OK;
+    return rc;
+}
+
+/* The data connection failed (why): frames inside ssh, if allowed. */
+static bool job_xs_may_fall_back(const struct job_xs *xs, unsigned caps)
+{
+    return xs->auto_data && !xs->from_addr[0] && !xs->peer_net &&
+           (caps & JOB_X_CAP_RESTREAM);
+}
+
+/* What the admin can do about a data connection that failed. */
+static char *job_xs_remedy(const struct job_xs *xs)
+{
+    if (xs->from_addr[0] || xs->peer_net)
+        return xstrdup("make the two hosts' migration networks "
+                       "(migration_address, migration_network in "
+                       "xlmig.conf) reach each other, or use --data ssh "
+                       "(guest memory then goes inside ssh)");
+    return xasprintf("let this host reach TCP port %u of %s (a firewall "
+                     "between them; --data tcp:PORT fixes the port), or "
+                     "use --data ssh", xs->port, xs->addr);
+}
+
+/*
+ * The data connection could not be made (why): an error, or (auto) frames
+ * inside ssh, announced, with a second STREAM (none for xlmig check).
+ */
+static int job_xs_fail_connect(struct job *job, struct job_xs *xs,
+                               int send_fd, int recv_fd, unsigned caps,
+                               bool check_only, const char *why,
+                               struct pf_report *rep)
+{
+    char from[80], *msg, *remedy = job_xs_remedy(xs), *refused = NULL;
+    int rc = XLMIG_OK;
+
+    if (!job_xs_may_fall_back(xs, caps)) {
+        msg = xasprintf("no direct data connection to %s port %u%s: %s",
+                        xs->addr, xs->port,
+                        job_xs_from(xs, from, sizeof(from)), why);
+        job_xs_result(rep, XLMIG_CHECK_ERROR, remedy, msg);
+        goto out;
+    }
+    msg = xasprintf("no direct data connection to %s port %u: %s; the "
+                    "stream goes in frames inside ssh (slower)", xs->addr,
+                    xs->port, why);
+    job_xs_result(rep, XLMIG_CHECK_WARNING, remedy, msg);
+    if (check_only) goto out;
+    job_info(job, "%s", msg);
+    job_xs_to_ssh(xs);
+    xs->framed = false;
+    rc = job_xs_request(job, send_fd, xs);
+    if (!rc) rc = job_xs_reply(job, recv_fd, xs, &refused);
+    if (!rc && refused) {
+        free(msg);
+        msg = xasprintf("the destination refused the stream inside ssh: "
+                        "%s", refused);
+        pf_add(rep, true, "data-connection", XLMIG_CHECK_ERROR, NULL, "%s",
+               msg);
+    }
+out:
+    free(refused);
+    free(remedy);
+    free(msg);
+    return rc;
+}
+
+int job_xs_settle(struct job *job, struct job_xs *xs, int send_fd,
+                  int recv_fd, unsigned caps, bool check_only,
+                  struct pf_report *rep)
+{
+    char from[80], *refused = NULL, *why = NULL;
+    double ms;
+    int rc;
+
+    rc = job_xs_reply(job, recv_fd, xs, &refused);
+    if (rc) goto out;
+    if (refused) {
+        pf_add(rep, true, "data-connection", XLMIG_CHECK_ERROR, NULL,
+               "the destination refused the stream: %s", refused);
+        goto out;
+    }
+    if (!xs->tcp) {
+        pf_add(rep, false, "data-connection", XLMIG_CHECK_INFO, NULL,
+               "the stream goes in frames inside ssh%s",
+               xs->encrypt ? ", encrypted" : "");
+        goto out;
+    }
+    rc = job_xs_connect(job, xs, &ms, &why);
+    if (rc) goto out;
+    if (why) {
+        rc = job_xs_fail_connect(job, xs, send_fd, recv_fd, caps,
+                                 check_only, why, rep);
+        goto out;
+    }
+    pf_add(rep, false, "data-connection", XLMIG_CHECK_INFO, NULL,
+           "direct data connection to %s port %u%s in %.0f ms%s", xs->addr,
+           xs->port, job_xs_from(xs, from, sizeof(from)), ms,
+           xs->encrypt ? ", encrypted" : ", not encrypted");
+    /* xlmig check only tried it. */
+    if (check_only) fdio_close(&xs->data_fd);
+out:
+    free(refused);
+    free(why);
+    return rc;
+}
+
+/* ---- negotiation (receiver) ---- */
+
+/*
+ * Listens for the data connection: on this host's migration address, else
+ * where the sender's ssh came in. *why_r (allocated) on failure, for the
+ * sender.
+ */
+static int job_xs_listen(struct job *job, struct job_xs *xs, bool *net_r,
+                         char **why_r)
+{
+    struct mignet m;
+    char *cause = NULL;
+    int rc;
+
+    *net_r = false;
+    *why_r = NULL;
+    rc = mignet_load(job->ctx, MIGNET_NETWORK, &m, &cause);
+    if (rc) {
+        LOG(job->ctx, ERROR, "%s", cause);
+        *why_r = xasprintf("this host's migration network: %s", cause);
+        free(cause);
+        return rc;
+    }
+    if (m.addr[0]) {
+        snprintf(xs->addr, sizeof(xs->addr), "%s", m.addr);
+        *net_r = true;
+    } else {
+        datach_local_addr(xs->addr, sizeof(xs->addr));
+    }
+    rc = datach_listen(job->ctx, xs->addr, xs->port, &xs->listen_fd,
+                       &xs->port);
+    if (rc)
+        *why_r = xasprintf("cannot listen on %s port %u (see its log)",
+                           xs->addr, xs->port);
+    return rc;
 }
 
 int job_xs_answer(struct job *job, int send_fd, const char *body,
@@ -176,8 +462,10 @@ int job_xs_answer(struct job *job, int send_fd, const char *body,
     struct xs_msg_stream req;
     struct xs_msg_stream_ok ans;
     char *out = NULL, *why = NULL;
+    bool net = false;
     int rc;
 
+    /* A second request (the sender's fallback) replaces the first. */
     job_xs_dispose(xs);
     memset(&ans, 0, sizeof(ans));
     if (xs_msg_stream_decode(body, &req, &why)) {
@@ -194,17 +482,16 @@ int job_xs_answer(struct job *job, int send_fd, const char *body,
     ans.refused = true;
     if (xs->tcp && !xs->encrypt && require_encrypt)
         snprintf(ans.error, sizeof(ans.error), "this host takes guest "
-                 "memory over a data connection only encrypted (use "
-                 "--encrypt; incoming_require_encrypt)");
+                 "memory over a data connection only encrypted (leave out "
+                 "--no-encrypt; incoming_require_encrypt)");
     else if (req.codec >= 0 && !frame_codec_available(req.codec))
         snprintf(ans.error, sizeof(ans.error), "this host's xlmig cannot "
                  "decode %s", frame_codec_name(req.codec));
     else if (frame_keys_new(&xs->keys))
         snprintf(ans.error, sizeof(ans.error), "no random bytes for the "
                  "session key");
-    else if (xs->tcp && job_xs_listen(job, xs))
-        snprintf(ans.error, sizeof(ans.error), "cannot listen on %s port "
-                 "%u (see its log)", xs->addr, xs->port);
+    else if (xs->tcp && job_xs_listen(job, xs, &net, &why))
+        snprintf(ans.error, sizeof(ans.error), "%s", why);
     /* Every codec we have may come: auto picks per frame. */
     else if (!(xs->dec = frame_dec_new(&xs->keys, 1u << FRAME_CODEC_NONE |
                                        1u << FRAME_CODEC_LZ4 |
@@ -214,6 +501,7 @@ int job_xs_answer(struct job *job, int send_fd, const char *body,
                  "or the decompressor");
     else
         ans.refused = false;
+    free(why);
     if (ans.refused) {
         out = xs_msg_stream_ok_encode(&ans);
         rc = job_x_write(job, send_fd, PROTO_X_STREAM_OK, out);
@@ -224,6 +512,8 @@ int job_xs_answer(struct job *job, int send_fd, const char *body,
     if (xs->tcp) {
         snprintf(ans.addr, sizeof(ans.addr), "%s", xs->addr);
         ans.port = xs->port;
+        ans.network = net;
+        xs->acc = datach_acc_new(job->ctx, xs->listen_fd, xs->dec);
     }
     out = xs_msg_stream_ok_encode(&ans);
     rc = job_x_write(job, send_fd, PROTO_X_STREAM_OK, out);
@@ -244,6 +534,7 @@ out:
 int job_xs_send_open(struct job *job, struct job_xs *xs, int ssh_fd,
                      int *out_fd_r)
 {
+    char from[80], *why = NULL;
     int rc;
 
     *out_fd_r = -1;
@@ -253,10 +544,20 @@ int job_xs_send_open(struct job *job, struct job_xs *xs, int ssh_fd,
         if (!rc) *out_fd_r = ssh_fd;
         return rc;
     }
-    rc = datach_connect(job->ctx, xs->addr, xs->port, xs->enc, &job->wait,
-                        &xs->data_fd);
-    if (rc) return rc;
-    job_info(job, "data connection to %s port %u%s", xs->addr, xs->port,
+    /* Made in pre-flight, unless its failure was forced past. */
+    if (xs->data_fd < 0) {
+        rc = datach_connect(job->ctx, xs->addr, xs->port, xs->from_addr,
+                            job_xs_connect_s(job, xs), xs->enc, &job->wait,
+                            &xs->data_fd, &why);
+        if (why)
+            LOG(job->ctx, ERROR, "cannot open the data connection to %s "
+                "port %u%s: %s", xs->addr, xs->port,
+                job_xs_from(xs, from, sizeof(from)), why);
+        free(why);
+        if (rc) return rc;
+    }
+    job_info(job, "data connection to %s port %u%s%s", xs->addr, xs->port,
+             job_xs_from(xs, from, sizeof(from)),
              xs->encrypt ? ", encrypted" : "");
     *out_fd_r = xs->data_fd;
     return XLMIG_OK;
@@ -274,10 +575,30 @@ int job_xs_recv_open(struct job *job, struct job_xs *xs, int ssh_fd,
         if (!rc) *in_fd_r = ssh_fd;
         return rc;
     }
-    rc = datach_accept(job->ctx, xs->listen_fd, xs->dec, ssh_fd, &job->wait,
-                       &xs->data_fd);
+    /* Taken in pre-flight (job_xs_accept_early), or from an older
+     * sender, now. */
+    rc = xs->data_fd >= 0 ? XLMIG_OK
+         : datach_acc_run(xs->acc, ssh_fd, 0, &job->wait, &xs->data_fd);
+    datach_acc_free(xs->acc);
+    xs->acc = NULL;
     fdio_close(&xs->listen_fd);
     if (!rc) *in_fd_r = xs->data_fd;
+    return rc;
+}
+
+int job_xs_accept_early(struct job *job, struct job_xs *xs, int ctl_fd)
+{
+    int rc;
+
+    if (!xs->framed || !xs->acc || xs->data_fd >= 0) return XLMIG_OK;
+    rc = datach_acc_run(xs->acc, ctl_fd, DATACH_YIELD, &job->wait,
+                        &xs->data_fd);
+    /* The sender's connection is in: nobody else may come. */
+    if (!rc && xs->data_fd >= 0) {
+        datach_acc_free(xs->acc);
+        xs->acc = NULL;
+        fdio_close(&xs->listen_fd);
+    }
     return rc;
 }
 

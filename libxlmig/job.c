@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "conf.h"
 #include "job.h"
 #include "proto.h"
 #include "pump.h"
@@ -161,6 +162,16 @@ static void job_limit(struct job *job)
     free(v);
 }
 
+void job_progress_precopy(const struct job *job, struct xlmig_progress *p)
+{
+    p->precopy_round = job->precopy.round;
+    p->precopy_pages = job->precopy.dirty_pages;
+    p->dirty_rate = job->precopy.dirty_rate;
+    p->predicted_downtime_ms = job->precopy.round ? job->precopy.predicted_ms
+                                                  : -1;
+    p->throttle = job->precopy.throttle;
+}
+
 void job_progress(struct job *job, bool force)
 {
     struct xlmig_progress prog;
@@ -178,6 +189,7 @@ void job_progress(struct job *job, bool force)
     prog.eta_s = job_eta(job, &prog);
     if (job->x_ctl_fd >= 0) job_xs_poll(job);
     prog.peer_bytes = job->peer_bytes;
+    job_progress_precopy(job, &prog);
     if (job->x_progress_fd >= 0 && job_xs_progress_send(job, &prog, false))
         LOG(job->ctx, DEBUG, "progress not sent to the sender");
     job_emit(job, XLMIG_EV_PROGRESS, NULL, &prog);
@@ -257,6 +269,7 @@ static void job_queued(void *arg, unsigned pos)
              "queue", pos);
     if (job->queued_told) return;
     job->queued_told = true;
+    if (job->queued_fn) job->queued_fn(job);
     /* Never fails: not a pre-event. */
     (void)!job_hook(job, HOOKS_JOB_QUEUED, !strcmp(job->jr.role, "send")
                     ? "source" : !strcmp(job->jr.role, "recv")
@@ -508,14 +521,103 @@ static void job_hv_tick(void *arg)
     job_progress(arg, false);
 }
 
+/* After each live round of xlmig's precopy policy: shown and recorded. */
+static void job_hv_precopy(void *arg, const struct precopy_report *r)
+{
+    struct job *job = arg;
+    char text[PRECOPY_REPORT_TEXT_MAX];
+
+    if (r->throttle != job->precopy.throttle) {
+        if (r->throttle)
+            job_info(job, "guest throttled to %u %% of its CPU so that its "
+                     "memory converges", 100 - r->throttle);
+    }
+    job->precopy = *r;
+    if (r->why[0]) job_info(job, "%s", r->why);
+    if (job->coord && !precopy_report_format(r, text, sizeof(text)) &&
+        coord_job_set(job->coord, job->id, "precopy", text))
+        LOG(job->ctx, WARN, "job %s: precopy round not recorded", job->id);
+    job_progress(job, true);
+}
+
+int job_precopy_params(struct xlmig_ctx *ctx,
+                       const struct xlmig_migrate_opts *opts,
+                       struct precopy_params *p)
+{
+    struct conf *cf = NULL;
+    char *cause = NULL, *conv = NULL;
+    long v;
+    bool found = false;
+    int rc;
+
+    precopy_params_default(p);
+    rc = conf_open(ctx, &cf, &cause);
+    if (!rc) {
+        v = p->max_downtime_ms;
+        rc = conf_long(cf, "max_downtime_ms", 1,
+                       PRECOPY_MAX_DOWNTIME_MS_MAX, &v, &cause);
+        p->max_downtime_ms = (unsigned)v;
+    }
+    if (!rc) {
+        v = p->max_rounds;
+        rc = conf_long(cf, "max_rounds", 1, PRECOPY_MAX_ROUNDS_MAX, &v,
+                       &cause);
+        p->max_rounds = (unsigned)v;
+    }
+    if (!rc) {
+        v = p->max_time_s;
+        rc = conf_long(cf, "max_precopy_time", 0, PRECOPY_MAX_TIME_S_MAX,
+                       &v, &cause);
+        p->max_time_s = (unsigned)v;
+    }
+    if (!rc) rc = conf_string(cf, "converge", &found, &conv, &cause);
+    if (!rc && found && precopy_converge_parse(conv, &p->converge)) {
+        cause = xasprintf("%s: converge: not force, throttle or abort",
+                          conf_path());
+        rc = XLMIG_E_INVAL;
+    }
+    if (rc) {
+        LOG(ctx, ERROR, "%s", cause ? cause : "xlmig.conf unreadable");
+        goto out;
+    }
+    if (opts->max_downtime_ms > PRECOPY_MAX_DOWNTIME_MS_MAX ||
+        opts->max_rounds > PRECOPY_MAX_ROUNDS_MAX ||
+        opts->max_precopy_s > PRECOPY_MAX_TIME_S_MAX) {
+        LOG(ctx, ERROR, "max downtime, rounds or precopy time out of range "
+            "(at most %u ms, %u rounds, %u s)", PRECOPY_MAX_DOWNTIME_MS_MAX,
+            PRECOPY_MAX_ROUNDS_MAX, PRECOPY_MAX_TIME_S_MAX);
+        rc = XLMIG_E_INVAL;
+        goto out;
+    }
+    if (opts->max_downtime_ms) p->max_downtime_ms = opts->max_downtime_ms;
+    if (opts->max_rounds) p->max_rounds = opts->max_rounds;
+    if (opts->max_precopy_s) p->max_time_s = opts->max_precopy_s;
+    if (opts->converge && precopy_converge_parse(opts->converge,
+                                                 &p->converge)) {
+        LOG(ctx, ERROR, "converge '%s' is not force, throttle or abort",
+            opts->converge);
+        rc = XLMIG_E_INVAL;
+    }
+out:
+    free(conv);
+    free(cause);
+    conf_close(cf);
+    return rc;
+}
+
 static void job_hv_progress(void *arg, enum hv_progress_kind kind,
                             unsigned long done, unsigned long total)
 {
     struct job *job = arg;
+    struct xlmig_progress p;
 
     if (kind != HV_PROGRESS_SUSPENDED || job->suspended) return;
     job->suspended = true;
     job->t_suspended = ctx_now(job->ctx);
+    if (job->pump) {
+        pump_progress(job->pump, &p);
+        job->bytes_suspended = p.bytes;
+    }
     job_info(job, "guest suspended for the final round");
 }
 
@@ -527,6 +629,7 @@ void job_hv_wait(struct job *job, struct hv_wait *w)
     w->abort_fds[2] = job->wait.cancel_fds[JOB_CANCEL_FD_COORD];
     w->tick = job_hv_tick;
     w->progress = job_hv_progress;
+    w->precopy_round = job_hv_precopy;
     w->arg = job;
 }
 

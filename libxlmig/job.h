@@ -63,6 +63,12 @@ struct job {
     int journal_rc;             /* the first failed journal write */
     char why[192];              /* job_why() */
     bool queued_told;           /* job-queued went to the hooks */
+    /* Called once when the job starts to wait for an admission slot
+     * (the sender stops a receiver it started early); may be NULL. */
+    void (*queued_fn)(struct job *job);
+    struct precopy_report precopy;  /* the policy's last round; round 0:
+                                       none */
+    uint64_t bytes_suspended;   /* stream bytes when it was suspended */
 };
 
 void job_init(struct job *job, struct xlmig_ctx *ctx, xlmig_event_fn *fn,
@@ -75,6 +81,26 @@ void job_info(struct job *job, const char *fmt, ...) PRINTF_LIKE(2, 3);
 double job_elapsed(const struct job *job);
 /* An hv_wait that aborts on cancel or a pump failure and ticks progress. */
 void job_hv_wait(struct job *job, struct hv_wait *w);
+/*
+ * The save's precopy policy (precopy.h) for opts: xlmig.conf's settings
+ * under the options given; XLMIG_E_INVAL with the cause logged if either
+ * is not one.
+ */
+MUST_CHECK int job_precopy_params(struct xlmig_ctx *ctx,
+                                  const struct xlmig_migrate_opts *opts,
+                                  struct precopy_params *p);
+/*
+ * job-downtime.c: the fixed part of the downtime of a migration to host
+ * in ms, as last measured here (PRECOPY_FIXED_MS_DEFAULT before); and a
+ * new measurement: the downtime, less final_bytes at rate bytes/s. Both
+ * need job_register.
+ */
+unsigned job_fixed_ms(struct job *job, const char *host);
+void job_fixed_measured(struct job *job, const char *host,
+                        double downtime_s, uint64_t final_bytes,
+                        double rate);
+/* The precopy policy's last round into p (job->precopy). */
+void job_progress_precopy(const struct job *job, struct xlmig_progress *p);
 /* Emits a progress event now if the pump moved since the last one. */
 void job_progress(struct job *job, bool force);
 
@@ -188,8 +214,13 @@ struct job_x_pf {
     const char *force;          /* ids of errors to skip (--force) */
     bool check_only;            /* xlmig check: holds no lock, fails quietly */
     unsigned peer_version;      /* xlmig/1 version of the peer; 0: xl */
+    unsigned peer_caps;         /* JOB_X_CAP_* of its HELLO */
     const char *why_no_peer;    /* why not negotiated, for the report */
     int send_fd, recv_fd;
+    struct pf_request *req;     /* made by job_x_source, sent to the peer */
+    /* How the stream goes (job-xs.c): settled in pre-flight, beside the
+     * destination's checks. NULL: no stream session (xl's stream). */
+    struct job_xs *xs;
 };
 
 /* Writes / reads one xlmig/1 message with the job's deadline and cancel;
@@ -204,22 +235,36 @@ MUST_CHECK int job_x_read(struct job *job, int fd, uint32_t *type_r,
  */
 MUST_CHECK int job_x_hello_send(struct job *job, int fd, unsigned offered,
                                 unsigned *chosen_r);
+/* What a receiver's HELLO says it can do (caps). */
+#define JOB_X_CAP_STREAM (1u << 0)      /* the stream session (job-xs.c) */
+#define JOB_X_CAP_RESTREAM (1u << 1)    /* a second STREAM replaces the
+                                           first (the fallback to ssh) */
 /*
  * Sender: reads HELLO; XLMIG_E_PROTO unless it names a version we speak.
- * *stream_r: the receiver speaks the stream session (job-xs.c).
+ * *caps_r: JOB_X_CAP_* of the receiver.
  */
 MUST_CHECK int job_x_hello_read(struct job *job, int fd,
-                                unsigned *version_r, bool *stream_r);
+                                unsigned *version_r, unsigned *caps_r);
 /*
- * Sender: the pre-flight phase. Source checks and check scripts here, the
- * destination's through the peer (or a warning that they did not run),
- * --force, each result told to the caller as an XLMIG_EV_CHECK event.
+ * Sender: the source's checks and check scripts, into rep, and the
+ * request for the destination (p->req). They need no peer: the sender
+ * runs them while its transport connects.
+ */
+MUST_CHECK int job_x_source(struct job *job, const struct job_x_pf *p,
+                            struct pf_report *rep);
+/*
+ * Sender: the pre-flight phase, after job_x_source: the destination's
+ * checks through the peer (or a warning that they did not run), the
+ * stream session (p->xs: its STREAM goes with the PREFLIGHT, the data
+ * connection is made and checked while the destination answers), --force,
+ * each result told to the caller as an XLMIG_EV_CHECK event.
  * XLMIG_E_PREFLIGHT (logged with the failed ids) if any error is left.
  */
 MUST_CHECK int job_x_preflight(struct job *job, const struct job_x_pf *p,
                                struct pf_report *rep);
 struct job_xs;
 struct policy;
+struct datach_acc;
 
 /* What the receiver's xlmig/1 session settled (job_x_serve). */
 struct job_x_session {
@@ -236,7 +281,10 @@ void job_x_session_dispose(struct job_x_session *s);
  * Receiver: answers PREFLIGHT (this host's checks, pol among them) and
  * STREAM requests until PROCEED (s->proceed: xl's protocol follows, with
  * the config s->checked) or BYE (the sender only checked). Each message
- * must come in turn: PREFLIGHT first and once, STREAM at most once.
+ * must come in turn: PREFLIGHT first and once, STREAM at most twice (a
+ * second replaces the first: the sender's fallback to ssh); after a
+ * STREAM_OK for a data connection the sender's connection is accepted at
+ * once (job_xs_accept_early).
  * XLMIG_E_PREFLIGHT if the sender proceeds despite an error of this
  * host's that it may not force. xs: what a STREAM request agreed. peer:
  * the sender as this host sees it (its ssh address), for the log.
@@ -256,8 +304,17 @@ struct job_xs {
     char addr[64];              /* where the receiver listens */
     int codec;                  /* FRAME_CODEC_* or PUMP_CODEC_AUTO */
     bool encrypt;
+    /* The sender's choice (job_xs_parse): what was asked on the command
+     * line or in xlmig.conf is required; defaults give way to the peer. */
+    bool auto_data;             /* --data auto: tcp, else frames in ssh */
+    bool data_asked, codec_asked, encrypt_asked;
+    unsigned connect_s;         /* the data connection's time to be made */
+    char from_addr[64];         /* this host's migration address; "" */
+    bool peer_net;              /* addr is the receiver's migration
+                                   network (no fallback to ssh) */
     struct frame_keys keys;
     int listen_fd;              /* receiver's, -1 */
+    struct datach_acc *acc;     /* receiver's: what listen_fd accepted */
     int data_fd;                /* the data connection, -1 */
     struct frame_enc *enc;      /* sender */
     struct frame_dec *dec;      /* receiver */
@@ -266,30 +323,67 @@ struct job_xs {
 void job_xs_init(struct job_xs *xs);
 void job_xs_dispose(struct job_xs *xs);
 /*
- * Parses --data ("ssh", "tcp", "tcp:PORT") and --compress ("none",
- * "lz4", "zstd", "auto") into xs (NULL: the defaults, ssh and none).
- * XLMIG_E_INVAL (logged) for anything else.
+ * Sender: how the stream should go: o's data ("auto", "ssh", "tcp",
+ * "tcp:PORT"), compress ("none", "lz4", "zstd", "auto") and encrypt /
+ * no_encrypt over this host's xlmig.conf (mignet.h) over the defaults
+ * (auto, auto, encrypted on a data connection), and this host's
+ * migration address. XLMIG_E_INVAL (logged: the option, or the file,
+ * line and key) for anything else.
  */
-MUST_CHECK int job_xs_parse(struct xlmig_ctx *ctx, const char *data,
-                            const char *compress, bool encrypt,
+MUST_CHECK int job_xs_parse(struct xlmig_ctx *ctx,
+                            const struct xlmig_migrate_opts *o,
                             struct job_xs *xs);
-/* Sender: STREAM, then the receiver's STREAM_OK; xs->framed after. */
-MUST_CHECK int job_xs_offer(struct job *job, int send_fd, int recv_fd,
-                            struct job_xs *xs);
+/*
+ * Sender, in pre-flight: whether to ask a receiver of caps (JOB_X_CAP_*;
+ * 0: stock xl, or an xlmig without the stream session, why_no_peer) for
+ * a stream session. What cannot be had is announced (an info event) when
+ * it was a default, a pre-flight error in rep (id data-connection) when
+ * it was asked. check_only: xlmig check, which asks only to check a data
+ * connection.
+ */
+bool job_xs_plan(struct job *job, struct job_xs *xs, unsigned caps,
+                 const char *why_no_peer, bool check_only,
+                 struct pf_report *rep);
+/* Sender: the STREAM request (answered by job_xs_settle). */
+MUST_CHECK int job_xs_request(struct job *job, int send_fd,
+                              const struct job_xs *xs);
+/*
+ * Sender, after the destination's results: reads STREAM_OK (a refusal is
+ * an error in rep); for a data connection, makes it (and sends AUTH) and
+ * says in rep whether it could (id data-connection): with --data auto,
+ * a peer of JOB_X_CAP_RESTREAM and no migration network at either end,
+ * one that cannot be made within xs->connect_s gives way to frames inside
+ * ssh (a second STREAM, announced), else it is an error. check_only: the
+ * connection is checked, nothing else asked. xs->framed after. Fails
+ * only on a broken peer (XLMIG_E_PROTO) or a failed channel.
+ */
+MUST_CHECK int job_xs_settle(struct job *job, struct job_xs *xs,
+                             int send_fd, int recv_fd, unsigned caps,
+                             bool check_only, struct pf_report *rep);
 /* Receiver: answers one STREAM request (listens for tcp); refuses a
  * data connection in clear if require_encrypt. */
 MUST_CHECK int job_xs_answer(struct job *job, int send_fd, const char *body,
                              bool require_encrypt, struct job_xs *xs);
 /*
- * Sender: opens the framed stream: connects (tcp) or uses ssh_fd; sends
- * AUTH. *out_fd_r: where the frames go.
+ * Sender: opens the framed stream: the data connection made in
+ * pre-flight (or connects now, if an error there was forced), or ssh_fd
+ * with AUTH. *out_fd_r: where the frames go.
  */
 MUST_CHECK int job_xs_send_open(struct job *job, struct job_xs *xs,
                                 int ssh_fd, int *out_fd_r);
 /*
- * Receiver: accepts the data connection (tcp; ctl_fd is the control
- * channel, which must stay quiet) or reads AUTH on ssh_fd. *in_fd_r:
- * where the frames come from.
+ * Receiver, in pre-flight, right after a STREAM_OK for a data
+ * connection: accepts the sender's (which it makes now, beside the
+ * checks, and which a flood on the port must not crowd out) until it
+ * comes or the sender speaks on ctl_fd first (an older sender connects
+ * after PROCEED; a second STREAM, BYE). Failures as datach_accept's.
+ */
+MUST_CHECK int job_xs_accept_early(struct job *job, struct job_xs *xs,
+                                   int ctl_fd);
+/*
+ * Receiver: the data connection accepted in pre-flight, or accepts it
+ * now (tcp; ctl_fd is the control channel, which must stay quiet), or
+ * reads AUTH on ssh_fd. *in_fd_r: where the frames come from.
  */
 MUST_CHECK int job_xs_recv_open(struct job *job, struct job_xs *xs,
                                 int ssh_fd, int *in_fd_r);

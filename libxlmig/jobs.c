@@ -22,6 +22,7 @@ static void jobs_copy(struct xlmig_job *d, const struct coord_job *s)
     snprintf(d->progress, sizeof(d->progress), "%s", s->progress);
     snprintf(d->error, sizeof(d->error), "%s", s->error);
     snprintf(d->slot, sizeof(d->slot), "%s", s->slot);
+    snprintf(d->precopy, sizeof(d->precopy), "%s", s->precopy);
     d->started = s->started;
     d->pid = s->pid;
     d->alive = s->alive;

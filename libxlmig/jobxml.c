@@ -270,6 +270,8 @@ static void jobxml_job_dispose(struct jobxml_job *j)
     free(j->data);
     free(j->compress);
     free(j->bandwidth);
+    free(j->max_downtime);
+    free(j->converge);
     free(j->force);
     free(j->config);
     for (i = 0; i < j->n_disks; i++) {
@@ -333,13 +335,22 @@ bool jobxml_selects(const struct jobxml_job *job, const char *name,
 static void jobxml_read_options(xmlNodePtr n, struct jobxml_job *j,
                                 struct jobxml_sink *s)
 {
+    char *no_live;
+
     j->force = jobxml_attr(n, "force");
     if (j->kind == JOBXML_CHECK) return;
     j->data = jobxml_attr(n, "data");
     j->compress = jobxml_attr(n, "compress");
     j->bandwidth = jobxml_attr(n, "bandwidth");
     j->encrypt = jobxml_attr_bool(n, "encrypt");
+    j->no_encrypt = xmlHasProp(n, (const xmlChar *)"encrypt") &&
+                    !j->encrypt;
     j->paused = jobxml_attr_bool(n, "paused");
+    j->max_downtime = jobxml_attr(n, "max-downtime");
+    j->converge = jobxml_attr(n, "converge");
+    no_live = jobxml_attr(n, "live");
+    j->no_live = no_live && !strcmp(no_live, "no");
+    free(no_live);
     j->has_peer_timeout = xmlHasProp(n, (const xmlChar *)"peer-timeout");
     j->peer_timeout = jobxml_attr_uint(s, n, "peer-timeout", 86400, 0);
 }
@@ -573,6 +584,20 @@ static void jobxml_check_job(const struct jobxml_file *f,
         jobxml_error(s->errs, s->path, j->line, "job %s: bandwidth=\"%s\" "
                      "is not a rate (100M, 800Mbit, ...)", j->id,
                      j->bandwidth);
+    if (j->max_downtime && (strspn(j->max_downtime, "0123456789") !=
+                                strlen(j->max_downtime) ||
+                            strlen(j->max_downtime) > 7 ||
+                            atoi(j->max_downtime) < 1 ||
+                            atoi(j->max_downtime) > 3600000))
+        jobxml_error(s->errs, s->path, j->line, "job %s: max-downtime=\"%s\" "
+                     "is not 1 to 3600000 ms", j->id, j->max_downtime);
+    if (j->converge && strcmp(j->converge, "force") &&
+        strcmp(j->converge, "throttle") && strcmp(j->converge, "abort"))
+        jobxml_error(s->errs, s->path, j->line, "job %s: converge=\"%s\" is "
+                     "not force, throttle or abort", j->id, j->converge);
+    if (j->no_live && (j->max_downtime || j->converge))
+        jobxml_error(s->errs, s->path, j->line, "job %s: live=\"no\" has no "
+                     "live rounds for max-downtime or converge", j->id);
     if (j->data && !strncmp(j->data, "tcp:", 4) &&
         (atoi(j->data + 4) < 1 || atoi(j->data + 4) > 65535))
         jobxml_error(s->errs, s->path, j->line, "job %s: data=\"%s\": the "

@@ -73,6 +73,10 @@ struct jobxml_job {
     /* migrate, evacuate (check: force only) */
     char *data, *compress, *bandwidth, *force;
     bool encrypt, paused;
+    bool no_encrypt;            /* encrypt="no": --no-encrypt */
+    /* migrate --max-downtime, --converge (NULL: absent), --no-live */
+    char *max_downtime, *converge;
+    bool no_live;
     unsigned peer_timeout;      /* migrate --timeout; valid if has_ */
     bool has_peer_timeout;
     char *config;               /* migrate, storage-move: a config file */

@@ -171,6 +171,12 @@ static char *journal_to_json(const struct journal_rec *r)
         yajl_gen_bool(g, true);
     }
     if (r->n_disks) journal_gen_disks(g, r);
+    if (r->throttle) {
+        journal_gen_key(g, "throttle");
+        yajl_gen_bool(g, true);
+        journal_gen_key(g, "sched_cap");
+        yajl_gen_integer(g, r->sched_cap);
+    }
     journal_gen_key(g, "domid");
     yajl_gen_integer(g, r->domid);
     journal_gen_key(g, "go");
@@ -385,8 +391,17 @@ static const char *journal_from_tree(yajl_val root, struct journal_rec *r,
         !journal_get_bool(root, "paused", false, &r->paused, why, size) ||
         !journal_get_bool(root, "keep", false, &r->keep, why, size) ||
         !journal_get_bool(root, "offline", false, &r->offline, why, size) ||
-        !journal_get_bool(root, "pivoted", false, &r->pivoted, why, size))
+        !journal_get_bool(root, "pivoted", false, &r->pivoted, why, size) ||
+        !journal_get_bool(root, "throttle", false, &r->throttle, why, size))
         return why;
+    if (r->throttle) {
+        path[0] = "sched_cap";
+        v = yajl_tree_get(root, path, yajl_t_any);
+        if (!YAJL_IS_INTEGER(v) || YAJL_GET_INTEGER(v) < 0 ||
+            YAJL_GET_INTEGER(v) > JOURNAL_SCHED_CAP_MAX)
+            return "sched_cap missing or not a scheduler cap";
+        r->sched_cap = (unsigned)YAJL_GET_INTEGER(v);
+    }
     for (i = 0; i < ARRAY_SIZE(journal_opt_strs); i++) {
         path[0] = journal_opt_strs[i].key;
         v = yajl_tree_get(root, path, yajl_t_any);

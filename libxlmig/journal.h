@@ -18,6 +18,7 @@
 #define JOURNAL_DIR_DEFAULT "/var/lib/xlmig"
 #define JOURNAL_FILE_MAX (64 * 1024)    /* a record is far smaller */
 #define JOURNAL_DISKS_MAX 8             /* disks of one migration */
+#define JOURNAL_SCHED_CAP_MAX 65535     /* Xen's cap is a uint16_t */
 
 /*
  * A disk a migration moves (--storage): its vdev, the source image, the
@@ -73,6 +74,13 @@ struct journal_rec {
      */
     struct journal_disk disks[JOURNAL_DISKS_MAX];
     unsigned n_disks;
+    /*
+     * A migration whose precopy policy may throttle the guest (role
+     * "send", --converge=throttle; optional, absent: false): its
+     * scheduler cap before the save (0: none), which recover puts back.
+     */
+    bool throttle;
+    unsigned sched_cap;
 };
 
 /* $XLMIG_STATE_DIR if set and not empty, else JOURNAL_DIR_DEFAULT. */

@@ -124,6 +124,17 @@ struct xlmig_progress {
     uint64_t zero_pages;
     /* Stream bytes the destination has taken (xlmig/1 peers; else 0). */
     uint64_t peer_bytes;
+    /*
+     * xlmig's precopy policy after the last live round (precopy_round 0:
+     * none yet, or not xlmig's policy): the pages it sent, the pages the
+     * guest dirties per second, the downtime of stopping then in ms (-1:
+     * unknown), and the % of the guest's CPU throttled (0: none).
+     */
+    unsigned precopy_round;
+    uint64_t precopy_pages;
+    double dirty_rate;
+    double predicted_downtime_ms;
+    unsigned throttle;
 };
 
 /*
@@ -206,16 +217,24 @@ struct xlmig_migrate_opts {
     /*
      * How the stream goes to an xlmig receiver (xlmig/1), which always
      * gets it in frames with all-zero pages left out and each frame
-     * authenticated: data NULL or "ssh" (inside the ssh connection),
-     * "tcp" or "tcp:PORT" (a direct TCP connection from the receiver's
-     * ssh address, keyed over ssh); compress NULL or "none", "lz4",
-     * "zstd", "auto" (per frame, by measured link and codec speed);
-     * encrypt: AES-256-GCM on the data connection. Asking for any of
-     * them of a receiver that cannot do it fails the migration.
+     * authenticated: data "auto" (a direct data connection if it can be
+     * made within a few seconds, else inside ssh, announced), "ssh"
+     * (inside the ssh connection), "tcp" or "tcp:PORT" (a direct TCP
+     * connection to the receiver's migration address, or the address
+     * ssh reached, keyed over ssh); compress "none", "lz4", "zstd",
+     * "auto" (per frame, by measured link and codec speed); encrypt,
+     * no_encrypt: AES-256-GCM on the stream, or not (default: on a
+     * data connection). NULL (false) takes this host's xlmig.conf
+     * (migrate_data, migrate_compress, migrate_encrypt), else auto,
+     * auto, encrypted. What is asked here or in xlmig.conf is required:
+     * a receiver that cannot do it (stock xl, an older xlmig) or a data
+     * connection that cannot be made fails the migration in pre-flight;
+     * defaults give way to what both ends can do, announced.
      */
     const char *data;
     const char *compress;
     bool encrypt;
+    bool no_encrypt;
     /*
      * Disks that move with the domain (n_storage "VDEV=SR", SRs both
      * hosts see). A running domain: each disk is mirrored into its SR
@@ -228,6 +247,23 @@ struct xlmig_migrate_opts {
     const char *const *storage;
     size_t n_storage;
     bool keep_source;
+    /*
+     * Downtime (xlmig's precopy policy, precopy.h): the live rounds stop
+     * when stopping is predicted to keep the guest paused at most
+     * max_downtime_ms (0: this host's max_downtime_ms in xlmig.conf, else
+     * 300). A guest that does not get there within max_rounds rounds (0:
+     * xlmig.conf's, else 30) or max_precopy_s seconds of them (0:
+     * xlmig.conf's, else none) or stops converging gets converge: "force"
+     * (stop and copy anyway), "throttle" (cap its vCPUs in growing steps,
+     * the cap always put back; the default) or "abort" (fail, naming the
+     * rates; the guest runs on here). NULL: xlmig.conf's converge.
+     * no_live: pause the guest, copy it once, resume it there.
+     */
+    unsigned max_downtime_ms;
+    const char *converge;
+    unsigned max_rounds;
+    unsigned max_precopy_s;
+    bool no_live;
 };
 
 struct xlmig_migrate_result {
@@ -403,6 +439,8 @@ struct xlmig_job {
     bool cancel_requested;
     bool cancellable;           /* false after the point of no return */
     char slot[16];              /* "out", "in", "storage" or "" */
+    /* The precopy policy's last round (precopy.h report), "" if none. */
+    char precopy[256];
 };
 /*
  * Hook events of this host (xlmig-hooks(7)): the last ones kept under
@@ -554,6 +592,7 @@ struct xlmig_sim_domain_info {
     char shape[8];
     uint64_t counter, writes, boots, resumes;
     char image[1024];           /* path of the memory image */
+    unsigned sched_cap;         /* its scheduler cap (0: none) */
 };
 XLMIG_API int xlmig_sim_domain_info(struct xlmig_ctx *ctx, const char *domain,
                                     struct xlmig_sim_domain_info *info);

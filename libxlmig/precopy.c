@@ -1,14 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * precopy.c - xlmig's precopy policy (see precopy.h): predicts the
- * downtime of stopping after each live round and stops when it meets the
- * target; a guest that stalls above it gets its converge action.
+ * downtime of stopping after each live round and stops when it is within
+ * three quarters of the target (PRECOPY_AIM); a guest that stalls above
+ * it gets its converge action.
  *
  * Stalled: the best prediction so far has not improved by a tenth for
  * PRECOPY_STALL_ROUNDS rounds. Once throttled, the throttle goes up a step
  * after every round that was more than half as long as the one before
- * (QEMU's auto-converge asks the same of the dirty rate). Limits: max_rounds live rounds, max_time_s
- * of them. force stops at a stall or a limit, throttle raises the
+ * (QEMU's auto-converge asks the same of the dirty rate). Limits:
+ * max_rounds live rounds, max_time_s of them. force stops at a stall or a limit, throttle raises the
  * throttle a step at a stall and stops at a limit or a stall at its
  * highest step, abort gives up at either.
  */
@@ -21,6 +22,13 @@
 #include "precopy.h"
 
 #define PRECOPY_STALL_ROUNDS 2
+/* It stops at this share of the target: the suspend, the restore there
+ * and a busy host vary more than a round shows. */
+#define PRECOPY_AIM 0.75
+#define PRECOPY_RATE_DECAY 0.5
+/* Where the fixed part alone is over the aim, the rounds end once what
+ * they can still save is under this share of the target. */
+#define PRECOPY_VARIABLE_MIN 0.05
 #define PRECOPY_THROTTLE_CONVERGE 0.5   /* a throttled round: at most half
                                            as long as the one before */
 #define PRECOPY_MIN_ROUND_S 0.001   /* a round takes at least this long */
@@ -209,9 +217,13 @@ static enum precopy_action precopy_converge(struct precopy *pc,
             pc->stalled = 0;
             return PRECOPY_CONTINUE;
         }
-        snprintf(r->why, sizeof(r->why), "%s with %u %% of its CPU "
-                 "throttled: stopped with a predicted downtime of %.0f ms",
-                 what, pc->throttle, r->predicted_ms);
+        if (pc->throttle)
+            snprintf(r->why, sizeof(r->why), "%s with %u %% of its CPU "
+                     "throttled: stopped with a predicted downtime of "
+                     "%.0f ms", what, pc->throttle, r->predicted_ms);
+        else
+            snprintf(r->why, sizeof(r->why), "%s: stopped with a predicted "
+                     "downtime of %.0f ms", what, r->predicted_ms);
         return PRECOPY_STOP;
     case PRECOPY_CONVERGE_ABORT:
         need = precopy_needed_rate(pc, r);
@@ -237,6 +249,7 @@ enum precopy_action precopy_after(struct precopy *pc, uint64_t bytes,
                                   double now, struct precopy_report *r)
 {
     double t = now - pc->round_start, rate, left;
+    double aim = pc->p.max_downtime_ms * PRECOPY_AIM;
     char what[96];
 
     if (t < PRECOPY_MIN_ROUND_S) t = PRECOPY_MIN_ROUND_S;
@@ -244,7 +257,14 @@ enum precopy_action precopy_after(struct precopy *pc, uint64_t bytes,
     r->round = pc->round;
     r->dirty_pages = pc->dirty;
     r->round_s = t;
-    r->link_rate = rate = (double)bytes / t;
+    /*
+     * The link: the rounds so far, each weighing half as much as the one
+     * after it, so that a small round that a pipe's buffer swallowed at
+     * once does not pass for a fast link.
+     */
+    pc->win_bytes = pc->win_bytes * PRECOPY_RATE_DECAY + (double)bytes;
+    pc->win_s = pc->win_s * PRECOPY_RATE_DECAY + t;
+    r->link_rate = rate = pc->win_bytes / pc->win_s;
     r->predicted_ms = -1;
     r->action = PRECOPY_CONTINUE;
     /*
@@ -262,8 +282,18 @@ enum precopy_action precopy_after(struct precopy *pc, uint64_t bytes,
     }
     pc->prev_round_s = t;
 
-    if (r->predicted_ms >= 0 && r->predicted_ms <= pc->p.max_downtime_ms) {
+    if (r->predicted_ms >= 0 &&
+        (r->predicted_ms <= aim ||
+         (pc->p.fixed_ms >= aim &&
+          r->predicted_ms <= pc->p.max_downtime_ms))) {
         r->action = PRECOPY_STOP;
+    } else if (r->predicted_ms >= 0 && pc->p.fixed_ms >= aim &&
+               r->predicted_ms - pc->p.fixed_ms <=
+                   pc->p.max_downtime_ms * PRECOPY_VARIABLE_MIN) {
+        /* Nothing a further round or a throttle does would help. */
+        snprintf(what, sizeof(what), "the fixed part of the downtime "
+                 "(%u ms) is over the target", pc->p.fixed_ms);
+        r->action = precopy_converge(pc, r, true, what);
     } else if (pc->p.max_time_s && now - pc->start >= pc->p.max_time_s) {
         snprintf(what, sizeof(what), "not converged in %u s of live rounds",
                  pc->p.max_time_s);

@@ -20,7 +20,8 @@
  * The prediction: a round of T seconds after a round of T' seconds that
  * left D pages dirty leaves about D * T / T' pages dirty (the dirty rate
  * D / T' times the window T; an upper bound, as re-dirtied pages count
- * once). Sent at the rate R the round ran at (stream bytes per second),
+ * once). Sent at the rate R the rounds ran at (stream bytes per second,
+ * each round weighing twice the one before),
  * the downtime of stopping now is that many pages * 4096 / R plus the
  * fixed cost of suspending, the last records and the receiver's restore.
  */
@@ -104,6 +105,7 @@ struct precopy {
     unsigned round;
     uint64_t dirty;             /* pages of the round being sent */
     double prev_round_s;        /* the round before it */
+    double win_bytes, win_s;    /* the rounds' bytes and time, decaying */
     double best_ms;             /* lowest prediction so far */
     unsigned stalled;           /* rounds since the best improved by 10 % */
     unsigned throttle;

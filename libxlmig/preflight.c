@@ -28,7 +28,7 @@ static const char *const pf_ids[] = {
     "guest-type", "paging", "cpu-features", "memory", "vcpu-affinity",
     "cpupool", "disk-visible", "disk-storage", "disk-backend", "nic-bridge",
     "nic-script", "name-free", "uuid-free", "maintenance", "admission",
-    "host-facts", "incoming-policy",
+    "host-facts", "incoming-policy", "data-connection",
 };
 
 /* Destination checks that are its own admin's to waive, not a sender's

@@ -112,9 +112,14 @@ enum proto_x_type {
     PROTO_X_BYE = 5,            /* sender: nothing follows */
     /*
      * The stream session (job-xs.c), when HELLO's caps name "stream":
-     * STREAM (sender, before PROCEED): {"data": "ssh"|"tcp", "port": N,
-     * "codec": NAME, "encrypt": B}; STREAM_OK (receiver): {"keys": HEX,
-     * "addr": A, "port": N} or {"error": TEXT}. While the stream moves
+     * STREAM (sender, after a PREFLIGHT, before PROCEED; the sender
+     * sends it with the PREFLIGHT, so the answers come one after the
+     * other): {"data": "ssh"|"tcp", "port": N, "codec": NAME,
+     * "encrypt": B}; STREAM_OK (receiver): {"keys": HEX, "addr": A,
+     * "port": N, "network": B} or {"error": TEXT}. The sender makes the
+     * data connection at once; one it cannot make may give way to a
+     * second STREAM (HELLO's cap "restream"), which replaces the first.
+     * While the stream moves
      * the receiver sends PROGRESS {"bytes", "wire_bytes", "pages",
      * "done"} about once a second and once with "done": true after its
      * last frame, before any xl message; after GO, RESULT {"ok": B,

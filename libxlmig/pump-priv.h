@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 
 #include "frame.h"
+#include "pump-auto.h"
 #include "pump.h"
 #include "stream.h"
 
@@ -17,6 +18,11 @@
 #define PUMP_SPLICE_MIN (64u << 10) /* smaller bodies are read */
 #define PUMP_BURST_S 0.25           /* what the bucket holds, in seconds */
 #define PUMP_SLICES 10              /* a limited move is limit/10 at most */
+
+/* The pump thread's CPU time and the wall clock, at once. */
+struct pump_clock {
+    double cpu, wall;
+};
 
 struct pump {
     struct xlmig_ctx *ctx;
@@ -45,7 +51,11 @@ struct pump {
     struct iovec *iov;          /* the decoder's output: FRAME_IOV_MAX
                                    pieces of frame (frame_dec_open_iov) */
     bool end_sent;              /* the END frame went out / came in */
-    struct pump_auto *autoc;    /* PUMP_CODEC_AUTO's estimates */
+    struct pump_auto *autoc;    /* PUMP_CODEC_AUTO's choice */
+    unsigned long outq_req;     /* ioctl for out_fd's queue; 0: none */
+    double auto_cpu;            /* thread CPU time at the last frame */
+    double auto_trial_cpu;      /* of the trial since then */
+    double auto_stretch;        /* wall / CPU seconds of encoding */
     uint64_t wire_bytes;        /* frame bytes moved (0: raw stream) */
     uint64_t zero_pages;        /* pages left out of PAGES frames */
     unsigned long frames_out;   /* frames sent */

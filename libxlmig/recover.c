@@ -211,11 +211,34 @@ static int recover_send_disks(struct recover *r, const struct journal_rec *j,
     return job_storage_recover(r->ctx, j, forward, recover_line, r);
 }
 
+/* A guest the precopy policy may have throttled gets its own cap back. */
+static void recover_unthrottle(struct recover *r, const struct journal_rec *j,
+                               uint32_t here)
+{
+    bool capable;
+    unsigned cap, vcpus;
+    int rc;
+
+    if (!j->throttle || here == HV_INVALID_DOMID) return;
+    rc = hv_sched_cap_get(r->hv, here, &capable, &cap, &vcpus);
+    if (rc || !capable || cap == j->sched_cap) return;
+    rc = hv_sched_cap_set(r->hv, here, j->sched_cap);
+    if (rc)
+        recover_say(r, "%s: %s's scheduler cap could not be put back to %u "
+                    "(it is %u): %s", j->id, j->name, j->sched_cap, cap,
+                    xlmig_strerror(rc));
+    else
+        recover_say(r, "%s: %s's scheduler cap put back to %u (it was "
+                    "throttled to %u)", j->id, j->name, j->sched_cap, cap);
+}
+
 static int recover_send(struct recover *r, const struct journal_rec *j)
 {
     char *name = NULL, *peer = NULL, *out = NULL;
     uint32_t here = recover_find(r, j, &name);
     int rc;
+
+    recover_unthrottle(r, j, here);
 
     if (!j->go) {
         rc = recover_resume_here(r, j, here, name);

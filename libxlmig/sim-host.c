@@ -307,6 +307,8 @@ int xlmig_sim_domain_info(struct xlmig_ctx *ctx, const char *domain,
     struct hv_sim *s;
     char *json = NULL, *path = NULL, *name = NULL;
     uint32_t domid;
+    unsigned vcpus;
+    bool capable;
     int fd, rc;
 
     memset(info, 0, sizeof(*info));
@@ -347,6 +349,8 @@ int xlmig_sim_domain_info(struct xlmig_ctx *ctx, const char *domain,
     info->writes = h.writes;
     info->boots = h.boots;
     info->resumes = h.resumes;
+    rc = hv_sched_cap_get(&s->base, domid, &capable, &info->sched_cap,
+                          &vcpus);
 out:
     free(json);
     free(path);

@@ -59,6 +59,18 @@ struct sim_hdr {
     uint64_t seed;              /* state of the guest's random numbers */
 };
 
+/*
+ * The domain's scheduler parameters (the file DIR/dom/ID/sched, a page):
+ * the host's, not the guest's, so they do not travel with it. cap as
+ * Xen's credit scheduler has it: % of one CPU for the whole domain, 0 for
+ * none; the guest writes at rate * min(1, cap / (100 * vcpus)).
+ */
+#define SIM_SCHED_CAP_MAX 65535         /* as Xen's, a uint16_t */
+struct sim_sched {
+    uint32_t cap;
+    uint32_t vcpus;
+};
+
 /* Bytes of dirty map for pages (a whole number of 64-bit words). */
 static inline uint64_t sim_dirty_map_bytes(uint64_t pages)
 {

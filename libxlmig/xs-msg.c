@@ -138,6 +138,10 @@ char *xs_msg_hello_encode(const struct xs_msg_hello *h)
     if (h->stream)
         xs_msg_gen_check(yajl_gen_string(g, (const unsigned char *)"stream",
                                          6));
+    if (h->restream)
+        xs_msg_gen_check(yajl_gen_string(g,
+                                         (const unsigned char *)"restream",
+                                         8));
     xs_msg_gen_check(yajl_gen_array_close(g));
     return xs_msg_gen_close(g, false);
 }
@@ -174,6 +178,7 @@ char *xs_msg_stream_ok_encode(const struct xs_msg_stream_ok *ok)
         xs_msg_gen_str(g, "addr", ok->addr,
                        strnlen(ok->addr, XS_MSG_ADDR_MAX));
         xs_msg_gen_u64(g, "port", ok->port);
+        if (ok->network) xs_msg_gen_bool(g, "network", true);
     }
     return xs_msg_gen_close(g, true);
 }
@@ -343,6 +348,7 @@ static bool xs_msg_caps(yajl_val root, struct xs_msg_hello *h, char **why_r)
             return false;
         }
         if (!strcmp(c->u.string, "stream")) h->stream = true;
+        if (!strcmp(c->u.string, "restream")) h->restream = true;
     }
     return true;
 }
@@ -419,7 +425,7 @@ out:
 int xs_msg_stream_ok_decode(const char *json, bool tcp,
                             struct xs_msg_stream_ok *ok, char **why_r)
 {
-    const char *path[] = { "error", NULL };
+    const char *path[] = { "error", NULL }, *net[] = { "network", NULL };
     const char *s;
     unsigned char ip[sizeof(struct in6_addr)];
     yajl_val root;
@@ -457,6 +463,9 @@ int xs_msg_stream_ok_decode(const char *json, bool tcp,
         snprintf(ok->addr, sizeof(ok->addr), "%s", s);
         if (!xs_msg_u64(root, "port", 1, 65535, &port, why_r)) goto out;
         ok->port = (unsigned)port;
+        if (yajl_tree_get(root, net, yajl_t_any) &&
+            !xs_msg_bool(root, "network", &ok->network, why_r))
+            goto out;
     }
     rc = XLMIG_OK;
 out:

@@ -10,16 +10,21 @@
  *                        TEXT its xlmig version (at most 63 printable
  *                        ASCII bytes), each CAP a word of at most 31
  *                        bytes, at most 32 of them ("stream": it speaks
- *                        the stream session); caps may be absent
+ *                        the stream session; "restream": it takes a
+ *                        second STREAM before PROCEED, which replaces
+ *                        the first); caps may be absent
  *   STREAM     sender:   {"data": "ssh"|"tcp", "port": 0..65535,
  *                         "codec": "none"|"lz4"|"zstd"|"auto",
  *                         "encrypt": B}
  *   STREAM_OK  receiver: {"error": TEXT} (at most 512 bytes), or
- *                        {"keys": HEX, "addr": A, "port": 1..65535}:
- *                        HEX as frame_keys_hex(), A a numeric IPv4 or
- *                        IPv6 address of at most 63 bytes; addr and port
- *                        only when the sender asked for a data
- *                        connection (over ssh they are not read)
+ *                        {"keys": HEX, "addr": A, "port": 1..65535,
+ *                        "network": B}: HEX as frame_keys_hex(), A a
+ *                        numeric IPv4 or IPv6 address of at most 63
+ *                        bytes; addr, port and network only when the
+ *                        sender asked for a data connection (over ssh
+ *                        they are not read); network (may be absent:
+ *                        false) says A is on the receiver's migration
+ *                        network
  *   PROGRESS   receiver: {"bytes": U, "wire_bytes": U, "pages": U,
  *                         "done": B}, U an unsigned 64-bit integer
  *   RESULT     receiver: {"ok": B, "since_unpause_s": S, "restore_s": S},
@@ -61,6 +66,7 @@ struct xs_msg_hello {
     unsigned version;           /* xlmig/1 protocol version */
     char sw[XS_MSG_SWVER_MAX + 1];  /* its xlmig version */
     bool stream;                /* caps has "stream" */
+    bool restream;              /* caps has "restream" */
 };
 
 char *xs_msg_hello_encode(const struct xs_msg_hello *h);
@@ -91,6 +97,7 @@ struct xs_msg_stream_ok {
     bool tcp;                   /* addr and port are there (data conn.) */
     char addr[XS_MSG_ADDR_MAX + 1];
     unsigned port;              /* 1..65535 */
+    bool network;               /* addr is on its migration network */
 };
 
 /* The error text may be any bytes: if they are not UTF-8, those over 0x7f

@@ -15,6 +15,7 @@
 #define CMD_CHECK_FORCE (CMD_OPT_LONG + 1)
 #define CMD_CHECK_RECEIVER (CMD_OPT_LONG + 2)
 #define CMD_CHECK_TIMEOUT (CMD_OPT_LONG + 3)
+#define CMD_CHECK_DATA (CMD_OPT_LONG + 4)
 #define CMD_CHECK_TIMEOUT_DEFAULT 60
 #define CMD_CHECK_FORCE_MAX 1024
 
@@ -25,6 +26,7 @@ static const struct option cmd_check_longopts[] = {
     { "force", required_argument, NULL, CMD_CHECK_FORCE },
     { "receiver", required_argument, NULL, CMD_CHECK_RECEIVER },
     { "timeout", required_argument, NULL, CMD_CHECK_TIMEOUT },
+    { "data", required_argument, NULL, CMD_CHECK_DATA },
     { NULL, 0, NULL, 0 },
 };
 
@@ -46,14 +48,20 @@ const struct cmd_entry cmd_check_entry = {
         "                   --force would skip them)\n"
         "  --json           one JSON object on stdout\n"
         "  --timeout SECS   fail when the peer is silent this long (60)\n"
+        "  --data auto|ssh|tcp[:PORT]  as migrate --data (default: this\n"
+        "                   host's migrate_data, else auto): a data\n"
+        "                   connection is made to the destination and\n"
+        "                   closed (check data-connection)\n"
         "Checks: domain-busy migrate-disabled pci-passthrough\n"
         "usb-passthrough dt-passthrough vnuma vtpm paging-source\n"
         "guest-suspend name-away destination-checks xen-version\n"
         "stream-version guest-type paging cpu-features memory\n"
         "vcpu-affinity cpupool disk-visible disk-storage disk-backend\n"
         "nic-bridge nic-script name-free uuid-free maintenance admission\n"
-        "incoming-policy (the destination's own, with name-free,\n"
-        "uuid-free, maintenance and its scripts: not forceable here),\n"
+        "data-connection (the stream's way: from this host's migration\n"
+        "address to the destination's), incoming-policy (the\n"
+        "destination's own, with name-free, uuid-free, maintenance and\n"
+        "its scripts: not forceable here),\n"
         "host-facts (facts of either host could not be read),\n"
         "and script:NAME for each /etc/xen/xlmig/checks.d/NAME.\n"
         "\nExit status: 0 no error (forced ones aside); 1 an error, or the\n"
@@ -177,6 +185,8 @@ static int cmd_check_exec(struct cmd_ctx *c, struct cmd_args *args)
     }
     o.force = cmd_get(args, CMD_CHECK_FORCE);
     if (cmd_check_force_arg(c, o.force)) return CMD_EXIT_USAGE;
+    o.data = cmd_get(args, CMD_CHECK_DATA);
+    if (cmd_stream_args(c, o.data, NULL)) return CMD_EXIT_USAGE;
     o.ssh_command = cmd_get(args, 's');
     o.receiver_program = cmd_get(args, CMD_CHECK_RECEIVER);
     o.config_file = cmd_get(args, 'C');

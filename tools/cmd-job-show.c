@@ -44,10 +44,11 @@ static int cmd_job_show_exec(struct cmd_ctx *c, struct cmd_args *args)
     printf("id:          %s\nkind:        %s\nphase:       %s\n"
            "domain:      %s\nuuid:        %s\npeer:        %s\n"
            "process:     %d (%s)\nslot:        %s\nqueue:       %u\n"
-           "progress:    %s\nerror:       %s\ncancel:      %s\n",
+           "progress:    %s\nprecopy:     %s\nerror:       %s\n"
+           "cancel:      %s\n",
            j.id, j.kind, j.phase, j.domain, j.uuid, j.peer, j.pid,
            j.alive ? "running" : "gone", j.slot[0] ? j.slot : "none",
-           j.queue_pos, j.progress, j.error,
+           j.queue_pos, j.progress, j.precopy, j.error,
            j.cancel_requested ? "requested"
            : j.cancellable ? "possible" : "refused (past the point of no "
                                           "return)");

@@ -53,6 +53,8 @@ void cmd_job_json(const struct xlmig_job *j)
     cmd_json_str(j->error);
     printf(", \"slot\": ");
     cmd_json_str(j->slot);
+    printf(", \"precopy\": ");
+    cmd_json_str(j->precopy);
     printf(", \"started\": %.3f, \"pid\": %d, \"alive\": %s, "
            "\"queue_position\": %u, \"cancel_requested\": %s, "
            "\"cancellable\": %s}", j->started, j->pid,

@@ -23,6 +23,12 @@
 #define CMD_MIGRATE_ENCRYPT (CMD_OPT_LONG + 10)
 #define CMD_MIGRATE_STORAGE (CMD_OPT_LONG + 11)
 #define CMD_MIGRATE_KEEP (CMD_OPT_LONG + 12)
+#define CMD_MIGRATE_MAX_DOWNTIME (CMD_OPT_LONG + 13)
+#define CMD_MIGRATE_CONVERGE (CMD_OPT_LONG + 14)
+#define CMD_MIGRATE_MAX_ROUNDS (CMD_OPT_LONG + 15)
+#define CMD_MIGRATE_MAX_PRECOPY_TIME (CMD_OPT_LONG + 16)
+#define CMD_MIGRATE_NO_LIVE (CMD_OPT_LONG + 17)
+#define CMD_MIGRATE_NO_ENCRYPT (CMD_OPT_LONG + 18)
 #define CMD_MIGRATE_STORAGE_MAX 8       /* a journal's disks */
 #define CMD_MIGRATE_TIMEOUT_DEFAULT 120
 
@@ -40,9 +46,16 @@ static const struct option cmd_migrate_longopts[] = {
     { "data", required_argument, NULL, CMD_MIGRATE_DATA },
     { "compress", required_argument, NULL, CMD_MIGRATE_COMPRESS },
     { "encrypt", no_argument, NULL, CMD_MIGRATE_ENCRYPT },
+    { "no-encrypt", no_argument, NULL, CMD_MIGRATE_NO_ENCRYPT },
     { "config", required_argument, NULL, 'C' },
     { "storage", required_argument, NULL, CMD_MIGRATE_STORAGE },
     { "keep-source", no_argument, NULL, CMD_MIGRATE_KEEP },
+    { "max-downtime", required_argument, NULL, CMD_MIGRATE_MAX_DOWNTIME },
+    { "converge", required_argument, NULL, CMD_MIGRATE_CONVERGE },
+    { "max-rounds", required_argument, NULL, CMD_MIGRATE_MAX_ROUNDS },
+    { "max-precopy-time", required_argument, NULL,
+      CMD_MIGRATE_MAX_PRECOPY_TIME },
+    { "no-live", no_argument, NULL, CMD_MIGRATE_NO_LIVE },
     { NULL, 0, NULL, 0 },
 };
 
@@ -90,16 +103,39 @@ const struct cmd_entry cmd_migrate_entry = {
         "  --bandwidth RATE  limit the stream to RATE: bytes/s as N, NK,\n"
         "                  NM, NG (decimal) or bits as NMbit, NGbit;\n"
         "                  xlmig job-set ID bandwidth=RATE changes it\n"
-        "  --data ssh|tcp[:PORT]  carry the stream inside ssh (default)\n"
-        "                  or on a direct TCP connection to the address\n"
-        "                  ssh reached, keyed with a one-time key sent\n"
-        "                  over ssh (PORT: the receiver's; default any)\n"
-        "  --compress none|lz4|zstd|auto  compress the stream (auto: per\n"
-        "                  frame, by measured link and codec speed);\n"
-        "                  all-zero pages are always left out\n"
-        "  --encrypt       AES-256-GCM on the data connection (frames are\n"
-        "                  always authenticated)\n"
+        "  --data auto|ssh|tcp[:PORT]  how the stream goes to an xlmig\n"
+        "                  receiver: tcp, a direct TCP connection to its\n"
+        "                  migration address (or the address ssh\n"
+        "                  reached), keyed with a one-time key sent over\n"
+        "                  ssh (PORT: the receiver's; default any); ssh,\n"
+        "                  inside the ssh connection; auto (the default),\n"
+        "                  tcp if it is made within a few seconds, else\n"
+        "                  ssh, announced. tcp asked for must be made\n"
+        "  --compress none|lz4|zstd|auto  compress the stream (auto, the\n"
+        "                  default: per frame, by measured link and codec\n"
+        "                  speed); all-zero pages are always left out\n"
+        "  --encrypt, --no-encrypt  AES-256-GCM on the stream, or not\n"
+        "                  (default: on a data connection; ssh encrypts\n"
+        "                  its own); frames are always authenticated\n"
+        "  --max-downtime MS  stop the live rounds when stopping is\n"
+        "                  predicted to pause the guest at most MS\n"
+        "                  (default 300, or max_downtime_ms in xlmig.conf)\n"
+        "  --converge force|throttle|abort  a guest that does not get\n"
+        "                  there: stop and copy anyway (xl's way), cap\n"
+        "                  its vCPUs in growing steps until it does (the\n"
+        "                  default; its own cap is always put back), or\n"
+        "                  fail before it is paused, naming the rates\n"
+        "  --max-rounds N  at most N live rounds (default 30)\n"
+        "  --max-precopy-time SECS  at most SECS of live rounds (default\n"
+        "                  no limit)\n"
+        "  --no-live       pause the guest, copy it once, resume it there\n"
+        "                  (the shortest total for a guest that dirties\n"
+        "                  faster than the link)\n"
         "  --live          accepted and ignored, as xl does\n"
+        "\nxlmig.conf's migrate_data, migrate_compress and migrate_encrypt\n"
+        "set this host's defaults of --data, --compress and --encrypt.\n"
+        "What is asked (here or there) is required; defaults give way to\n"
+        "what the receiver can do, and say so.\n"
         "\nThe pre-flight checks of xlmig check run first; an error stops\n"
         "the migration before anything changes.\n"
         "\nExit status: 0 migrated; 1 failed and the domain still runs\n"
@@ -135,7 +171,10 @@ void cmd_event_json(const struct xlmig_event *ev)
                "\"round_pages\": %llu, \"last_round_pages\": %llu, "
                "\"total_pages\": %llu, \"rate\": %.0f, \"eta\": %.1f, "
                "\"suspended\": %s, \"wire_bytes\": %llu, "
-               "\"zero_pages\": %llu, \"peer_bytes\": %llu",
+               "\"zero_pages\": %llu, \"peer_bytes\": %llu, "
+               "\"precopy_round\": %u, \"precopy_pages\": %llu, "
+               "\"dirty_rate\": %.0f, \"predicted_downtime_ms\": %.0f, "
+               "\"throttle\": %u",
                (unsigned long long)p->bytes,
                (unsigned long long)p->pages, p->round,
                (unsigned long long)p->round_pages,
@@ -144,7 +183,9 @@ void cmd_event_json(const struct xlmig_event *ev)
                p->suspended ? "true" : "false",
                (unsigned long long)p->wire_bytes,
                (unsigned long long)p->zero_pages,
-               (unsigned long long)p->peer_bytes);
+               (unsigned long long)p->peer_bytes, p->precopy_round,
+               (unsigned long long)p->precopy_pages, p->dirty_rate,
+               p->predicted_downtime_ms, p->throttle);
     } else if (ev->type == XLMIG_EV_CHECK) {
         fputs(", \"id\": ", stdout);
         cmd_json_str(r->id);
@@ -179,6 +220,12 @@ static void cmd_migrate_tty(const struct xlmig_event *ev)
     if (p->rate) fprintf(stderr, ", %.1f MB/s", p->rate / 1e6);
     if (p->wire_bytes && p->wire_bytes < p->bytes)
         fprintf(stderr, ", %.1f MB sent", (double)p->wire_bytes / 1e6);
+    if (p->precopy_round && p->dirty_rate)
+        fprintf(stderr, ", dirtying %.1f MB/s",
+                p->dirty_rate * 4096 / 1e6);
+    if (p->precopy_round && p->predicted_downtime_ms >= 0 && !p->suspended)
+        fprintf(stderr, ", downtime now ~%.0f ms", p->predicted_downtime_ms);
+    if (p->throttle) fprintf(stderr, ", throttled %u %%", p->throttle);
     if (p->suspended) fputs(" (guest suspended)", stderr);
     else if (p->eta_s >= 0) fprintf(stderr, ", round ends in %.0f s", p->eta_s);
     fputs("\033[K", stderr);          /* clear what a longer line left */
@@ -291,7 +338,8 @@ static void cmd_migrate_json_result(int rc,
            "\"transfer_s\": %.3f, \"downtime_ms\": %.0f, \"bytes\": %llu, "
            "\"pages\": %llu, \"rounds\": %u, \"wire_bytes\": %llu, "
            "\"zero_pages\": %llu, \"downtime_measured\": %s, "
-           "\"restore_s\": %.3f}\n", rc ? "false" : "true",
+           "\"restore_s\": %.3f, \"predicted_downtime_ms\": %.0f, "
+           "\"throttle\": %u}\n", rc ? "false" : "true",
            rc ? xlmig_errname(rc) : "", where[res->where],
            rc ? xlmig_phase_name(res->failed_phase) : "", res->total_s,
            res->transfer_s, res->downtime_s * 1000,
@@ -299,7 +347,8 @@ static void cmd_migrate_json_result(int rc,
            (unsigned long long)res->progress.pages, res->progress.round,
            (unsigned long long)res->progress.wire_bytes,
            (unsigned long long)res->progress.zero_pages,
-           res->downtime_measured ? "true" : "false", res->restore_s);
+           res->downtime_measured ? "true" : "false", res->restore_s,
+           res->progress.predicted_downtime_ms, res->progress.throttle);
     fflush(stdout);
 }
 
@@ -321,19 +370,21 @@ int cmd_progress_arg(struct cmd_ctx *c, const char *arg,
 }
 
 /* --data and --compress: a usage error, not a failed migration. */
-static int cmd_migrate_stream_args(struct cmd_ctx *c, const char *data,
-                                   const char *compress)
+int cmd_stream_args(struct cmd_ctx *c, const char *data,
+                    const char *compress)
 {
     static const char *const codecs[] = { "none", "lz4", "zstd", "auto" };
     long long port;
     char *cause = NULL;
     size_t i;
 
-    if (data && strcmp(data, "ssh") && strcmp(data, "tcp")) {
+    if (data && strcmp(data, "auto") && strcmp(data, "ssh") &&
+        strcmp(data, "tcp")) {
         if (strncmp(data, "tcp:", 4) ||
             cmd_strtonum(data + 4, 1, 65535, &port, &cause)) {
-            cmd_error(c, "--data: expected ssh, tcp or tcp:PORT, not '%s'%s"
-                      "%s", data, cause ? ": " : "", cause ? cause : "");
+            cmd_error(c, "--data: expected auto, ssh, tcp or tcp:PORT, not "
+                      "'%s'%s%s", data, cause ? ": " : "",
+                      cause ? cause : "");
             free(cause);
             return -1;
         }
@@ -343,6 +394,54 @@ static int cmd_migrate_stream_args(struct cmd_ctx *c, const char *data,
     if (compress && i == sizeof(codecs) / sizeof(codecs[0])) {
         cmd_error(c, "--compress: expected none, lz4, zstd or auto, not "
                   "'%s'", compress);
+        return -1;
+    }
+    return 0;
+}
+
+/* --max-downtime, --converge, --max-rounds, --max-precopy-time,
+ * --no-live. */
+static int cmd_migrate_precopy_args(struct cmd_ctx *c, struct cmd_args *args,
+                                    struct xlmig_migrate_opts *o)
+{
+    static const struct {
+        int opt;
+        const char *name;
+        long long max;
+    } nums[] = {
+        { CMD_MIGRATE_MAX_DOWNTIME, "--max-downtime", 3600000 },
+        { CMD_MIGRATE_MAX_ROUNDS, "--max-rounds", 1000 },
+        { CMD_MIGRATE_MAX_PRECOPY_TIME, "--max-precopy-time", 86400 },
+    };
+    unsigned *dst[] = { &o->max_downtime_ms, &o->max_rounds,
+                        &o->max_precopy_s };
+    const char *conv = cmd_get(args, CMD_MIGRATE_CONVERGE);
+    char *cause = NULL;
+    long long v;
+    size_t i;
+
+    for (i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        if (!cmd_has(args, nums[i].opt)) continue;
+        if (cmd_strtonum(cmd_get(args, nums[i].opt), 1, nums[i].max, &v,
+                         &cause)) {
+            cmd_error(c, "%s: %s", nums[i].name, cause);
+            free(cause);
+            return -1;
+        }
+        *dst[i] = (unsigned)v;
+    }
+    if (conv && strcmp(conv, "force") && strcmp(conv, "throttle") &&
+        strcmp(conv, "abort")) {
+        cmd_error(c, "--converge: expected force, throttle or abort, not "
+                  "'%s'", conv);
+        return -1;
+    }
+    o->converge = conv;
+    o->no_live = cmd_has(args, CMD_MIGRATE_NO_LIVE);
+    if (o->no_live && (conv || o->max_downtime_ms || o->max_rounds ||
+                       o->max_precopy_s)) {
+        cmd_error(c, "--no-live: no live rounds to limit (--max-downtime, "
+                  "--converge, --max-rounds, --max-precopy-time)");
         return -1;
     }
     return 0;
@@ -402,7 +501,12 @@ static int cmd_migrate_exec(struct cmd_ctx *c, struct cmd_args *args)
     o.data = cmd_get(args, CMD_MIGRATE_DATA);
     o.compress = cmd_get(args, CMD_MIGRATE_COMPRESS);
     o.encrypt = cmd_has(args, CMD_MIGRATE_ENCRYPT);
-    if (cmd_migrate_stream_args(c, o.data, o.compress))
+    o.no_encrypt = cmd_has(args, CMD_MIGRATE_NO_ENCRYPT);
+    if (o.encrypt && o.no_encrypt) {
+        cmd_error(c, "--encrypt and --no-encrypt: choose one");
+        return CMD_EXIT_USAGE;
+    }
+    if (cmd_stream_args(c, o.data, o.compress))
         return CMD_EXIT_USAGE;
     if (cmd_has(args, CMD_MIGRATE_STORAGE)) {
         char *p;
@@ -424,6 +528,10 @@ static int cmd_migrate_exec(struct cmd_ctx *c, struct cmd_args *args)
     o.keep_source = cmd_has(args, CMD_MIGRATE_KEEP);
     if (o.keep_source && !n_storage) {
         cmd_error(c, "--keep-source: only with --storage");
+        free(storage_list);
+        return CMD_EXIT_USAGE;
+    }
+    if (cmd_migrate_precopy_args(c, args, &o)) {
         free(storage_list);
         return CMD_EXIT_USAGE;
     }

@@ -32,9 +32,9 @@ static int cmd_sim_info_exec(struct cmd_ctx *c, struct cmd_args *args)
     printf("name=%s\ndomid=%u\ntype=%s\nstate=%s\nguest_pid=%d\n"
            "memory_mb=%" PRIu64 "\nrate=%" PRIu64 "\nwss_mb=%" PRIu64 "\n"
            "shape=%s\ncounter=%" PRIu64 "\nwrites=%" PRIu64 "\n"
-           "boots=%" PRIu64 "\nresumes=%" PRIu64 "\nimage=%s\n",
+           "boots=%" PRIu64 "\nresumes=%" PRIu64 "\nimage=%s\ncap=%u\n",
            i.name, i.domid, i.type, i.state, i.guest_pid, i.memory_mb,
            i.rate, i.wss_mb, i.shape, i.counter, i.writes, i.boots,
-           i.resumes, i.image);
+           i.resumes, i.image, i.sched_cap);
     return CMD_EXIT_OK;
 }

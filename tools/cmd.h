@@ -116,6 +116,10 @@ int cmd_progress_arg(struct cmd_ctx *c, const char *arg,
                      enum cmd_progress *mode_r);
 void cmd_event_json(const struct xlmig_event *ev);
 void cmd_event_text(const struct xlmig_event *ev, bool *shown);
+/* Checks --data and --compress (NULL: not given): cmd_error and -1 for
+ * a value that is not one. */
+int cmd_stream_args(struct cmd_ctx *c, const char *data,
+                    const char *compress);
 
 /* cmd-migrate-receive.c: starts "xlmig monitor DOMID" (it daemonises)
  * for a domain this command created; -1 (said) if it did not start. */

@@ -763,7 +763,17 @@ static void jobrun_argv(struct jobrun *run, struct jobrun_task *t,
             argv[n++] = job->compress;
         }
         if (job->encrypt) argv[n++] = "--encrypt";
+        if (job->no_encrypt) argv[n++] = "--no-encrypt";
         if (job->paused) argv[n++] = "-p";
+        if (job->max_downtime) {
+            argv[n++] = "--max-downtime";
+            argv[n++] = job->max_downtime;
+        }
+        if (job->converge) {
+            argv[n++] = "--converge";
+            argv[n++] = job->converge;
+        }
+        if (job->no_live) argv[n++] = "--no-live";
         if (job->config) { argv[n++] = "-C"; argv[n++] = job->config; }
         storage[0] = '\0';
         for (i = 0; i < job->n_disks; i++)

@@ -8,7 +8,11 @@
  * pause/unpause, and asks it to shut down through the header's request
  * field and SIGUSR1 (SIGTERM means power off).
  *
- *   xlmig-simguest [--resume] IMAGE DIRTYMAP
+ *   xlmig-simguest [--resume] IMAGE DIRTYMAP SCHED
+ *
+ * SCHED holds the domain's scheduler cap (struct sim_sched): a capped
+ * guest writes its share of the rate, as a capped vCPU runs its share of
+ * the time.
  *
  * Exit status: 0 after a requested shutdown (the reason is in the header),
  * 1 if the image is unusable.
@@ -118,7 +122,8 @@ int main(int argc, char **argv)
     struct sigaction sa;
     struct timespec next, now;
     struct sim_hdr *h;
-    uint64_t *map, size, map_size, credit = 0, n;
+    const volatile struct sim_sched *sched;
+    uint64_t *map, size, map_size, sched_size, credit = 0, n, share;
     uint8_t *mem;
     bool resume = false;
     int a = 1;
@@ -127,12 +132,18 @@ int main(int argc, char **argv)
         resume = true;
         a++;
     }
-    if (argc - a != 2) {
-        fprintf(stderr, "usage: xlmig-simguest [--resume] IMAGE DIRTYMAP\n");
+    if (argc - a != 3) {
+        fprintf(stderr, "usage: xlmig-simguest [--resume] IMAGE DIRTYMAP "
+                "SCHED\n");
         return 1;
     }
     mem = map_file(argv[a], &size);
     map = map_file(argv[a + 1], &map_size);
+    sched = map_file(argv[a + 2], &sched_size);
+    if (sched_size < sizeof(*sched)) {
+        errno = EINVAL;
+        die("not a scheduler file", argv[a + 2]);
+    }
     h = (struct sim_hdr *)mem;
     if (memcmp(h->magic, SIM_MAGIC, sizeof(h->magic)) ||
         h->version != SIM_IMAGE_VERSION ||
@@ -169,10 +180,15 @@ int main(int argc, char **argv)
             }
         }
         h->counter++;
-        credit += h->rate;
-        for (n = credit / TICKS_PER_S; n > 0; n--)
+        /* Per cent of the full rate the cap leaves it. */
+        share = 100;
+        if (sched->cap && sched->vcpus &&
+            sched->cap < 100 * (uint64_t)sched->vcpus)
+            share = sched->cap / sched->vcpus ? sched->cap / sched->vcpus : 1;
+        credit += h->rate * share;
+        for (n = credit / (TICKS_PER_S * 100); n > 0; n--)
             write_page(mem, map, h, pick_page(h));
-        credit %= TICKS_PER_S;
+        credit %= TICKS_PER_S * 100;
         mark_dirty(map, 0);
 
         next.tv_nsec += TICK_NS;

@@ -59,7 +59,8 @@ static void fuzz_stream_ok(const char *body, bool tcp)
     if (xs_msg_stream_ok_decode(again, tcp, &b, &why)) abort();
     if (a.refused != b.refused || strcmp(a.error, b.error) ||
         memcmp(&a.keys, &b.keys, sizeof(a.keys)) || a.tcp != b.tcp ||
-        strcmp(a.addr, b.addr) || a.port != b.port)
+        strcmp(a.addr, b.addr) || a.port != b.port ||
+        a.network != b.network)
         abort();
     free(again);
 }
@@ -110,7 +111,8 @@ static void fuzz_hello(const char *body)
     if (a.version != 1) abort();
     again = xs_msg_hello_encode(&a);
     if (xs_msg_hello_decode(again, 1, &b, &why)) abort();
-    if (a.version != b.version || a.stream != b.stream || strcmp(a.sw, b.sw))
+    if (a.version != b.version || a.stream != b.stream ||
+        a.restream != b.restream || strcmp(a.sw, b.sw))
         abort();
     free(again);
 }

@@ -2,7 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # run-libfuzzer.sh - bounded libFuzzer runs in make check: builds each fuzz
 # target with clang (libFuzzer + ASan + UBSan, UB fatal) in a temp dir and
-# fuzzes it for FUZZ_SECONDS (default 20) from a fresh copy of its seed
+# fuzzes it for FUZZ_SECONDS (default 15) from a fresh copy of its seed
 # corpus, FUZZ_JOBS targets at once (default one per CPU). Any crash,
 # leak, timeout (5 s per input) or RSS over 2 GiB fails the test; the
 # inputs that caused it are kept in fuzz-failures/ of the
@@ -11,9 +11,10 @@
 set -eu
 src=${top_srcdir:-.}
 build=${top_builddir:-.}
-seconds=${FUZZ_SECONDS:-20}
+seconds=${FUZZ_SECONDS:-15}
 clang=${CLANG:-clang}
-targets="stream proto domcfg preflight frame xs policy cfgfile qmp jobxml precopy"
+targets="stream proto domcfg preflight frame xs policy cfgfile qmp jobxml precopy
+    shmsg"
 
 if ! command -v "$clang" >/dev/null 2>&1; then
     echo "run-libfuzzer: FAIL: $clang not found; run scripts/install-deps" \
@@ -55,6 +56,7 @@ sources() {
     qmp) echo "$src/tests/fuzz/fuzz-qmp.c $lib/qmp-msg.c $lib/jsonlim.c" \
         "$lib/xmalloc.c" ;;
     precopy) echo "$src/tests/fuzz/fuzz-precopy.c $lib/precopy.c" ;;
+    shmsg) echo "$src/tests/fuzz/fuzz-shmsg.c $lib/shmsg.c" ;;
     # The schema's C file is made by make, in the build tree.
     jobxml) echo "$src/tests/fuzz/fuzz-jobxml.c $lib/jobxml.c" \
         "$lib/jobxml-place.c $build/libxlmig/jobxml-schema.c $lib/rate.c" \

@@ -4,6 +4,7 @@
 set -eu
 src=${top_srcdir:-.}
 build=${top_builddir:-.}
-for t in stream proto domcfg preflight frame xs policy cfgfile qmp jobxml precopy; do
+for t in stream proto domcfg preflight frame xs policy cfgfile qmp jobxml precopy \
+    shmsg; do
     "$build/tests/fuzz/replay-$t" "$src/tests/fuzz/corpus/$t"
 done

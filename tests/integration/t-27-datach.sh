@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # t-27-datach.sh - the stream session of xlmig/1: frames over ssh (zero
-# pages left out) and over a direct TCP data connection keyed over ssh,
+# pages left out) and over a direct TCP data connection keyed over ssh
+# (the defaults, the fallback and the migration network: t-28),
 # with each codec and with encryption; each time B's memory of the guest
 # must equal A's at suspend, byte for byte, and the result must carry the
 # measured downtime and the receiver's progress. Then what must fail
@@ -75,8 +76,8 @@ fails_cleanly() {
 it_on A xlmig sim-create --memory 128 --rate 2000 --wss 16 --shape hot vm1 >/dev/null
 sim_wait_counter A vm1 3 10 >/dev/null
 
-# 1. Frames inside ssh, the default between two xlmig ends.
-migrate_p vm1
+# 1. Frames inside ssh (the default is a data connection: t-28).
+migrate_p vm1 --data ssh --compress none
 check_result "$IT_DIR/vm1.json" none
 it_on A xlmig sim-create --memory 128 --rate 2000 --wss 16 --shape hot vm1 >/dev/null
 
@@ -138,7 +139,8 @@ grep -q "refused a data connection from 192.0.2.1 .*did not prove the session ke
 
 # 4. A corrupted frame, over the data connection and inside ssh.
 XLMIG_FAULT_STREAM=corrupt:5 fails_cleanly vm1 "peer|stream|authentic" --data tcp
-XLMIG_FAULT_STREAM=corrupt:3 fails_cleanly vm1 "peer|stream|authentic|receiver"
+XLMIG_FAULT_STREAM=corrupt:3 fails_cleanly vm1 "peer|stream|authentic|receiver" \
+	--data ssh
 
 # 5. The port is taken on B.
 ip netns exec "$(it_ns B)" python3 -c '
@@ -151,12 +153,14 @@ B_PROCS="python3 sshd xenstored " \
 kill "$holder" 2>/dev/null
 wait "$holder" 2>/dev/null || true
 
-# 6. An older xlmig on B: no stream session; asking for one is an error,
-#    without it the raw stream still works.
+# 6. An older xlmig on B: no stream session; asking for one is an error
+#    (in pre-flight), without it the raw stream still works, announced.
 fails_cleanly vm1 "needs an xlmig receiver that speaks the xlmig/1 stream" \
 	--data tcp -s "$IT_SSH -o SetEnv=XLMIG_FAULT_NOSTREAM=1"
 it_on A xlmig migrate -s "$IT_SSH -o SetEnv=XLMIG_FAULT_NOSTREAM=1" vm1 "$B" \
 	>"$IT_DIR/old.out" 2>&1 || it_fail "raw stream to an older xlmig: $(cat "$IT_DIR/old.out")"
+grep -q "the stream goes as xl's, inside ssh" "$IT_DIR/old.out" ||
+	it_fail "the raw stream was not announced: $(cat "$IT_DIR/old.out")"
 sim_expect_only B vm1
 it_on B xlmig migrate -s "$IT_SSH" vm1 "$(it_ip A)" >/dev/null 2>&1 ||
 	it_fail "migrate back B -> A failed"

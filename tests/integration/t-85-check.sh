@@ -38,7 +38,7 @@ IDS = {"domain-busy", "migrate-disabled", "pci-passthrough",
        "stream-version", "guest-type", "paging", "cpu-features", "memory",
        "vcpu-affinity", "cpupool", "disk-visible", "disk-storage",
        "disk-backend", "nic-bridge", "nic-script", "name-free", "uuid-free",
-       "maintenance", "admission", "incoming-policy"}
+       "maintenance", "admission", "incoming-policy", "data-connection"}
 TOP = {"domain": str, "host": str, "peer": str, "destination_checked": bool,
        "ok": bool, "errors": int, "results": list}
 RES = {"id": str, "severity": str, "side": str, "message": str,

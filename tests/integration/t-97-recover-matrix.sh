@@ -312,7 +312,7 @@ clean
 finish
 CASE=refused-clear-data
 printf 'incoming_require_encrypt = 1\n' >"$(it_host_dir B)/xlmig.conf"
-refused "only encrypted" --data tcp
+refused "only encrypted" --data tcp --no-encrypt
 new_vm
 it_on A xlmig migrate -s "$IT_SSH" --data tcp --encrypt "$VM" "$B_IP" >"$IT_DIR/m.out" 2>&1 ||
 	it_fail "$CASE: --data tcp --encrypt: $(tail -n 3 "$IT_DIR/m.out")"

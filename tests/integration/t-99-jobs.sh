@@ -146,7 +146,8 @@ cat >"$J/evac.xml" <<EOF
   <limits per-destination="2" total="6"/>
   <host name="B" address="$B"/>
   <host name="C" address="$C"/>
-  <evacuate id="evac" to="B C" compress="lz4">
+  <evacuate id="evac" to="B C" compress="lz4" max-downtime="300"
+            converge="force">
     <exclude name="keep*"/>
   </evacuate>
 </jobs>

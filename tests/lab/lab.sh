@@ -22,7 +22,8 @@
 #   lab_sh, lab_bg, lab_wait, lab_bg_output, lab_wait_output, lab_ip,
 #   lab_reset, lab_domains, lab_domain_exists, lab_domid, lab_guest_cfg,
 #   lab_guest_create, lab_counter, lab_guest_boot, lab_wait_counter,
-#   lab_timed, lab_shared_disk
+#   lab_timed, lab_shared_disk, lab_dirty_cmdline, lab_gap_now, lab_gap,
+#   lab_gap_noise, lab_sync_clocks
 #
 # Tunables (environment): LAB_BOOT_TIMEOUT (180 s), LAB_SH_TIMEOUT (120 s),
 # LAB_AGENT_TIMEOUT (30 s), LAB_QEMU_MEM (2048 MB), LAB_DOM0_MEM (1024 MB),
@@ -671,6 +672,65 @@ ${before//@CFG@//root/guest/$name.cfg}
 xl create /root/guest/$name.cfg" 120 || _lab_die "xl create $name on $h failed" || return
 	lab_wait_counter "$h" "$name" -1 90 >/dev/null || return
 	lab_log "$name created on $h: xl create $((LAB_ELAPSED_MS / 1000)).$((LAB_ELAPSED_MS % 1000 / 100)) s, counting after $((SECONDS - t0)) s"
+}
+
+# lab_dirty_cmdline MIB_PER_S [WSS_MIB [CPU_PCT [GAP_MS]]]: print the
+# KEY=VALUE argument of lab_guest_create (or lab_guest_cfg) that has the
+# guest dirty MIB_PER_S MiB a second over a working set of WSS_MIB MiB
+# (default 32), that rate taking about CPU_PCT % of its vCPU (default 0:
+# next to nothing, and a scheduler cap does not slow it; with e.g. 50 a cap
+# below 50 % does, as xlmig's throttle expects of a busy guest), and
+# report its pauses of GAP_MS ms or more (default 50), instead of its
+# usual 4 MB of tmpfs a second (domu/dirtier.c), e.g.
+#   lab_guest_create A lab1 "$(lab_dirty_cmdline 8)"
+# Read the pauses with lab_gap_now, lab_gap and lab_gap_noise.
+lab_dirty_cmdline() {
+	local base
+	base=$(sed -n 's/^cmdline = "\(.*\)"$/\1/p' "$LAB_DIR/domu/domu.cfg.in")
+	printf 'cmdline=%s xlmig_dirty=%d xlmig_wss=%d xlmig_dirtycpu=%d xlmig_gapms=%d\n' \
+		"$base" "$1" "${2:-32}" "${3:-0}" "${4:-50}"
+}
+
+# lab_gap_now HOST NAME: print the step count of guest NAME's dirtier as
+# HOST last saw it (the point to measure a migration's pause from: it goes
+# on across the migration).  Fails if the guest has no dirtier output yet.
+lab_gap_now() {
+	lab_sh "$1" "/usr/lib/xlmig-lab/lab-gap '$2' --now" 60
+}
+
+# lab_gap HOST NAME SINCE: print "MS counter=N mono=M boot=B", guest NAME's
+# largest pause after step SINCE as seen on HOST (the destination after a
+# migration), "0 ..." if none reached the dirtier's threshold (see
+# dom0/lab-gap: MS includes the time suspended, M does not).
+lab_gap() {
+	lab_sh "$1" "/usr/lib/xlmig-lab/lab-gap '$2' --since '$3'" 60
+}
+
+# lab_gap_noise HOST NAME SINCE [UNTIL]: print the largest ordinary gap in
+# ms between two steps of guest NAME's dirtier (steps SINCE..UNTIL) seen on
+# HOST: the baseline a pause is told apart from.
+lab_gap_noise() {
+	local until=
+	[ -z "${4:-}" ] || until=" --until '$4'"
+	lab_sh "$1" "/usr/lib/xlmig-lab/lab-gap '$2' --noise --since '$3'$until" 60
+}
+
+# lab_sync_clocks: set B's clock (and so B's Xen wallclock) to A's, within
+# a few ms (dom0/lab-clock: the offset measured over ssh with the shortest
+# of 20 round trips, then added to B's clock in one step); print the
+# offset left, B minus A, in us.  A guest's pause across a migration is
+# only right in its CLOCK_BOOTTIME (lab_gap) when both Xen wallclocks
+# agree: each lab Xen starts with its own from QEMU's RTC (about 1 s
+# apart).  Called by the tests that measure downtime; costs ~2 s.
+lab_sync_clocks() {
+	local out
+	# shellcheck disable=SC2016 # expanded in dom0
+	out=$(lab_sh A 'L=/usr/lib/xlmig-lab/lab-clock
+set -- $($L offset 192.0.2.2) && [ -n "${1:-}" ] || exit 1
+ssh 192.0.2.2 "$L shift $((-$1))" || exit 1
+set -- $($L offset 192.0.2.2) && [ -n "${1:-}" ] || exit 1
+echo $(($1 / 1000))' 60) || _lab_die "cannot set B's clock to A's: $out" || return
+	echo "$out"
 }
 
 # lab_counter HOST NAME: print the latest counter value that guest NAME

@@ -7,7 +7,9 @@
 #   kernel-<key>/modtree/        the few modules dom0 needs, depmod'ed
 #   rootfs-<key>/                debootstrap'ed dom0 tree (slow step, ~75 s)
 #   domu-<key>/domu.cpio         busybox counter initramfs for the PVH guest
+#                                (+ domu/dirtier.c, built -static here)
 #   dom0-<key>/dom0.cpio         uncompressed newc initramfs = rootfs + overlay
+#                                (+ dom0/lab-clock.c, built -static here)
 #   ssh/                         host key and root key pair (generated once)
 #   images.env                   paths of the current artifacts, for lab.sh
 # Each <key> is a sha256 of everything that produces the artifact (package
@@ -70,7 +72,7 @@ parse_args() {
 need_tools() {
 	local t missing=()
 	for t in apt-get apt-cache dpkg debootstrap chroot cpio depmod modprobe \
-		sha256sum flock busybox; do
+		sha256sum flock busybox cc strip; do
 		command -v "$t" >/dev/null 2>&1 || missing+=("$t")
 	done
 	[ ${#missing[@]} -eq 0 ] || die "missing tools: ${missing[*]}"
@@ -312,8 +314,8 @@ ensure_ssh_keys() {
 
 # --- domU initramfs ---------------------------------------------------------
 
-# build_domu OUT KERNELDIR: busybox, /init and xen-blkfront.ko (the
-# guest's disk driver, a module in Debian's kernel).
+# build_domu OUT KERNELDIR: busybox, /init, the dirtier (built here) and
+# xen-blkfront.ko (the guest's disk driver, a module in Debian's kernel).
 build_domu() {
 	local out=$1 kdir=$2 stage ko
 	stage="$out/stage"
@@ -327,6 +329,10 @@ build_domu() {
 	*) die "xen-blkfront: unexpected module file $ko" ;;
 	esac
 	install -m 755 "$LAB_DIR/domu/init" "$stage/init"
+	# The dirtier (domu/dirtier.c), static: the guest has no libc.
+	cc -static -O2 -Wall -Wextra -Werror -o "$stage/bin/dirtier" \
+		"$LAB_DIR/domu/dirtier.c" || die "cannot build domu/dirtier.c"
+	strip "$stage/bin/dirtier"
 	(cd "$stage" && find . -mindepth 1 | LC_ALL=C sort |
 		cpio --quiet -o -H newc -R 0:0) >"$out/domu.cpio"
 	rm -rf "$stage"
@@ -337,11 +343,17 @@ build_domu() {
 # install_overlay STAGE KERNELDIR DOMUDIR: the lab's own files on top of the
 # debootstrap tree.  /lib and /sbin are usrmerge symlinks: write via usr/.
 install_overlay() {
-	local st=$1 kdir=$2 udir=$3 keys="$CACHE/ssh" kver
+	local st=$1 kdir=$2 udir=$3 keys="$CACHE/ssh" kver f
 	kver=$(cat "$kdir/kver")
 	install -m 755 "$LAB_DIR/dom0/init" "$st/init"
 	install -d -m 755 "$st/usr/lib/xlmig-lab"
-	install -m 755 "$LAB_DIR"/dom0/lab-* "$st/usr/lib/xlmig-lab/"
+	for f in "$LAB_DIR"/dom0/lab-*; do
+		case $f in *.c) ;; *) install -m 755 "$f" "$st/usr/lib/xlmig-lab/" ;; esac
+	done
+	# lab-clock (dom0/lab-clock.c), static like the guest's dirtier.
+	cc -static -O2 -Wall -Wextra -Werror -o "$st/usr/lib/xlmig-lab/lab-clock" \
+		"$LAB_DIR/dom0/lab-clock.c" || die "cannot build dom0/lab-clock.c"
+	strip "$st/usr/lib/xlmig-lab/lab-clock"
 	mkdir -p "$st/usr/lib/modules"
 	cp -a "$kdir/modtree/lib/modules/$kver" "$st/usr/lib/modules/"
 	install -m 600 "$keys/host_ed25519" "$st/etc/ssh/ssh_host_ed25519_key"
@@ -423,6 +435,7 @@ main() {
 		"${DOM0_PACKAGES[*]}" \
 		"$(declare -f build_rootfs chroot_apt_upgrade strip_rootfs)")
 	ukey=$(key_of "$kkey" "$(sha256sum <"$(command -v busybox)")" \
+		"$(cc --version | head -n 1)" \
 		"$(dir_digest "$LAB_DIR/domu")" "$(declare -f build_domu)")
 
 	xdir=$(artifact_dir xen "$xkey")
@@ -460,6 +473,7 @@ main() {
 
 	ensure_ssh_keys "$rdir/root"
 	dkey=$(key_of "$rkey" "$kkey" "$ukey" "$(dir_digest "$LAB_DIR/dom0")" \
+		"$(cc --version | head -n 1)" \
 		"$(dir_digest "$CACHE/ssh")" "$(sha256sum <"$LAB_DIR/domu/domu.cfg.in")" \
 		"$(declare -f pack_dom0 install_overlay)")
 	ddir=$(artifact_dir dom0 "$dkey")

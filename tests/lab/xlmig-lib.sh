@@ -210,3 +210,49 @@ rc=\$?; xl unpause $2; exit \$rc" 120) || lab_fail "cannot read $3 on $1"
 		lab_fail "$3: $2 wrote past the $blocks blocks read (newest $newest): read more"
 	echo "$n records, newest $newest"
 }
+
+# xlmig_sched_cap HOST NAME: print NAME's scheduler cap on HOST (credit2,
+# else credit: `xl sched-credit2 -d` / `xl sched-credit -d`; 0 = none).
+xlmig_sched_cap() {
+	lab_sh "$1" "xl sched-credit2 -d '$2' 2>/dev/null | awk 'NR == 2 { print \$NF }' | grep . ||
+	xl sched-credit -d '$2' | awk 'NR == 2 { print \$NF }' | grep ." 60
+}
+
+# xlmig_timed_gap FROM TO NAME CMD LOG: run CMD on FROM (timed; output to
+# LOG, a path in FROM's dom0, e.g. /share/x.log), which moves guest NAME,
+# a dirtier guest (lab_dirty_cmdline), to TO; wait until it runs there and
+# its dirtier printed on TO again; then set XLMIG_TOTAL_MS (CMD's wall
+# time), XLMIG_GAP_MS (the guest's largest pause since just before CMD:
+# the downtime, suspended time included), XLMIG_GAP_MONO (the part of it
+# the guest was not suspended: its own freeze and thaw) and XLMIG_NOISE_MS
+# (its largest ordinary step gap in the 3 s before CMD: scheduling noise).
+# Call it directly, not in $(...).  Returns CMD's status (the rest is then
+# not measured).
+xlmig_timed_gap() {
+	local from=$1 to=$2 name=$3 cmd=$4 log=$5 n0 na g rc=0 limit
+	# shellcheck disable=SC2034 # read by the callers
+	XLMIG_TOTAL_MS='' XLMIG_GAP_MS='' XLMIG_GAP_MONO='' XLMIG_NOISE_MS=''
+	na=$(lab_gap_now "$from" "$name") || lab_fail "no dirtier output of $name on $from"
+	sleep 3
+	n0=$(lab_gap_now "$from" "$name")
+	# shellcheck disable=SC2034 # read by the callers
+	XLMIG_NOISE_MS=$(lab_gap_noise "$from" "$name" "$na" "$n0")
+	lab_timed "$from" "$cmd >$log 2>&1" 900 || rc=$?
+	# shellcheck disable=SC2034 # read by the callers
+	XLMIG_TOTAL_MS=$LAB_ELAPSED_MS
+	[ "$rc" -eq 0 ] || return "$rc"
+	xlmig_wait_running "$to" "$name" 60
+	limit=$((SECONDS + 30))
+	until [ "$(lab_gap_now "$to" "$name" 2>/dev/null || echo 0)" -gt "$n0" ]; do
+		[ "$SECONDS" -lt "$limit" ] || lab_fail "$name's dirtier printed nothing on $to within 30 s"
+		sleep 1
+	done
+	sleep 2
+	g=$(lab_gap "$to" "$name" "$n0")
+	# "MS counter=N mono=M boot=B"
+	# shellcheck disable=SC2034 # read by the callers
+	read -r XLMIG_GAP_MS _ g <<<"$g"
+	g=${g#mono=}
+	# shellcheck disable=SC2034 # read by the callers
+	XLMIG_GAP_MONO=${g%% *}
+}

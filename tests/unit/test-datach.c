@@ -201,8 +201,8 @@ static void dt_accept_ok(struct dt *t, int sender)
     char buf[8];
     int fd;
 
-    assert_int_equal(datach_accept(t->ctx, t->listen_fd, t->dec, t->ctl[0],
-                                   &t->w, &fd), XLMIG_OK);
+    assert_int_equal(datach_accept(t->ctx, t->listen_fd, t->dec,
+                                   t->ctl[0], 0, &t->w, &fd), XLMIG_OK);
     assert_true(fd >= 0);
     assert_false(fcntl(fd, F_GETFL) & O_NONBLOCK);
     /* The stream follows the AUTH frame: nothing of it was eaten. */
@@ -319,7 +319,8 @@ static void test_slow_loris_dropped_at_deadline(void **state)
     int fd, rc;
 
     assert_int_equal(pthread_create(&th, NULL, dt_loris_main, &l), 0);
-    rc = datach_accept(t->ctx, t->listen_fd, t->dec, t->ctl[0], &t->w, &fd);
+    rc = datach_accept(t->ctx, t->listen_fd, t->dec, t->ctl[0], 0, &t->w,
+                       &fd);
     assert_int_equal(pthread_join(th, NULL), 0);
     assert_null(l.fail);
     assert_int_equal(rc, XLMIG_OK);
@@ -375,7 +376,8 @@ static void test_junk_flood(void **state)
     int fd, rc;
 
     assert_int_equal(pthread_create(&th, NULL, dt_flood_main, &f), 0);
-    rc = datach_accept(t->ctx, t->listen_fd, t->dec, t->ctl[0], &t->w, &fd);
+    rc = datach_accept(t->ctx, t->listen_fd, t->dec, t->ctl[0], 0, &t->w,
+                       &fd);
     assert_int_equal(pthread_join(th, NULL), 0);
     assert_null(f.fail);
     assert_int_equal(rc, XLMIG_OK);
@@ -481,11 +483,31 @@ static void test_ctl_eof_is_peer(void **state)
     int fd;
 
     fdio_close(&t->ctl[1]);
-    assert_int_equal(datach_accept(t->ctx, t->listen_fd, t->dec, t->ctl[0],
-                                   &t->w, &fd), XLMIG_E_PEER);
+    assert_int_equal(datach_accept(t->ctx, t->listen_fd, t->dec,
+                                   t->ctl[0], 0, &t->w, &fd), XLMIG_E_PEER);
     assert_int_equal(fd, -1);
     assert_int_equal(dt_log_count(t, "the sender closed the control "
                                   "connection"), 1);
+}
+
+/* DATACH_YIELD: the sender speaking first is no failure; nothing of it
+ * is read, and the listener stays for later. */
+static void test_ctl_yield(void **state)
+{
+    struct dt *t = *state;
+    int loris = dt_send(t->port, "x", 1), fd;
+    char c;
+
+    assert_true(loris >= 0);
+    assert_int_equal(write(t->ctl[1], "q", 1), 1);
+    assert_int_equal(datach_accept(t->ctx, t->listen_fd, t->dec,
+                                   t->ctl[0], DATACH_YIELD, &t->w, &fd),
+                     XLMIG_OK);
+    assert_int_equal(fd, -1);
+    assert_int_equal(read(t->ctl[0], &c, 1), 1);
+    assert_int_equal(c, 'q');
+    assert_int_equal(dt_log_count(t, "the sender closed"), 0);
+    close(loris);
 }
 
 static void test_ctl_data_is_peer(void **state)
@@ -495,8 +517,8 @@ static void test_ctl_data_is_peer(void **state)
 
     assert_true(loris >= 0);
     assert_int_equal(write(t->ctl[1], "q", 1), 1);
-    assert_int_equal(datach_accept(t->ctx, t->listen_fd, t->dec, t->ctl[0],
-                                   &t->w, &fd), XLMIG_E_PEER);
+    assert_int_equal(datach_accept(t->ctx, t->listen_fd, t->dec,
+                                   t->ctl[0], 0, &t->w, &fd), XLMIG_E_PEER);
     assert_int_equal(fd, -1);
     close(loris);
 }
@@ -508,8 +530,9 @@ static void test_cancel(void **state)
 
     assert_true(loris >= 0);
     assert_int_equal(write(t->cancel[1], "c", 1), 1);
-    assert_int_equal(datach_accept(t->ctx, t->listen_fd, t->dec, t->ctl[0],
-                                   &t->w, &fd), XLMIG_E_CANCELLED);
+    assert_int_equal(datach_accept(t->ctx, t->listen_fd, t->dec,
+                                   t->ctl[0], 0, &t->w, &fd),
+                     XLMIG_E_CANCELLED);
     assert_int_equal(fd, -1);
     assert_int_equal(dt_log_count(t, "cancelled while waiting"), 1);
     close(loris);
@@ -524,8 +547,8 @@ static void test_session_deadline(void **state)
 
     assert_true(loris >= 0);
     t->w.timeout_s = 1;
-    assert_int_equal(datach_accept(t->ctx, t->listen_fd, t->dec, t->ctl[0],
-                                   &t->w, &fd), XLMIG_E_TIMEDOUT);
+    assert_int_equal(datach_accept(t->ctx, t->listen_fd, t->dec,
+                                   t->ctl[0], 0, &t->w, &fd), XLMIG_E_TIMEDOUT);
     assert_int_equal(fd, -1);
     assert_true(ctx_now(t->ctx) - t0 < DATACH_AUTH_S - 1);
     assert_int_equal(dt_log_count(t, "no data connection from the sender "
@@ -538,23 +561,62 @@ static void test_connect_closed_port(void **state)
     struct dt *t = *state;
     struct sockaddr_in sa = { .sin_family = AF_INET };
     socklen_t sl = sizeof(sa);
-    char want[96];
+    char *why = NULL;
     int hold, fd;
 
-    /* A port of ours that nobody listens on. */
+    /* A port of ours that nobody listens on: the reason, not logged (the
+     * caller says what it means). */
     hold = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     assert_true(hold >= 0);
     inet_pton(AF_INET, "127.0.0.1", &sa.sin_addr);
     assert_int_equal(bind(hold, (struct sockaddr *)&sa, sizeof(sa)), 0);
     assert_int_equal(getsockname(hold, (struct sockaddr *)&sa, &sl), 0);
     assert_int_equal(datach_connect(t->ctx, "127.0.0.1", ntohs(sa.sin_port),
-                                    t->enc, &t->w, &fd), XLMIG_E_PEER);
+                                    NULL, 2, t->enc, &t->w, &fd, &why),
+                     XLMIG_E_PEER);
     assert_int_equal(fd, -1);
-    snprintf(want, sizeof(want), "cannot open the data connection to "
-             "127.0.0.1 port %u", ntohs(sa.sin_port));
-    assert_int_equal(dt_log_count(t, want), 1);
-    assert_int_equal(t->cap.last_errno, ECONNREFUSED);
+    assert_non_null(why);
+    assert_string_equal(why, strerror(ECONNREFUSED));
+    assert_int_equal(dt_log_count(t, "data connection"), 0);
+    free(why);
     close(hold);
+}
+
+/* From a given address: the receiver sees it; from one that is not this
+ * host's, the reason says so. */
+static void test_connect_from(void **state)
+{
+    struct dt *t = *state;
+    struct sockaddr_in sa;
+    socklen_t sl = sizeof(sa);
+    char *why = NULL, from[INET_ADDRSTRLEN];
+    int s, a;
+
+    assert_int_equal(datach_connect(t->ctx, "127.0.0.1", t->port,
+                                    "127.0.0.3", 2, t->enc, &t->w, &s, &why),
+                     XLMIG_OK);
+    assert_null(why);
+    assert_int_equal(poll(&(struct pollfd){ .fd = t->listen_fd,
+                                            .events = POLLIN }, 1, 5000), 1);
+    a = accept(t->listen_fd, (struct sockaddr *)&sa, &sl);
+    assert_true(a >= 0);
+    inet_ntop(AF_INET, &sa.sin_addr, from, sizeof(from));
+    assert_string_equal(from, "127.0.0.3");
+    close(a);
+    close(s);
+    assert_int_equal(datach_connect(t->ctx, "127.0.0.1", t->port,
+                                    "203.0.113.77", 2, t->enc, &t->w, &s,
+                                    &why), XLMIG_E_PEER);
+    assert_non_null(why);
+    assert_non_null(strstr(why, "migration address"));
+    free(why);
+    why = NULL;
+    /* Families that do not match. */
+    assert_int_equal(datach_connect(t->ctx, "127.0.0.1", t->port, "::1", 2,
+                                    t->enc, &t->w, &s, &why), XLMIG_E_PEER);
+    assert_non_null(why);
+    assert_non_null(strstr(why, "same family"));
+    free(why);
 }
 
 /* And to the receiver: the AUTH frame goes out, the stream after it. */
@@ -562,13 +624,15 @@ static void test_connect_and_accept(void **state)
 {
     struct dt *t = *state;
     struct frame_enc *enc = frame_enc_new(&t->keys, true);
+    char *why = NULL;
     int s, fd;
 
     assert_non_null(enc);
-    assert_int_equal(datach_connect(t->ctx, "127.0.0.1", t->port, enc,
-                                    &t->w, &s), XLMIG_OK);
-    assert_int_equal(datach_accept(t->ctx, t->listen_fd, t->dec, t->ctl[0],
-                                   &t->w, &fd), XLMIG_OK);
+    assert_int_equal(datach_connect(t->ctx, "127.0.0.1", t->port, NULL, 2,
+                                    enc, &t->w, &s, &why), XLMIG_OK);
+    assert_null(why);
+    assert_int_equal(datach_accept(t->ctx, t->listen_fd, t->dec,
+                                   t->ctl[0], 0, &t->w, &fd), XLMIG_OK);
     close(fd);
     close(s);
     frame_enc_free(enc);
@@ -595,12 +659,16 @@ int main(void)
                                         dt_setup, dt_teardown),
         cmocka_unit_test_setup_teardown(test_ctl_eof_is_peer, dt_setup,
                                         dt_teardown),
+        cmocka_unit_test_setup_teardown(test_ctl_yield, dt_setup,
+                                        dt_teardown),
         cmocka_unit_test_setup_teardown(test_ctl_data_is_peer, dt_setup,
                                         dt_teardown),
         cmocka_unit_test_setup_teardown(test_cancel, dt_setup, dt_teardown),
         cmocka_unit_test_setup_teardown(test_session_deadline, dt_setup,
                                         dt_teardown),
         cmocka_unit_test_setup_teardown(test_connect_closed_port, dt_setup,
+                                        dt_teardown),
+        cmocka_unit_test_setup_teardown(test_connect_from, dt_setup,
                                         dt_teardown),
         cmocka_unit_test_setup_teardown(test_connect_and_accept, dt_setup,
                                         dt_teardown),

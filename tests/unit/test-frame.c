@@ -1305,6 +1305,54 @@ static void test_inplace_bad_args(void **state)
 }
 
 /*
+ * The two steps of frame_enc_pages_inplace(): the pack says what is left
+ * (its payload is what codec NONE sends), and the seal takes nothing but
+ * what a pack made: any other description is refused and takes no seq.
+ */
+static void test_packed_pages(void **state)
+{
+    struct frame_packed pk, bad;
+    struct frame_keys k;
+    struct frame_enc *e;
+    size_t n = 1, off = frame_pages_inplace_offset(9 * FRAME_PAGE_SIZE);
+    int i;
+
+    (void)state;
+    test_keys(&k, 32);
+    e = frame_enc_new(&k, false);
+    test_fill_pages(test_frame + off, 9, 5);        /* pages 0,1,5,6 zero */
+    assert_int_equal(frame_enc_pack_pages(test_frame, 9 * FRAME_PAGE_SIZE,
+                                          &pk), 0);
+    assert_int_equal(pk.pages, 9);
+    assert_int_equal(pk.zero_pages, 4);
+    assert_int_equal(pk.payload_len, 2 + 5 * FRAME_PAGE_SIZE);
+    assert_int_equal(frame_enc_pack_pages(test_frame, 4095, &bad),
+                     XLMIG_E_INVAL);
+    assert_int_equal(bad.pages, 0);
+    for (i = 0; i < 5; i++) {
+        bad = pk;
+        switch (i) {
+        case 0: bad.zero_pages++; break;
+        case 1: bad.payload_len++; break;
+        case 2: bad.pages = 0; break;
+        case 3: bad.pages = (size_t)-1 / FRAME_PAGE_SIZE + 2; break;
+        case 4: bad.zero_pages = bad.pages + 1; break;
+        }
+        assert_int_equal(frame_enc_packed_pages(e, FRAME_CODEC_NONE,
+                                                test_frame, &bad, &n),
+                         XLMIG_E_INVAL);
+        assert_int_equal(n, 0);
+    }
+    assert_int_equal(frame_enc_packed_pages(e, FRAME_CODEC_NR, test_frame,
+                                            &pk, &n), XLMIG_E_INVAL);
+    assert_int_equal(frame_enc_packed_pages(e, FRAME_CODEC_NONE, test_frame,
+                                            &pk, &n), 0);
+    assert_int_equal(n, FRAME_HDR_LEN + pk.payload_len + FRAME_TAG_LEN);
+    assert_int_equal(test_le32(test_frame + 24), 0);
+    frame_enc_free(e);
+}
+
+/*
  * The pieces of a PAGES frame without a codec: runs of kept pages are
  * one piece of body, each zero page one piece; a compressed frame's come
  * from scratch; a DATA frame is one piece.
@@ -1429,6 +1477,7 @@ int main(void)
         cmocka_unit_test(test_inner_auth),
         cmocka_unit_test(test_inplace_same),
         cmocka_unit_test(test_inplace_bad_args),
+        cmocka_unit_test(test_packed_pages),
         cmocka_unit_test(test_iov_pieces),
         TEST_IOV(test_roundtrip_matrix),
         TEST_IOV(test_roundtrip_sizes),

@@ -232,7 +232,7 @@ static const char every_kind[] =
     " compress=\"lz4\" encrypt=\"yes\" bandwidth=\"800Mbit\""
     " peer-timeout=\"300\" force=\"memory,pci-passthrough\""
     " paused=\"yes\" retries=\"3\" retry-delay=\"30\" timeout=\"3600\""
-    " keep-source=\"yes\">\n"                                         /* 9 */
+    " keep-source=\"yes\" max-downtime=\"150\" converge=\"abort\">\n" /* 9 */
     "    <disk vdev=\"xvdb\" sr=\"gold\"/>\n"                        /* 10 */
     "    <disk vdev=\"xvdc\" sr=\"silver\"/>\n"                      /* 11 */
     "  </migrate>\n"                                                 /* 12 */
@@ -315,6 +315,9 @@ static void test_load_every_kind(void **state)
     assert_true(j->encrypt);
     assert_true(j->paused);
     assert_string_equal(j->bandwidth, "800Mbit");
+    assert_string_equal(j->max_downtime, "150");
+    assert_string_equal(j->converge, "abort");
+    assert_false(j->no_live);
     assert_true(j->has_peer_timeout);
     assert_int_equal(j->peer_timeout, 300);
     assert_string_equal(j->force, "memory,pci-passthrough");
@@ -388,10 +391,11 @@ static void test_load_defaults_and_bounds(void **state)
         " vdev=\"xvda\" sr=\"s\"/>\n"
         "  <check id=\"c\" to=\"b\" domain=\"" UUID1 "\"/>\n"
         "  <migrate id=\"u\" to=\"b\" data=\"tcp:65535\""
-        " bandwidth=\"0\" peer-timeout=\"0\">\n"
+        " bandwidth=\"0\" peer-timeout=\"0\" encrypt=\"no\">\n"
         "    <select uuid=\"" UUID1 "\"/>\n"
         "  </migrate>\n"
-        "  <evacuate id=\"all\" to=\"b\" on-error=\"skip-dependents\"/>\n"
+        "  <evacuate id=\"all\" to=\"b\" on-error=\"skip-dependents\""
+        " data=\"auto\"/>\n"
         "  <wait id=\"w\" retries=\"10\" retry-delay=\"0\""
         " timeout=\"86400\"/>\n"
         TAIL;
@@ -433,10 +437,14 @@ static void test_load_defaults_and_bounds(void **state)
     assert_string_equal(j->bandwidth, "0");
     assert_true(j->has_peer_timeout);
     assert_int_equal(j->peer_timeout, 0);
+    /* encrypt="no" is asked for (--no-encrypt), not left out. */
+    assert_true(j->no_encrypt && !j->encrypt);
+    assert_false(f.jobs[0].no_encrypt || f.jobs[0].encrypt);
     j = &f.jobs[4];
     assert_int_equal(j->n_sel, 0);
     assert_int_equal(j->n_to, 1);
     assert_false(j->leave_maintenance);
+    assert_string_equal(j->data, "auto");
     j = &f.jobs[5];
     assert_int_equal(j->retries, 10);
     assert_int_equal(j->retry_delay, 0);
@@ -633,6 +641,28 @@ static void test_error_options(void **state)
                  "      bandwidth=\"99999999999Gbit\"/>\n"
                  TAIL, 4, "job s: bandwidth=\"99999999999Gbit\" is not a "
                  "rate");
+    expect_error(HEAD
+                 "  <host name=\"b\" address=\"b\"/>\n"
+                 "  <migrate id=\"m\" to=\"b\" domain=\"d\" live=\"no\""
+                 " converge=\"force\"/>\n"
+                 TAIL, 4, "job m: live=\"no\" has no live rounds for "
+                 "max-downtime or converge");
+    expect_error(HEAD
+                 "  <host name=\"b\" address=\"b\"/>\n"
+                 "  <migrate id=\"m\" to=\"b\" domain=\"d\""
+                 " max-downtime=\"0\"/>\n"
+                 TAIL, 4, "Invalid attribute max-downtime for element "
+                 "migrate");
+    expect_error(HEAD
+                 "  <host name=\"b\" address=\"b\"/>\n"
+                 "  <migrate id=\"m\" to=\"b\" domain=\"d\""
+                 " max-downtime=\"3600001\"/>\n"
+                 TAIL, 4, "Invalid attribute max-downtime for element "
+                 "migrate");
+    expect_error(HEAD
+                 "  <host name=\"b\" address=\"b\"/>\n"
+                 "  <evacuate id=\"e\" to=\"b\" converge=\"slow;rm\"/>\n"
+                 TAIL, 4, "Invalid attribute converge for element evacuate");
     expect_error(HEAD
                  "  <host name=\"b\" address=\"b\"/>\n"
                  "  <migrate id=\"m\" to=\"b\" domain=\"d\""

@@ -203,6 +203,33 @@ static void test_disks_round_trip(void **state)
     free(path);
 }
 
+/* A throttled migration's original scheduler cap comes back. */
+static void test_throttle_round_trip(void **state)
+{
+    struct jt *t = *state;
+    struct journal_rec in, out;
+    char *path = rec_path(t, "65a1b2c3-3");
+
+    rec_fill(&in, "65a1b2c3-3");
+    in.throttle = true;
+    in.sched_cap = 150;
+    assert_int_equal(journal_write(t->ctx, &in), XLMIG_OK);
+    assert_int_equal(journal_read(t->ctx, path, &out), XLMIG_OK);
+    assert_rec_equal(&in, &out);
+    assert_true(out.throttle);
+    assert_int_equal(out.sched_cap, 150);
+    in.sched_cap = 0;
+    assert_int_equal(journal_write(t->ctx, &in), XLMIG_OK);
+    assert_int_equal(journal_read(t->ctx, path, &out), XLMIG_OK);
+    assert_true(out.throttle);
+    assert_int_equal(out.sched_cap, 0);
+    in.throttle = false;
+    assert_int_equal(journal_write(t->ctx, &in), XLMIG_OK);
+    assert_int_equal(journal_read(t->ctx, path, &out), XLMIG_OK);
+    assert_false(out.throttle);
+    free(path);
+}
+
 /* A name cut inside a UTF-8 character must not make the record
  * unreadable. */
 static void test_invalid_utf8_is_stored_readable(void **state)
@@ -324,7 +351,8 @@ static char *json_with(const char *key, const char *value)
         { "suspended", "false" }, { "started", "1.5" },
         { "updated", "2" }, { "error", "\"\"" },
         /* Optional (added later): absent is false, as in old journals. */
-        { "paused", NULL }, { "disks", NULL },
+        { "paused", NULL }, { "disks", NULL }, { "throttle", NULL },
+        { "sched_cap", NULL },
     };
     char *out = xstrdup("{"), *next;
     const char *v;
@@ -399,6 +427,16 @@ static void test_damaged_files_are_inval(void **state)
           "src is missing" },
         { "disks many", "disks", "[{},{},{},{},{},{},{},{},{}]", NULL, 0,
           "more disks" },
+        { "throttle str", "throttle", "\"yes\"", NULL, 0,
+          "throttle not true/false" },
+        /* throttle without its cap, or a cap Xen cannot have */
+        { "throttle no cap", "throttle", "true", NULL, 0, "sched_cap" },
+        { "throttle cap neg", "throttle", "true, \"sched_cap\": -1", NULL,
+          0, "sched_cap" },
+        { "throttle cap big", "throttle", "true, \"sched_cap\": 65536",
+          NULL, 0, "sched_cap" },
+        { "throttle cap str", "throttle", "true, \"sched_cap\": \"50\"",
+          NULL, 0, "sched_cap" },
     };
     struct jt *t = *state;
     struct journal_rec r;
@@ -455,6 +493,8 @@ static void test_damaged_files_are_inval(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_throttle_round_trip, jt_setup,
+                                        jt_teardown),
         cmocka_unit_test_setup_teardown(test_disks_round_trip, jt_setup,
                                         jt_teardown),
         cmocka_unit_test_setup_teardown(test_round_trip, jt_setup,

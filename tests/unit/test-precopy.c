@@ -76,48 +76,103 @@ static void test_idle_stops_after_round_2(void **state)
     assert_string_equal(m.last.why, "");
 }
 
-/* A recorded sequence (lab, 128 MiB PVH guest, 4 MB/s of tmpfs writes). */
-static void test_recorded_converging(void **state)
+/*
+ * Rounds recorded from sim migrations (64 MiB guests, random memory, the
+ * stream held to 40 MB/s, xlmig -vv's "precopy:" lines): the pages each
+ * round sent, how long it took and the bytes it put on the stream.
+ */
+struct rec_round {
+    uint64_t pages;
+    double secs;
+    uint64_t bytes;
+};
+
+static enum precopy_action replay(const struct precopy_params *p,
+                                  const struct rec_round *rec, size_t n,
+                                  struct precopy_report *r)
 {
-    static const struct { uint64_t dirty; double secs; } rec[] = {
-        { 32784, 2.60 }, { 2911, 0.25 }, { 1102, 0.09 }, { 812, 0.07 },
-    };
-    struct precopy_params p;
-    struct precopy_report r;
+    enum precopy_action a = PRECOPY_CONTINUE;
     struct precopy pc;
     double now = 0;
     size_t i;
-    enum precopy_action a = PRECOPY_CONTINUE;
+
+    precopy_init(&pc, p, true, now);
+    for (i = 0; i < n && a == PRECOPY_CONTINUE; i++) {
+        precopy_before(&pc, rec[i].pages, now);
+        now += rec[i].secs;
+        a = precopy_after(&pc, rec[i].bytes, now, r);
+    }
+    return a;
+}
+
+/* 20000 pages/s over a 48 MiB working set, --converge force: stalls. */
+static void test_recorded_stalling(void **state)
+{
+    static const struct rec_round rec[] = {
+        { 16384, 1.654, 67227281 }, { 11448, 1.156, 47002720 },
+        { 10379, 1.066, 42613347 }, { 10205, 1.025, 41885706 },
+    };
+    struct precopy_params p;
+    struct precopy_report r;
 
     (void)state;
     precopy_params_default(&p);
-    p.max_downtime_ms = 150;
-    precopy_init(&pc, &p, true, now);
-    for (i = 0; i < 4 && a == PRECOPY_CONTINUE; i++) {
-        precopy_before(&pc, rec[i].dirty, now);
-        now += rec[i].secs;
-        a = precopy_after(&pc, rec[i].dirty * PRECOPY_PAGE_SIZE, now, &r);
-    }
-    /* Round 2: 2911 pages dirtied in 2.6 s, 1120 pages/s; a 0.25 s round
-     * leaves 280, 0.024 s at its 47.7 MB/s: 124 ms predicted. */
-    assert_int_equal(a, PRECOPY_STOP);
+    p.max_downtime_ms = 100;
+    p.converge = PRECOPY_CONVERGE_FORCE;
+    assert_int_equal(replay(&p, rec, 4, &r), PRECOPY_STOP);
+    assert_int_equal(r.round, 4);
+    assert_true(r.dirty_rate > 9500 && r.dirty_rate < 9650);
+    assert_true(r.predicted_ms > 1000 && r.predicted_ms < 1200);
+    assert_non_null(strstr(r.why, "not converging (round 4)"));
+}
+
+/*
+ * 3000 pages/s: converging; the last round (120 pages) went into the
+ * pipe's buffer in a millisecond, which must not pass for a 490 MB/s
+ * link: its prediction keeps to the rate of the rounds before.
+ */
+static void test_recorded_converging(void **state)
+{
+    static const struct rec_round rec[] = {
+        { 16384, 1.654, 67233746 }, { 4076, 0.388, 16714368 },
+        { 1121, 0.129, 4589880 }, { 389, 0.031, 1589941 },
+        { 120, 0.001, 492496 },
+    };
+    struct precopy_params p;
+    struct precopy_report r;
+
+    (void)state;
+    precopy_params_default(&p);
+    p.max_downtime_ms = 300;
+    p.fixed_ms = 50;
+    /* Round 2: 4076 pages in 1.654 s, 2464 pages/s; 0.388 s of it at
+     * the rounds' 40.7 MB/s: 956 pages, 96 ms, + 50 = 146 ms <= 225. */
+    assert_int_equal(replay(&p, rec, 5, &r), PRECOPY_STOP);
     assert_int_equal(r.round, 2);
-    assert_true(r.dirty_rate > 1100 && r.dirty_rate < 1140);
-    assert_true(r.predicted_ms > 120 && r.predicted_ms < 130);
+    assert_true(r.predicted_ms > 140 && r.predicted_ms < 150);
+    assert_string_equal(r.why, "");
+    /* To 10 ms: it goes on to the last round, where the link is still
+     * about 40 MB/s. */
+    p.max_downtime_ms = 10;
+    p.fixed_ms = 1;
+    replay(&p, rec, 5, &r);
+    assert_int_equal(r.round, 5);
+    assert_true(r.link_rate > 30e6 && r.link_rate < 60e6);
 }
 
 static void test_converges_geometrically(void **state)
 {
     struct precopy_params p;
-    struct model m = { .rate = 5000, .link = 100e6, .wss = 20000,
+    struct model m = { .rate = 10000, .link = 100e6, .wss = 20000,
                        .pages = 32768, .throttle_allowed = true };
 
     (void)state;
     precopy_params_default(&p);
     p.max_downtime_ms = 120;
+    p.fixed_ms = 20;
     assert_int_equal(model_run(&m, &p), PRECOPY_STOP);
     assert_true(m.rounds > 2);
-    assert_true(m.downtime_ms <= 120);
+    assert_true(m.downtime_ms <= 120 * 0.75);
     assert_int_equal(m.max_throttle, 0);
 }
 
@@ -174,6 +229,34 @@ static void test_throttle_gives_up_at_max(void **state)
     assert_int_equal(model_run(&m, &p), PRECOPY_STOP);
     assert_int_equal(m.max_throttle, PRECOPY_THROTTLE_MAX);
     assert_non_null(strstr(m.last.why, "95 % of its CPU throttled"));
+}
+
+/* A fixed part over the target: no throttle could help; said at once. */
+static void test_fixed_over_target(void **state)
+{
+    struct precopy_params p;
+    struct model m = { .rate = 100, .link = 100e6, .wss = 1000,
+                       .pages = 32768, .throttle_allowed = true };
+
+    (void)state;
+    precopy_params_default(&p);
+    p.max_downtime_ms = 100;
+    p.fixed_ms = 120;
+    assert_int_equal(model_run(&m, &p), PRECOPY_STOP);
+    assert_int_equal(m.rounds, 2);
+    assert_int_equal(m.max_throttle, 0);
+    assert_non_null(strstr(m.last.why, "fixed part of the downtime (120 ms) "
+                                       "is over the target: stopped with"));
+    /* Within the target, though over the aim: good enough. */
+    p.fixed_ms = 90;
+    assert_int_equal(model_run(&m, &p), PRECOPY_STOP);
+    assert_int_equal(m.rounds, 2);
+    assert_string_equal(m.last.why, "");
+    /* abort says why it cannot be met. */
+    p.fixed_ms = 120;
+    p.converge = PRECOPY_CONVERGE_ABORT;
+    assert_int_equal(model_run(&m, &p), PRECOPY_ABORT);
+    assert_non_null(strstr(m.last.why, "fixed cost of 120 ms alone"));
 }
 
 static void test_throttle_not_allowed_forces(void **state)
@@ -373,11 +456,13 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_idle_stops_after_round_2),
+        cmocka_unit_test(test_recorded_stalling),
         cmocka_unit_test(test_recorded_converging),
         cmocka_unit_test(test_converges_geometrically),
         cmocka_unit_test(test_force_stops_at_stall),
         cmocka_unit_test(test_throttle_meets_target),
         cmocka_unit_test(test_throttle_gives_up_at_max),
+        cmocka_unit_test(test_fixed_over_target),
         cmocka_unit_test(test_throttle_not_allowed_forces),
         cmocka_unit_test(test_abort_names_rates),
         cmocka_unit_test(test_limits),

@@ -367,6 +367,28 @@ static void test_xs_stream_roundtrip(void **state)
     }
 }
 
+/* HELLO's caps: "stream", and "restream" (a second STREAM). */
+static void test_xs_hello_caps(void **state)
+{
+    struct xs_msg_hello a = { .version = 1, .stream = true,
+                              .restream = true }, b;
+    char *text, *why = NULL;
+
+    (void)state;
+    snprintf(a.sw, sizeof(a.sw), "0.1.0");
+    text = xs_msg_hello_encode(&a);
+    assert_non_null(strstr(text, "\"caps\":[\"stream\",\"restream\"]"));
+    assert_int_equal(xs_msg_hello_decode(text, 1, &b, &why), XLMIG_OK);
+    assert_true(b.stream && b.restream);
+    free(text);
+    /* An older receiver's: no restream. */
+    assert_int_equal(xs_msg_hello_decode("{\"xlmig\":1,\"version\":\"0.1\","
+                                         "\"caps\":[\"stream\"]}", 1, &b,
+                                         &why), XLMIG_OK);
+    assert_true(b.stream && !b.restream);
+    assert_null(why);
+}
+
 static void test_xs_stream_ok_roundtrip(void **state)
 {
     static const char *const addrs[] = {
@@ -402,8 +424,17 @@ static void test_xs_stream_ok_roundtrip(void **state)
         assert_memory_equal(&b.keys, &a.keys, sizeof(a.keys));
         assert_string_equal(b.addr, a.addr);
         assert_int_equal(b.port, a.port);
+        assert_false(b.network);
         free(text);
     }
+    /* On the receiver's migration network: said only then. */
+    a.network = true;
+    text = xs_msg_stream_ok_encode(&a);
+    assert_non_null(strstr(text, "\"network\":true"));
+    assert_int_equal(xs_msg_stream_ok_decode(text, true, &b, &why),
+                     XLMIG_OK);
+    assert_true(b.network);
+    free(text);
     /* Upper-case hex is the same key. */
     assert_int_equal(xs_msg_stream_ok_decode("{\"keys\":\"" TEST_XS_HEX
                                              "\"}", false, &a, &why),
@@ -658,6 +689,10 @@ static void test_xs_malformed(void **state)
           "\"port\":65536}", "port: not an integer in 1..65535" },
         { TEST_XS_OK_TCP, "{" TEST_XS_KEYS ",\"addr\":\"::1\","
           "\"port\":-5}", "port: not an integer in 1..65535" },
+        { TEST_XS_OK_TCP, "{" TEST_XS_KEYS ",\"addr\":\"::1\","
+          "\"port\":5,\"network\":1}", "network: not true or false" },
+        { TEST_XS_OK_TCP, "{" TEST_XS_KEYS ",\"addr\":\"::1\","
+          "\"port\":5,\"network\":\"yes\"}", "network: not true or false" },
         /* PROGRESS */
         { TEST_XS_PROGRESS, "{}", "bytes: missing" },
         { TEST_XS_PROGRESS, "{\"bytes\":-1}", "bytes: not an integer in "
@@ -802,6 +837,7 @@ int main(void)
         cmocka_unit_test(test_x_bad_headers),
         cmocka_unit_test(test_x_body_with_nul_is_refused),
         cmocka_unit_test(test_xs_stream_roundtrip),
+        cmocka_unit_test(test_xs_hello_caps),
         cmocka_unit_test(test_xs_stream_ok_roundtrip),
         cmocka_unit_test(test_xs_stream_ok_error_text),
         cmocka_unit_test(test_xs_progress_roundtrip),

@@ -5,7 +5,10 @@
  * reports a truncated, malformed or stalled stream, and can be stopped.
  * Framed (xlmig/1): a sending pump and a receiving pump in a row give
  * back the stream byte for byte with every codec, clear and encrypted,
- * leave zero pages off the wire, and refuse a corrupted frame.
+ * leave zero pages off the wire, and refuse a corrupted frame. The auto
+ * codec's choice (pump-auto.c) on recorded measurements: each codec
+ * tried once, then the one the link, the receiver and the CPU make
+ * fastest, and only the tries that could pay.
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -22,6 +25,7 @@
 #include "datach.h"
 #include "fdio.h"
 #include "frame.h"
+#include "pump-auto.h"
 #include "pump.h"
 #include "stream.h"
 #include "test-util.h"
@@ -551,6 +555,332 @@ static int test_teardown(void **state)
     return 0;
 }
 
+/* ---- the auto codec's choice ---- */
+
+#define TEST_AUTO_RAW (1u << 20)            /* a full frame of pages */
+#define TEST_AUTO_PAYLOAD (512u << 10)      /* half of them zero */
+#define TEST_AUTO_OVERHEAD (FRAME_HDR_LEN + FRAME_TAG_LEN)
+
+/* What a codec does to the test's pages: wire bytes and CPU ns per
+ * payload byte. The sending thread's other work: 0.1 ns per raw byte. */
+struct test_auto_codec {
+    double ratio, ns;
+};
+static const struct test_auto_codec test_auto_codecs[FRAME_CODEC_NR] = {
+    [FRAME_CODEC_NONE] = { 1.0, 0.05 },
+    [FRAME_CODEC_LZ4] = { 0.45, 0.5 },
+    [FRAME_CODEC_ZSTD] = { 0.35, 0.9 },
+};
+
+/* Downstream, as the queue shows it, and the time. */
+struct test_auto_sim {
+    double wire_ns, raw_ns;     /* seconds (ns) per wire and raw byte */
+    uint64_t waiting;           /* bytes left in the queue (0: empty);
+                                   the frames before them are gone */
+    double t;
+    uint64_t written;
+};
+
+/* The costs of a frame of class cls with the choice ch (and its trial);
+ * returns its wire bytes. */
+static size_t test_auto_report(struct pump_auto *a, enum pump_auto_class cls,
+                               struct pump_auto_choice ch, size_t raw,
+                               size_t payload,
+                               const struct test_auto_codec *codecs)
+{
+    struct pump_auto_cost f = {
+        .cls = cls, .ch = ch, .raw = raw, .payload = payload,
+        .wire = (size_t)((double)payload * codecs[ch.codec].ratio) +
+                TEST_AUTO_OVERHEAD,
+        .t_codec = (double)payload * codecs[ch.codec].ns * 1e-9,
+        .t_other = (double)raw * 0.1e-9,
+    };
+
+    if ((unsigned)ch.trial < FRAME_CODEC_NR) {
+        f.trial_len = (size_t)((double)payload * codecs[ch.trial].ratio);
+        f.t_trial = (double)payload * codecs[ch.trial].ns * 1e-9;
+    }
+    pump_auto_frame(a, &f);
+    return f.wire;
+}
+
+/* The codec of the next frame, no trial. */
+static enum frame_codec test_auto_codec(struct pump_auto *a,
+                                        enum pump_auto_class cls, size_t raw,
+                                        size_t payload)
+{
+    struct pump_auto_choice ch = pump_auto_pick(a, cls, raw, payload);
+
+    assert_int_equal(ch.trial, FRAME_CODEC_NR);
+    return ch.codec;
+}
+
+/*
+ * One frame of class cls with the choice ch: its costs reported, then
+ * the queue sampled after downstream took it.
+ */
+static void test_auto_send(struct pump_auto *a, struct test_auto_sim *sim,
+                           enum pump_auto_class cls,
+                           struct pump_auto_choice ch, size_t raw,
+                           size_t payload,
+                           const struct test_auto_codec *codecs)
+{
+    size_t wire = test_auto_report(a, cls, ch, raw, payload, codecs);
+    uint64_t w = sim->waiting < sim->written ? sim->waiting : sim->written;
+
+    /* As the pump: before the write, then after downstream took it. */
+    pump_auto_queue(a, sim->t, sim->written, w);
+    sim->written += wire;
+    sim->t += ((double)wire * sim->wire_ns + (double)raw * sim->raw_ns) *
+              1e-9;
+    pump_auto_queue(a, sim->t, sim->written,
+                    sim->waiting < sim->written ? sim->waiting
+                                                : sim->written);
+}
+
+/*
+ * Picks and sends n frames; counts how often each codec came, and (at
+ * FRAME_CODEC_NR + codec) how often each was tried beside.
+ */
+static void test_auto_run(struct pump_auto *a, struct test_auto_sim *sim,
+                          enum pump_auto_class cls, int n,
+                          const struct test_auto_codec *codecs,
+                          int counts[2 * FRAME_CODEC_NR])
+{
+    struct pump_auto_choice ch;
+    int i;
+
+    for (i = 0; i < 2 * FRAME_CODEC_NR; i++) counts[i] = 0;
+    for (i = 0; i < n; i++) {
+        ch = pump_auto_pick(a, cls, TEST_AUTO_RAW, TEST_AUTO_PAYLOAD);
+        assert_true((unsigned)ch.codec < FRAME_CODEC_NR);
+        assert_true(ch.trial != ch.codec && ch.trial <= FRAME_CODEC_NR);
+        counts[ch.codec]++;
+        if (ch.trial < FRAME_CODEC_NR) counts[FRAME_CODEC_NR + ch.trial]++;
+        test_auto_send(a, sim, cls, ch, TEST_AUTO_RAW, TEST_AUTO_PAYLOAD,
+                       codecs);
+    }
+}
+
+/* The codec the choice settles on over a link of wire_ns, raw_ns. */
+static enum frame_codec test_auto_settle(double wire_ns, double raw_ns,
+                                         int counts[2 * FRAME_CODEC_NR])
+{
+    struct test_auto_sim sim = { .wire_ns = wire_ns, .raw_ns = raw_ns,
+                                 .waiting = 1 };
+    struct pump_auto a;
+
+    pump_auto_init(&a);
+    test_auto_run(&a, &sim, PUMP_AUTO_PAGES, 200, test_auto_codecs,
+                  counts);
+    test_auto_run(&a, &sim, PUMP_AUTO_PAGES, 300, test_auto_codecs,
+                  counts);
+    return pump_auto_pick(&a, PUMP_AUTO_PAGES, TEST_AUTO_RAW,
+                          TEST_AUTO_PAYLOAD).codec;
+}
+
+/* Each codec is tried once first; a frame of zero pages takes none. */
+static void test_auto_tries_each_codec_first(void **state)
+{
+    struct pump_auto_choice ch;
+    struct pump_auto a;
+    enum frame_codec c;
+
+    (void)state;
+    pump_auto_init(&a);
+    assert_int_equal(test_auto_codec(&a, PUMP_AUTO_PAGES, TEST_AUTO_RAW, 32),
+                     FRAME_CODEC_NONE);
+    for (c = FRAME_CODEC_LZ4; c < FRAME_CODEC_NR; c++) {
+        ch = pump_auto_pick(&a, PUMP_AUTO_PAGES, TEST_AUTO_RAW,
+                            TEST_AUTO_PAYLOAD);
+        assert_int_equal(ch.codec, c);
+        assert_int_equal(ch.trial, FRAME_CODEC_NR);
+        test_auto_report(&a, PUMP_AUTO_PAGES, ch, TEST_AUTO_RAW,
+                         TEST_AUTO_PAYLOAD, test_auto_codecs);
+    }
+    /* Nothing known of downstream: sending costs nothing, none wins. */
+    assert_int_equal(test_auto_codec(&a, PUMP_AUTO_PAGES, TEST_AUTO_RAW,
+                                     TEST_AUTO_PAYLOAD), FRAME_CODEC_NONE);
+    /* The other class starts afresh. */
+    assert_int_equal(test_auto_codec(&a, PUMP_AUTO_DATA, 65536, 65536),
+                     FRAME_CODEC_LZ4);
+}
+
+/*
+ * 1 Gbit/s (8 ns a byte): the link is the bottleneck with every codec,
+ * so the one that sends least; loopback-like (0.4 ns): nothing to gain
+ * that costs less than compressing; 500 MB/s: lz4, whose CPU the link
+ * time covers, where zstd's does not.
+ */
+static void test_auto_follows_the_link(void **state)
+{
+    int counts[2 * FRAME_CODEC_NR];
+
+    (void)state;
+    assert_int_equal(test_auto_settle(8, 0, counts), FRAME_CODEC_ZSTD);
+    assert_int_equal(counts[FRAME_CODEC_ZSTD], 300);
+    /* Busy link: no try of a codec that sends more. */
+    assert_int_equal(counts[FRAME_CODEC_NR + FRAME_CODEC_LZ4], 0);
+
+    assert_int_equal(test_auto_settle(0.4, 0, counts), FRAME_CODEC_NONE);
+    assert_true(counts[FRAME_CODEC_NONE] >= 290);
+
+    assert_int_equal(test_auto_settle(2, 0, counts), FRAME_CODEC_LZ4);
+    assert_int_equal(counts[FRAME_CODEC_LZ4], 300);
+    /* zstd is tried beside, ever more rarely; none never (busy). */
+    assert_true(counts[FRAME_CODEC_NR + FRAME_CODEC_ZSTD] >= 1);
+    assert_true(counts[FRAME_CODEC_NR + FRAME_CODEC_ZSTD] <=
+                300 / PUMP_AUTO_PROBE_MIN);
+    assert_int_equal(counts[FRAME_CODEC_NR + FRAME_CODEC_NONE], 0);
+    assert_int_equal(counts[FRAME_CODEC_NR + FRAME_CODEC_LZ4], 0);
+}
+
+/*
+ * A receiver that takes 1 ns per raw byte whatever the wire: fewer wire
+ * bytes buy nothing, and compressing costs CPU: none. The fit tells the
+ * two apart because frames of different codecs leave at the same pace.
+ */
+static void test_auto_receiver_bound_sends_plain(void **state)
+{
+    int counts[2 * FRAME_CODEC_NR];
+
+    (void)state;
+    assert_int_equal(test_auto_settle(0, 1, counts), FRAME_CODEC_NONE);
+    assert_true(counts[FRAME_CODEC_NONE] >= 280);
+    /* The same with a slow link beside it: both rates are fitted. */
+    assert_int_equal(test_auto_settle(4, 1, counts), FRAME_CODEC_ZSTD);
+}
+
+/* Each codec's first frame, nothing else. */
+static void test_auto_first_tries(struct pump_auto *a)
+{
+    struct pump_auto_choice ch;
+    enum frame_codec c;
+
+    for (c = FRAME_CODEC_LZ4; c < FRAME_CODEC_NR; c++) {
+        ch = pump_auto_pick(a, PUMP_AUTO_PAGES, TEST_AUTO_RAW,
+                            TEST_AUTO_PAYLOAD);
+        assert_int_equal(ch.codec, c);
+        test_auto_report(a, PUMP_AUTO_PAGES, ch, TEST_AUTO_RAW,
+                         TEST_AUTO_PAYLOAD, test_auto_codecs);
+    }
+}
+
+/* A bandwidth limit is a link of that rate, queue or no queue. */
+static void test_auto_limit_is_a_link(void **state)
+{
+    struct pump_auto a;
+
+    (void)state;
+    pump_auto_init(&a);
+    test_auto_first_tries(&a);
+    assert_int_equal(test_auto_codec(&a, PUMP_AUTO_PAGES, TEST_AUTO_RAW,
+                                     TEST_AUTO_PAYLOAD), FRAME_CODEC_NONE);
+    pump_auto_set_limit(&a, 50000000);
+    assert_int_equal(test_auto_codec(&a, PUMP_AUTO_PAGES, TEST_AUTO_RAW,
+                                     TEST_AUTO_PAYLOAD), FRAME_CODEC_ZSTD);
+    pump_auto_set_limit(&a, 0);
+    assert_int_equal(test_auto_codec(&a, PUMP_AUTO_PAGES, TEST_AUTO_RAW,
+                                     TEST_AUTO_PAYLOAD), FRAME_CODEC_NONE);
+}
+
+/*
+ * The classes keep their own figures: pfn lists that zstd packs eight
+ * times tighter than lz4 get zstd over a 500 MB/s link where pages,
+ * for which it gains less, get lz4.
+ */
+static void test_auto_classes_apart(void **state)
+{
+    static const struct test_auto_codec lists[FRAME_CODEC_NR] = {
+        [FRAME_CODEC_NONE] = { 1.0, 0.05 },
+        [FRAME_CODEC_LZ4] = { 0.5, 0.3 },
+        [FRAME_CODEC_ZSTD] = { 0.06, 0.6 },
+    };
+    struct test_auto_sim sim = { .wire_ns = 2, .waiting = 1 };
+    struct pump_auto a;
+    int counts[2 * FRAME_CODEC_NR], i;
+
+    (void)state;
+    pump_auto_init(&a);
+    for (i = 0; i < 100; i++) {
+        test_auto_run(&a, &sim, PUMP_AUTO_PAGES, 4, test_auto_codecs,
+                      counts);
+        test_auto_run(&a, &sim, PUMP_AUTO_DATA, 1, lists, counts);
+    }
+    assert_int_equal(test_auto_codec(&a, PUMP_AUTO_PAGES, TEST_AUTO_RAW,
+                                     TEST_AUTO_PAYLOAD), FRAME_CODEC_LZ4);
+    assert_int_equal(test_auto_codec(&a, PUMP_AUTO_DATA, TEST_AUTO_PAYLOAD,
+                                     TEST_AUTO_PAYLOAD), FRAME_CODEC_ZSTD);
+}
+
+/*
+ * The link gets faster (a competing transfer ends): the queue runs dry
+ * under zstd, lighter codecs are tried, and what leaves the empty queue
+ * shows the link is faster than fitted: the choice comes down to none.
+ */
+static void test_auto_faster_link_found(void **state)
+{
+    struct test_auto_sim sim = { .wire_ns = 8, .waiting = 1 };
+    struct pump_auto a;
+    int counts[2 * FRAME_CODEC_NR];
+
+    (void)state;
+    pump_auto_init(&a);
+    test_auto_run(&a, &sim, PUMP_AUTO_PAGES, 100, test_auto_codecs,
+                  counts);
+    assert_int_equal(test_auto_codec(&a, PUMP_AUTO_PAGES, TEST_AUTO_RAW,
+                                     TEST_AUTO_PAYLOAD), FRAME_CODEC_ZSTD);
+    sim.wire_ns = 0.2;
+    sim.waiting = 0;
+    test_auto_run(&a, &sim, PUMP_AUTO_PAGES, 1000, test_auto_codecs,
+                  counts);
+    assert_true(counts[FRAME_CODEC_NONE] >= 800);
+    assert_int_equal(test_auto_codec(&a, PUMP_AUTO_PAGES, TEST_AUTO_RAW,
+                                     TEST_AUTO_PAYLOAD), FRAME_CODEC_NONE);
+}
+
+/*
+ * A receiver on this host: downstream is work on the same CPUs, which a
+ * codec only adds to, so none, and nothing tried; a limit is a link
+ * there too.
+ */
+static void test_auto_local_receiver(void **state)
+{
+    struct test_auto_sim sim = { .wire_ns = 8, .waiting = 1 };
+    struct pump_auto a;
+    int counts[2 * FRAME_CODEC_NR];
+
+    (void)state;
+    pump_auto_init(&a);
+    pump_auto_set_shared(&a, true);
+    test_auto_run(&a, &sim, PUMP_AUTO_PAGES, 100, test_auto_codecs,
+                  counts);
+    assert_int_equal(counts[FRAME_CODEC_NONE], 100);
+    pump_auto_set_limit(&a, 50000000);
+    test_auto_run(&a, &sim, PUMP_AUTO_PAGES, 100, test_auto_codecs,
+                  counts);
+    assert_int_equal(counts[FRAME_CODEC_LZ4], 1);
+    assert_true(counts[FRAME_CODEC_ZSTD] >= 95);
+}
+
+/* Where the queue cannot be seen, writes that take time are the link. */
+static void test_auto_blind_writes(void **state)
+{
+    struct pump_auto a;
+    int i;
+
+    (void)state;
+    pump_auto_init(&a);
+    test_auto_first_tries(&a);
+    /* 1 MiB writes taking 8 ms: 8 ns a byte, after 8 MiB of them. */
+    for (i = 0; i < 7; i++) pump_auto_write(&a, 1u << 20, 8.4e-3);
+    assert_int_equal(test_auto_codec(&a, PUMP_AUTO_PAGES, TEST_AUTO_RAW,
+                                     TEST_AUTO_PAYLOAD), FRAME_CODEC_NONE);
+    pump_auto_write(&a, 1u << 20, 8.4e-3);
+    assert_int_equal(test_auto_codec(&a, PUMP_AUTO_PAGES, TEST_AUTO_RAW,
+                                     TEST_AUTO_PAYLOAD), FRAME_CODEC_ZSTD);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -566,6 +896,14 @@ int main(void)
         cmocka_unit_test(test_framed_round_trip),
         cmocka_unit_test(test_framed_corrupt_frame_refused),
         cmocka_unit_test(test_framed_truncated_stream),
+        cmocka_unit_test(test_auto_tries_each_codec_first),
+        cmocka_unit_test(test_auto_follows_the_link),
+        cmocka_unit_test(test_auto_receiver_bound_sends_plain),
+        cmocka_unit_test(test_auto_limit_is_a_link),
+        cmocka_unit_test(test_auto_classes_apart),
+        cmocka_unit_test(test_auto_faster_link_found),
+        cmocka_unit_test(test_auto_local_receiver),
+        cmocka_unit_test(test_auto_blind_writes),
     };
 
     return cmocka_run_group_tests(tests, test_setup, test_teardown);
