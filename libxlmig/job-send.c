@@ -530,12 +530,13 @@ static int job_send_precopy(struct job_send *js)
     if (rc || js->opts->no_live ||
         js->pp.converge != PRECOPY_CONVERGE_THROTTLE)
         return rc;
+    /* Not knowing the cap only means not throttling (logged). */
     rc = hv_sched_cap_get(js->hv, js->domid, &capable, &js->orig_cap,
                           &js->vcpus);
-    if (rc) return rc;
-    if (!capable) {
-        job_info(&js->job, "%s's scheduler has no cap: it cannot be "
-                 "throttled if it does not converge", js->name);
+    if (rc || !capable) {
+        job_info(&js->job, "%s's scheduler cap %s: it cannot be "
+                 "throttled if it does not converge", js->name,
+                 rc ? "cannot be read" : "does not exist");
         return XLMIG_OK;
     }
     js->job.jr.throttle = true;

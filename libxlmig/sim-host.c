@@ -349,8 +349,11 @@ int xlmig_sim_domain_info(struct xlmig_ctx *ctx, const char *domain,
     info->writes = h.writes;
     info->boots = h.boots;
     info->resumes = h.resumes;
-    rc = hv_sched_cap_get(&s->base, domid, &capable, &info->sched_cap,
-                          &vcpus);
+    /* The cap is the host's, beside the guest: not having it is no
+     * reason to say nothing of the guest (logged). */
+    if (hv_sched_cap_get(&s->base, domid, &capable, &info->sched_cap,
+                         &vcpus))
+        info->sched_cap = 0;
 out:
     free(json);
     free(path);
