@@ -6,7 +6,7 @@
 # (its CLOCK_BOOTTIME gap across the migration, the two hosts' clocks set
 # to agree first: lab_sync_clocks):
 #  - `xl migrate` A -> B: libxc's policy (5 rounds) stops with the working
-#    set dirty; its downtime is over the limit;
+#    set dirty; its downtime is over the 300 ms xlmig is asked for;
 #  - `xlmig migrate --max-downtime 300 --converge=throttle` B -> A: xlmig
 #    throttles the guest with its scheduler cap until it converges; the
 #    downtime is within the limit and well under xl's; the cap is 95 again
@@ -43,8 +43,10 @@ xlmig_timed_gap A B lab1 "xl migrate lab1 $(lab_ip B)" /share/m85-xl.log ||
 	lab_fail "xl migrate failed: $(tail -n 2 "$LAB_RUN_DIR/A/share/m85-xl.log")"
 result "xl migrate ($RATE MiB/s over $WSS MiB)"
 t_xl=$XLMIG_GAP_MS
-[ "$t_xl" -gt "$XLMIG_LAB_DOWNTIME_MS" ] ||
-	lab_fail "xl's downtime $t_xl ms is within $XLMIG_LAB_DOWNTIME_MS ms: the guest does not dirty enough to tell the policies apart"
+# xl must miss what xlmig is asked for, or nothing tells them apart (on a
+# quiet machine xl's is 1.9 s, on a loaded one 4.5-4.8 s).
+[ "$t_xl" -gt 300 ] ||
+	lab_fail "xl's downtime $t_xl ms meets the 300 ms asked of xlmig: the guest does not dirty enough to tell the policies apart"
 xlmig_expect_no_domains A 30
 c1=$(xlmig_expect_counting B lab1 "$(lab_counter A lab1)")
 
