@@ -259,3 +259,19 @@ int hv_sched_cap_set(struct hv *hv, uint32_t domid, unsigned cap)
 {
     return hv->ops->sched_cap_set(hv, domid, cap);
 }
+
+int hv_sched_cap_restore(struct hv *hv, uint32_t domid, unsigned cap,
+                         unsigned *was_r)
+{
+    bool capable;
+    unsigned vcpus;
+    int rc;
+
+    rc = hv_sched_cap_get(hv, domid, &capable, was_r, &vcpus);
+    if (rc) {
+        *was_r = HV_CAP_UNKNOWN;
+        return rc;
+    }
+    if (!capable) *was_r = cap;
+    return *was_r == cap ? XLMIG_OK : hv_sched_cap_set(hv, domid, cap);
+}

@@ -12,6 +12,7 @@
 #ifndef XLMIG_HV_H
 #define XLMIG_HV_H
 
+#include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -317,6 +318,14 @@ MUST_CHECK int hv_sched_cap_get(struct hv *hv, uint32_t domid,
                                 bool *capable_r, unsigned *cap_r,
                                 unsigned *vcpus_r);
 MUST_CHECK int hv_sched_cap_set(struct hv *hv, uint32_t domid, unsigned cap);
+/*
+ * After a throttle: the domain's cap put back to cap where it is not.
+ * *was_r is the cap it had (cap itself where its scheduler has none), or
+ * HV_CAP_UNKNOWN where it could not be read (nothing set then).
+ */
+#define HV_CAP_UNKNOWN UINT_MAX
+MUST_CHECK int hv_sched_cap_restore(struct hv *hv, uint32_t domid,
+                                    unsigned cap, unsigned *was_r);
 
 /* A uuid as text, "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx". */
 #define HV_UUID_STR_LEN 37

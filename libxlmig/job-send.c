@@ -553,17 +553,14 @@ static int job_send_precopy(struct job_send *js)
 /* The domain's own cap back after the save, however it ended. */
 static void job_send_unthrottle(struct job_send *js)
 {
-    bool capable;
-    unsigned cap, vcpus;
+    unsigned was;
 
     if (!js->throttle) return;
-    if (hv_sched_cap_get(js->hv, js->domid, &capable, &cap, &vcpus) ||
-        (cap != js->orig_cap &&
-         hv_sched_cap_set(js->hv, js->domid, js->orig_cap)))
+    if (hv_sched_cap_restore(js->hv, js->domid, js->orig_cap, &was))
         LOG(js->job.ctx, ERROR, "%s's scheduler cap could not be put back "
             "to %u: set it with xl sched-credit2 (or sched-credit) -d %s "
             "-c %u", js->name, js->orig_cap, js->name, js->orig_cap);
-    else if (cap != js->orig_cap || js->job.precopy.throttle)
+    else if (was != js->orig_cap || js->job.precopy.throttle)
         job_info(&js->job, "%s's scheduler cap is %u again", js->name,
                  js->orig_cap);
 }

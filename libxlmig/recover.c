@@ -215,14 +215,13 @@ static int recover_send_disks(struct recover *r, const struct journal_rec *j,
 static void recover_unthrottle(struct recover *r, const struct journal_rec *j,
                                uint32_t here)
 {
-    bool capable;
-    unsigned cap, vcpus;
+    unsigned cap;
     int rc;
 
     if (!j->throttle || here == HV_INVALID_DOMID) return;
-    rc = hv_sched_cap_get(r->hv, here, &capable, &cap, &vcpus);
-    if (rc || !capable || cap == j->sched_cap) return;
-    rc = hv_sched_cap_set(r->hv, here, j->sched_cap);
+    /* Silent where there was nothing to put back, or no cap to read. */
+    rc = hv_sched_cap_restore(r->hv, here, j->sched_cap, &cap);
+    if (cap == HV_CAP_UNKNOWN || cap == j->sched_cap) return;
     if (rc)
         recover_say(r, "%s: %s's scheduler cap could not be put back to %u "
                     "(it is %u): %s", j->id, j->name, j->sched_cap, cap,
