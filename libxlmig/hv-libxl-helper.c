@@ -134,6 +134,7 @@ int hv_libxl_helper_begin(struct xlmig_ctx *ctx, struct hv_libxl_helper *hs,
     const char *prev;
     int rc;
 
+    hs->aborted = false;
     if (!w || !w->precopy || hs->env_set) return XLMIG_OK;
     if (!hv_libxl_helper_usable(ctx, hs, major, minor)) {
         LOG(ctx, WARN, "xlmig-save-helper not used: %s; libxc's own "
@@ -189,12 +190,16 @@ static void hv_libxl_helper_printable(const char *s, char *out, size_t len)
     out[i] = '\0';
 }
 
-void hv_libxl_helper_report(struct xlmig_ctx *ctx, const struct hv_wait *w,
-                            const char *text)
+void hv_libxl_helper_report(struct xlmig_ctx *ctx, struct hv_libxl_helper *hs,
+                            const struct hv_wait *w, const char *text)
 {
     struct precopy_report r;
     char shown[128];
 
+    if (!strcmp(text, PRECOPY_SUSPEND_LINE)) {
+        if (w && w->progress) w->progress(w->arg, HV_PROGRESS_SUSPENDING, 0, 0);
+        return;
+    }
     if (precopy_report_parse(text, &r)) {
         hv_libxl_helper_printable(text, shown, sizeof(shown));
         LOG(ctx, WARN, "malformed precopy report from the save helper "
@@ -202,5 +207,6 @@ void hv_libxl_helper_report(struct xlmig_ctx *ctx, const struct hv_wait *w,
         return;
     }
     LOG(ctx, DEBUG, "precopy: %s", text);
+    if (r.action == PRECOPY_ABORT) hs->aborted = true;
     if (w && w->precopy_round) w->precopy_round(w->arg, &r);
 }

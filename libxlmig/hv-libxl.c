@@ -45,7 +45,10 @@ static struct hv_libxl *hv_libxl_of_lg(xentoollog_logger *lg)
 /*
  * xlmig-save-helper's round reports arrive as log messages of their own
  * context (libxl's save callout logs them with "%s"): they go to the
- * save's hv_wait, not to the log as they are.
+ * save's hv_wait, not to the log as they are. Once its policy aborted the
+ * save, the helper says why; the errors of libxl and libxc after that are
+ * consequences, and misleading ones ("domain did not respond to suspend
+ * request"): they are details.
  */
 PRINTF_LIKE(5, 0)
 static void hv_libxl_vmessage(xentoollog_logger *lg, xentoollog_level level,
@@ -58,9 +61,12 @@ static void hv_libxl_vmessage(xentoollog_logger *lg, xentoollog_level level,
 
     if (context && !strcmp(context, PRECOPY_LOG_CONTEXT)) {
         vsnprintf(text, sizeof(text), format, al);
-        hv_libxl_helper_report(h->base.ctx, h->wait, text);
+        hv_libxl_helper_report(h->base.ctx, &h->helper, h->wait, text);
         return;
     }
+    if (h->helper.aborted && level >= XTL_WARN &&
+        (!context || strcmp(context, PRECOPY_HELPER_CONTEXT)))
+        level = XTL_DETAIL;
     out->vmessage(out, level, errnoval, context, format, al);
 }
 
@@ -568,7 +574,15 @@ static int hv_libxl_save(struct hv *hv, uint32_t domid, int fd,
     }
     h->wait = NULL;
     hv_libxl_helper_end(&h->helper);
-    return hv_libxl_rc(h, r, "save of domain %u", domid);
+    if (r && h->helper.aborted) {
+        LOG(hv->ctx, DETAIL, "save of domain %u stopped by the precopy "
+            "policy (libxl error %d)", domid, r);
+        rc = XLMIG_E_CONVERGE;
+    } else {
+        rc = hv_libxl_rc(h, r, "save of domain %u", domid);
+    }
+    h->helper.aborted = false;
+    return rc;
 }
 
 static int hv_libxl_restore(struct hv *hv, const char *json,

@@ -28,6 +28,7 @@ struct hv_libxl_helper {
     char why[256];              /* HV_LIBXL_HELPER_NO: one line */
     bool env_set;               /* a save runs with it */
     char *prev;                 /* LIBXL_SAVE_HELPER before it */
+    bool aborted;               /* its policy stopped the running save */
 };
 
 struct hv_libxl {
@@ -119,11 +120,12 @@ MUST_CHECK int hv_libxl_helper_begin(struct xlmig_ctx *ctx,
 void hv_libxl_helper_end(struct hv_libxl_helper *hs);
 /*
  * A log message of context PRECOPY_LOG_CONTEXT, from the helper through
- * libxl: a round's report for w->precopy_round, or a malformed one that
- * is logged and ignored.
+ * libxl: a round's report for w->precopy_round (one that aborts sets
+ * hs->aborted), the suspend request for w->progress, or a malformed one
+ * that is logged and ignored.
  */
-void hv_libxl_helper_report(struct xlmig_ctx *ctx, const struct hv_wait *w,
-                            const char *text);
+void hv_libxl_helper_report(struct xlmig_ctx *ctx, struct hv_libxl_helper *hs,
+                            const struct hv_wait *w, const char *text);
 
 /* hv-libxl-sched.c: the scheduler cap (hv.h hv_sched_cap_get/set) */
 int hv_libxl_sched_cap_get(struct hv *hv, uint32_t domid, bool *capable_r,

@@ -475,6 +475,8 @@ int hv_sim_save(struct hv *hv, uint32_t domid, int fd, unsigned flags,
 
     /* Its own cap back first: a throttled guest freezes slowly. */
     if (sv.throttle) rc = saver_throttle(&sv, 0);
+    if (!rc && w && w->progress)
+        w->progress(w->arg, HV_PROGRESS_SUSPENDING, 0, 0);
     if (!rc) rc = hv_sim_guest_stop(s, domid, SIM_REASON_SUSPEND);
     if (rc) goto out;
     LOGD(hv->ctx, DETAIL, domid, "Domain now suspended");

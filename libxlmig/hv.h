@@ -53,6 +53,7 @@ struct hv_domain {
 /* What the backend reports while a save runs. */
 enum hv_progress_kind {
     HV_PROGRESS_ROUND,          /* libxc sent done/total of this round */
+    HV_PROGRESS_SUSPENDING,     /* the guest is asked to suspend now */
     HV_PROGRESS_SUSPENDED,      /* the guest is now suspended */
 };
 

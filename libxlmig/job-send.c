@@ -366,11 +366,13 @@ static int job_send_transfer(struct job_send *js)
     /* A save the policy gave up on (libxc says only that it failed). */
     if (rc && js->job.precopy.action == PRECOPY_ABORT) rc = XLMIG_E_CONVERGE;
     job_send_unthrottle(js);
-    fdio_close(&lpipe[1]);
+    /* Stopped before the stream's end is seen: it ends mid-record. */
     if (rc) pump_stop(js->job.pump);
+    fdio_close(&lpipe[1]);
     prc = pump_join(js->job.pump);
-    /* A pump failure is what made libxl stop: it is the cause. */
-    if (prc && prc != XLMIG_E_CANCELLED) rc = prc;
+    /* A pump failure is what made libxl stop: it is the cause, unless
+     * the policy stopped the save (its stream is cut short then). */
+    if (prc && prc != XLMIG_E_CANCELLED && rc != XLMIG_E_CONVERGE) rc = prc;
     else if (!rc) rc = prc;
     if (!rc && po.hold && !pump_held(js->job.pump)) {
         LOG(ctx, ERROR, "the stream ended before the guest's memory did: "
@@ -445,7 +447,7 @@ static int job_send_switchover(struct job_send *js, bool *go_sent_r)
 static int job_send_commit(struct job_send *js)
 {
     struct xlmig_ctx *ctx = js->job.ctx;
-    double since_unpause = 0, restore_s = 0, t_result = 0;
+    double since_unpause = 0, restore_s = 0, t_result = 0, t_down;
     uint8_t status;
     bool resumed, got = false, ok = false;
     int rc = XLMIG_OK;
@@ -480,12 +482,19 @@ static int job_send_commit(struct job_send *js)
     }
     js->res->where = XLMIG_WHERE_DEST;
     /*
-     * Downtime: from the suspend here to the unpause there. An xlmig
-     * receiver says how long before its RESULT it unpaused; what is left
-     * is the RESULT's way here. Otherwise: up to the report.
+     * Downtime: from asking the guest to suspend here (its own freeze
+     * counts) to the unpause there. An xlmig receiver says how long
+     * before its RESULT it unpaused; what is left is the RESULT's way
+     * here. Otherwise: up to the report.
      */
+    if (js->job.suspended && js->job.t_suspend_asked) {
+        t_down = js->job.t_suspend_asked;
+        js->res->suspend_s = js->job.t_suspended - t_down;
+    } else {
+        t_down = js->job.t_suspended;
+    }
     if (got && ok && t_result && js->job.suspended) {
-        js->res->downtime_s = t_result - js->job.t_suspended - since_unpause;
+        js->res->downtime_s = t_result - t_down - since_unpause;
         js->res->restore_s = restore_s;
         js->res->downtime_measured = true;
         if (js->job.precopy.round)
@@ -494,8 +503,7 @@ static int job_send_commit(struct job_send *js)
                                    js->job.bytes_suspended,
                                js->job.precopy.link_rate);
     } else {
-        js->res->downtime_s =
-            js->job.suspended ? ctx_now(ctx) - js->job.t_suspended : 0;
+        js->res->downtime_s = js->job.suspended ? ctx_now(ctx) - t_down : 0;
     }
     job_phase(&js->job, XLMIG_PHASE_COMMIT,
               "receiver runs %s; destroying the copy here", js->name);

@@ -611,6 +611,10 @@ static void job_hv_progress(void *arg, enum hv_progress_kind kind,
     struct job *job = arg;
     struct xlmig_progress p;
 
+    if (kind == HV_PROGRESS_SUSPENDING && !job->suspended) {
+        job->t_suspend_asked = ctx_now(job->ctx);
+        return;
+    }
     if (kind != HV_PROGRESS_SUSPENDED || job->suspended) return;
     job->suspended = true;
     job->t_suspended = ctx_now(job->ctx);

@@ -43,6 +43,9 @@ struct job {
     uint64_t limit;             /* the pump's bandwidth limit; 0: none */
     bool suspended;             /* libxc reported the guest suspended */
     double t_suspended;
+    /* When the guest was asked to suspend (0: not known): its own freeze
+     * is downtime too. */
+    double t_suspend_asked;
 
     /* xlmig/1 messages beside xl's while the stream moves (job-xs.c). */
     int x_progress_fd;          /* receiver: PROGRESS goes here; -1 */

@@ -274,10 +274,12 @@ struct xlmig_migrate_result {
     double total_s;             /* wall time of the whole operation */
     double transfer_s;          /* from first stream byte to stream end */
     /*
-     * Suspend here to unpause there (downtime_measured: an xlmig
-     * receiver said when it unpaused; otherwise up to its report).
+     * From asking the guest to suspend here (else from libxc's "suspended")
+     * to the unpause there (downtime_measured: an xlmig receiver said when
+     * it unpaused; otherwise up to its report). suspend_s is the part the
+     * guest took to suspend (0: not known).
      */
-    double downtime_s;
+    double downtime_s, suspend_s;
     bool downtime_measured;
     double restore_s;           /* receiver: first frame to ready */
     struct xlmig_progress progress;

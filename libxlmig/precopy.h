@@ -147,6 +147,11 @@ unsigned precopy_cap(unsigned throttle, unsigned vcpus, unsigned orig_cap);
  * -1 on anything else.
  */
 #define PRECOPY_LOG_CONTEXT "xlmig-precopy"
+/* The context of the helper's own messages. */
+#define PRECOPY_HELPER_CONTEXT "xlmig-save-helper"
+/* The helper's one other line in that context: the guest is asked to
+ * suspend now (its freeze is the first part of the downtime). */
+#define PRECOPY_SUSPEND_LINE "suspend"
 #define PRECOPY_REPORT_TEXT_MAX 400
 int precopy_report_format(const struct precopy_report *r, char *out,
                           size_t len);

@@ -289,10 +289,13 @@ static void cmd_migrate_report(struct cmd_ctx *c, int rc, const char *domain,
         return;
     }
     if (!rc) {
-        printf("migrated %s to %s in %.1f s (downtime %.0f ms, %.1f MB in "
-               "%u rounds", name, host, res->total_s,
-               res->downtime_s * 1000,
-               (double)res->progress.bytes / 1e6, res->progress.round);
+        printf("migrated %s to %s in %.1f s (downtime %.0f ms", name, host,
+               res->total_s, res->downtime_s * 1000);
+        if (res->suspend_s > 0)
+            printf(" of which the guest's suspend %.0f ms",
+                   res->suspend_s * 1000);
+        printf(", %.1f MB in %u rounds", (double)res->progress.bytes / 1e6,
+               res->progress.round);
         if (res->progress.wire_bytes &&
             res->progress.wire_bytes != res->progress.bytes)
             printf(", %.1f MB sent", (double)res->progress.wire_bytes / 1e6);
@@ -339,7 +342,7 @@ static void cmd_migrate_json_result(int rc,
            "\"pages\": %llu, \"rounds\": %u, \"wire_bytes\": %llu, "
            "\"zero_pages\": %llu, \"downtime_measured\": %s, "
            "\"restore_s\": %.3f, \"predicted_downtime_ms\": %.0f, "
-           "\"throttle\": %u}\n", rc ? "false" : "true",
+           "\"throttle\": %u, \"suspend_ms\": %.0f}\n", rc ? "false" : "true",
            rc ? xlmig_errname(rc) : "", where[res->where],
            rc ? xlmig_phase_name(res->failed_phase) : "", res->total_s,
            res->transfer_s, res->downtime_s * 1000,
@@ -348,7 +351,8 @@ static void cmd_migrate_json_result(int rc,
            (unsigned long long)res->progress.wire_bytes,
            (unsigned long long)res->progress.zero_pages,
            res->downtime_measured ? "true" : "false", res->restore_s,
-           res->progress.predicted_downtime_ms, res->progress.throttle);
+           res->progress.predicted_downtime_ms, res->progress.throttle,
+           res->suspend_s * 1000);
     fflush(stdout);
 }
 

@@ -41,7 +41,7 @@
 #include "precopy.h"
 #include "shmsg.h"
 
-#define HELPER_NAME "xlmig-save-helper"
+#define HELPER_NAME PRECOPY_HELPER_CONTEXT
 #define HELPER_TEXT_MAX 8192        /* a log line, cut there */
 #define HELPER_EXIT_FAIL 1
 #define HELPER_EXIT_NOREPLY 2       /* libxl went away */
@@ -301,11 +301,13 @@ static int helper_cb_plain(struct helper *h, enum shmsg_type type)
 
 /*
  * The guest gets its own cap back before it is asked to suspend: a
- * throttled guest would freeze slowly, and its freeze is downtime.
+ * throttled guest would freeze slowly, and its freeze is downtime, which
+ * xlmig counts from the line said here.
  */
 static int helper_cb_suspend(void *data)
 {
     helper_cap_restore(data, false);
+    helper_report(data, PRECOPY_SUSPEND_LINE);
     return helper_cb_plain(data, SHMSG_SUSPEND);
 }
 
@@ -395,8 +397,9 @@ static int helper_policy(struct precopy_stats st, void *data)
         h->wchar = helper_wchar();
         a = precopy_before(&h->pc, (uint64_t)st.dirty_count, now);
         if (a == PRECOPY_ABORT)
-            helper_log(h, XTL_ERROR, -1, "precopy of domain %u aborted "
-                       "before round %u: %s", h->a.domid, h->pc.round,
+            helper_log(h, XTL_ERROR, -1, "domain %u does not converge, "
+                       "precopy aborted before round %u: %s", h->a.domid,
+                       h->pc.round,
                        h->pc.last.why[0] ? h->pc.last.why : "time limit");
         return a == PRECOPY_ABORT ? XGS_POLICY_ABORT
                                   : XGS_POLICY_CONTINUE_PRECOPY;
@@ -414,8 +417,8 @@ static int helper_policy(struct precopy_stats st, void *data)
     if (!precopy_report_format(&r, text, sizeof(text)))
         helper_report(h, text);
     if (a == PRECOPY_ABORT)
-        helper_log(h, XTL_ERROR, -1, "precopy of domain %u aborted after "
-                   "round %u: %s", h->a.domid, r.round, r.why);
+        helper_log(h, XTL_ERROR, -1, "domain %u does not converge, precopy "
+                   "aborted after round %u: %s", h->a.domid, r.round, r.why);
     return helper_action(a);
 }
 

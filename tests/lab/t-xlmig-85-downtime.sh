@@ -12,6 +12,9 @@
 #    downtime is within the limit and well under xl's; the cap is 95 again
 #    on A (the cap journaled and restored, the config read before the
 #    throttle), the guest counts on;
+#  - `xlmig migrate --converge=abort` A -> B, asking for 20 ms in 3
+#    rounds: it fails before the guest is paused, naming the rates, and
+#    the guest runs on at A with its cap;
 #  - `xlmig migrate --no-live` A -> B: the guest counts on there, cap 95.
 # The limit is XLMIG_LAB_DOWNTIME_MS (2500): under QEMU/TCG the lab's
 # suspend, last records, restore and unpause alone take 1-1.5 s of the
@@ -68,6 +71,26 @@ xlmig_expect_only A lab1
 cap=$(xlmig_sched_cap A lab1)
 [ "$cap" = "$CAP" ] || lab_fail "lab1's cap on A after xlmig is '$cap', not its original $CAP"
 c2=$(xlmig_expect_counting A lab1 "$(lab_counter B lab1)")
+
+# converge=abort: 20 ms cannot be had in 3 rounds; the migration fails
+# before the guest is paused, naming the rates (or the fixed cost), and
+# libxl's after-effects of the helper's abort ("domain did not respond
+# to suspend request") stay out of what the admin reads; lab1 runs on
+# here with its own cap, B has nothing.
+rc=0
+lab_sh A "xlmig migrate --max-downtime 20 --converge=abort --max-rounds 3 lab1 $(lab_ip B) >/share/m85-abort.log 2>&1" 600 || rc=$?
+log=$LAB_RUN_DIR/A/share/m85-abort.log
+[ "$rc" -ne 0 ] || lab_fail "converge=abort: the migration succeeded: $(tail -n 2 "$log")"
+grep -Eq 'does not converge.*(dirties [0-9.]+ MB/s, the link carries|alone exceeds the 20 ms)' "$log" ||
+	lab_fail "converge=abort: no E_CONVERGE naming the rates: $(tail -n 3 "$log")"
+! grep -q 'did not respond to suspend' "$log" ||
+	lab_fail "converge=abort: libxl's after-effect shown: $(grep 'did not respond' "$log")"
+lab_log "RESULT: converge=abort: $(grep -m1 'does not converge' "$log")"
+xlmig_expect_no_domains B 30
+xlmig_expect_only A lab1
+cap=$(xlmig_sched_cap A lab1)
+[ "$cap" = "$CAP" ] || lab_fail "lab1's cap on A after the abort is '$cap', not $CAP"
+c2=$(xlmig_expect_counting A lab1 "$c2")
 
 xlmig_timed_gap A B lab1 "xlmig migrate --no-live lab1 $(lab_ip B)" \
 	/share/m85-nolive.log ||

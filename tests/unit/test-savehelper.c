@@ -269,8 +269,10 @@ static void test_env(void **state)
     unsetenv("LIBXL_SAVE_HELPER");
     setenv(SHMSG_THROTTLE_ENV, "1 0", 1);
     w.throttle_vcpus = 0;
+    hs.aborted = true;          /* a save before that aborted */
     assert_int_equal(hv_libxl_helper_begin(test_ctx, &hs, 4, 17, &w),
                      XLMIG_OK);
+    assert_false(hs.aborted);
     assert_string_equal(getenv("LIBXL_SAVE_HELPER"), TEST_HELPER);
     assert_null(getenv(SHMSG_THROTTLE_ENV));
     hv_libxl_helper_end(&hs);
@@ -280,7 +282,7 @@ static void test_env(void **state)
 }
 
 struct test_rounds {
-    unsigned n;
+    unsigned n, suspending;
     struct precopy_report last;
 };
 
@@ -292,9 +294,20 @@ static void test_on_round(void *arg, const struct precopy_report *r)
     t->last = *r;
 }
 
+static void test_on_progress(void *arg, enum hv_progress_kind kind,
+                             unsigned long done, unsigned long total)
+{
+    struct test_rounds *t = arg;
+
+    (void)done;
+    (void)total;
+    if (kind == HV_PROGRESS_SUSPENDING) t->suspending++;
+}
+
 static void test_reports(void **state)
 {
     struct test_rounds t = { 0 };
+    struct hv_libxl_helper hs = { 0 };
     struct precopy_report r;
     char text[PRECOPY_REPORT_TEXT_MAX];
     struct hv_wait w;
@@ -302,6 +315,7 @@ static void test_reports(void **state)
     (void)state;
     hv_wait_init(&w);
     w.precopy_round = test_on_round;
+    w.progress = test_on_progress;
     w.arg = &t;
     memset(&r, 0, sizeof(r));
     r.round = 3;
@@ -313,25 +327,40 @@ static void test_reports(void **state)
     r.throttle = 20;
     r.action = PRECOPY_STOP;
     assert_int_equal(precopy_report_format(&r, text, sizeof(text)), 0);
-    hv_libxl_helper_report(test_ctx, &w, text);
+    hv_libxl_helper_report(test_ctx, &hs, &w, text);
     assert_int_equal(t.n, 1);
     assert_int_equal(t.last.round, 3);
     assert_int_equal(t.last.dirty_pages, 1234);
     assert_int_equal(t.last.throttle, 20);
     assert_int_equal(t.last.action, PRECOPY_STOP);
     assert_int_equal(test_log.warns, 0);
+    assert_false(hs.aborted);
 
-    hv_libxl_helper_report(test_ctx, &w, "round=x\x01\x7f");
-    hv_libxl_helper_report(test_ctx, &w, "");
+    /* The suspend request: the save's progress hears it, no round. */
+    hv_libxl_helper_report(test_ctx, &hs, &w, PRECOPY_SUSPEND_LINE);
+    assert_int_equal(t.suspending, 1);
     assert_int_equal(t.n, 1);
+    /* A report that aborts marks the save: libxl's errors after it are
+     * its consequences (hv-libxl.c). */
+    r.action = PRECOPY_ABORT;
+    assert_int_equal(precopy_report_format(&r, text, sizeof(text)), 0);
+    hv_libxl_helper_report(test_ctx, &hs, &w, text);
+    assert_true(hs.aborted);
+    assert_int_equal(t.n, 2);
+    r.action = PRECOPY_STOP;
+    assert_int_equal(precopy_report_format(&r, text, sizeof(text)), 0);
+
+    hv_libxl_helper_report(test_ctx, &hs, &w, "round=x\x01\x7f");
+    hv_libxl_helper_report(test_ctx, &hs, &w, "");
+    assert_int_equal(t.n, 2);
     assert_int_equal(test_log.warns, 2);
     assert_non_null(strstr(test_log.text, "malformed precopy report from "
                            "the save helper ignored: \"round=x??\""));
     /* No save waiting, or no one to tell: nothing happens. */
-    hv_libxl_helper_report(test_ctx, NULL, text);
+    hv_libxl_helper_report(test_ctx, &hs, NULL, text);
     w.precopy_round = NULL;
-    hv_libxl_helper_report(test_ctx, &w, text);
-    assert_int_equal(t.n, 1);
+    hv_libxl_helper_report(test_ctx, &hs, &w, text);
+    assert_int_equal(t.n, 2);
 }
 
 /* ---- the helper as built ---- */
@@ -710,6 +739,12 @@ static unsigned test_reports_of(const struct test_run *t,
             strcmp(t->msgs[i].u.log.context, PRECOPY_LOG_CONTEXT))
             continue;
         assert_int_equal(t->msgs[i].u.log.level, XTL_INFO);
+        /* The suspend request's line: right before the suspend. */
+        if (!strcmp(t->msgs[i].u.log.text, PRECOPY_SUSPEND_LINE)) {
+            assert_true(i + 1 < t->n);
+            assert_int_equal(t->msgs[i + 1].type, SHMSG_SUSPEND);
+            continue;
+        }
         if (precopy_report_parse(t->msgs[i].u.log.text, &r[n]))
             fail_msg("bad report \"%s\"", t->msgs[i].u.log.text);
         assert_int_equal(r[n].round, n + 1);
@@ -769,6 +804,10 @@ static void test_save_stops(void **state)
     assert_int_equal(t.msgs[on].u.logdirty.enable, 1);
     assert_int_equal(t.msgs[off].u.logdirty.enable, 0);
     assert_int_equal(test_find_last(&t, SHMSG_SUSPEND, NULL), sus);
+    /* xlmig counts the downtime from the line before the suspend. */
+    assert_int_equal(t.msgs[sus - 1].type, SHMSG_LOG);
+    assert_string_equal(t.msgs[sus - 1].u.log.context, PRECOPY_LOG_CONTEXT);
+    assert_string_equal(t.msgs[sus - 1].u.log.text, PRECOPY_SUSPEND_LINE);
     assert_true(test_find(&t, SHMSG_LOG, "End of stream") > sus);
     assert_int_equal(test_find(&t, SHMSG_LOG, "cap of"), -1);
 }
@@ -844,9 +883,12 @@ static void test_save_aborts(void **state)
     n = test_reports_of(&t, r, 32);
     assert_true(n >= 2);
     assert_int_equal(r[n - 1].action, PRECOPY_ABORT);
-    e = test_find(&t, SHMSG_LOG, "precopy of domain 7 aborted after round");
+    e = test_find(&t, SHMSG_LOG, "domain 7 does not converge, precopy "
+                  "aborted after round");
     assert_true(e >= 0);
     assert_int_equal(t.msgs[e].u.log.level, XTL_ERROR);
+    /* In its own context: xlmig shows it, libxl's after-effects not. */
+    assert_string_equal(t.msgs[e].u.log.context, PRECOPY_HELPER_CONTEXT);
     assert_non_null(strstr(t.msgs[e].u.log.text, r[n - 1].why));
     assert_true(test_find(&t, SHMSG_LOG, "Abort precopy loop") > e);
     assert_int_equal(test_find(&t, SHMSG_SUSPEND, NULL), -1);
