@@ -10,7 +10,8 @@
 
 #define PUMP_AUTO_ALPHA 0.25        /* weight of a new measurement */
 #define PUMP_AUTO_ALPHA_OTHER 0.1   /* of the thread's other CPU */
-/* What a codec that costs more CPU must save to be chosen. */
+/* Without the queue: what a codec that costs more CPU must save to be
+ * chosen. */
 #define PUMP_AUTO_MARGIN 0.10
 #define PUMP_AUTO_FORGET 0.9        /* the fit's weight of the past */
 /* An interval of the fit: a few frames, well above a clock tick. */
@@ -80,14 +81,28 @@ static void pump_auto_cost(const struct pump_auto *a,
               (a->shared ? 0 : a->raw_s * (double)raw);
 }
 
+/*
+ * What a frame with codec c adds to the transfer's end. With the queue in
+ * view that end is this thread's time plus the downstream work still
+ * queued (the backlog, seconds) once it is done: the frame takes cpu(c)
+ * here while downstream works the backlog off, then adds down(c) to it.
+ * While the backlog covers cpu(c) the frame costs down(c) alone (its CPU
+ * comes free); past that its CPU counts too: cpu(c) + down(c) - backlog.
+ * So a link with work queued gets frames that compress more, a link that
+ * waits gets cheap ones, and between the two the frames mix codecs to
+ * keep both busy. Without the queue: the larger of the two.
+ */
 static double pump_auto_time(const struct pump_auto *a,
                              enum pump_auto_class cls, enum frame_codec c,
                              size_t raw, size_t payload)
 {
-    double cpu, down;
+    double cpu, down, b;
 
     pump_auto_cost(a, cls, c, raw, payload, &cpu, &down);
-    return cpu > down ? cpu : down;
+    if (!a->q_have) return cpu > down ? cpu : down;
+    b = a->shared ? 0 : a->wire_s * (double)a->q_wait.wire +
+                            a->raw_s * (double)a->q_wait.raw;
+    return cpu <= b ? down : cpu + down - b;
 }
 
 /*
@@ -108,27 +123,6 @@ static bool pump_auto_worth_trying(const struct pump_auto *a,
     return a->starved ? c < best : c > best;
 }
 
-/*
- * Whether the queue vetoes moving from the last choice to c: no more CPU
- * while downstream waits for this thread (the queue ran dry while the
- * frame was made), no more time downstream while this thread waits for
- * it. The model's averages can lag a change of data or of load; the
- * queue shows which side is short now.
- */
-static bool pump_auto_against_queue(const struct pump_auto *a,
-                                    enum pump_auto_class cls,
-                                    enum frame_codec c, size_t raw,
-                                    size_t payload)
-{
-    enum frame_codec l = a->last[cls];
-    double cpu_c, down_c, cpu_l, down_l;
-
-    if (!a->q_have || c == l) return false;
-    pump_auto_cost(a, cls, c, raw, payload, &cpu_c, &down_c);
-    pump_auto_cost(a, cls, l, raw, payload, &cpu_l, &down_l);
-    return a->starved ? cpu_c > cpu_l : down_c > down_l;
-}
-
 struct pump_auto_choice pump_auto_pick(struct pump_auto *a,
                                        enum pump_auto_class cls,
                                        size_t raw, size_t payload)
@@ -137,7 +131,7 @@ struct pump_auto_choice pump_auto_pick(struct pump_auto *a,
     struct pump_auto_codec *e;
     uint64_t n = ++a->frames[cls];
     enum frame_codec c;
-    double t, best_t;
+    double t, best_t, margin;
 
     /* Nothing to save downstream: no codec to try either. */
     if (payload < PUMP_AUTO_MIN_PAYLOAD || (a->shared && !a->limit))
@@ -152,18 +146,17 @@ struct pump_auto_choice pump_auto_pick(struct pump_auto *a,
             return ch;
         }
     }
+    /* The queue keeps the choice current; without it, a margin. */
+    margin = a->q_have ? 0 : PUMP_AUTO_MARGIN;
     best_t = pump_auto_time(a, cls, ch.codec, raw, payload);
     for (c = FRAME_CODEC_NONE + 1; c < FRAME_CODEC_NR; c++) {
         if (!frame_codec_available(c)) continue;
         t = pump_auto_time(a, cls, c, raw, payload);
-        if (t < best_t * (1 - PUMP_AUTO_MARGIN)) {
+        if (t < best_t * (1 - margin)) {
             ch.codec = c;
             best_t = t;
         }
     }
-    if (pump_auto_against_queue(a, cls, ch.codec, raw, payload))
-        ch.codec = a->last[cls];
-    a->last[cls] = ch.codec;
     e = &a->est[cls][ch.codec];
     e->last = n;
     e->gap = PUMP_AUTO_PROBE_MIN;
@@ -340,6 +333,8 @@ void pump_auto_queue(struct pump_auto *a, double t, uint64_t written,
     /* No write since the last sample: the frame was being made. */
     if (written == a->q_written) a->starved = !waiting;
     a->q_written = written;
+    a->q_wait.wire = waiting;
+    a->q_wait.raw = a->framed.raw > rs ? a->framed.raw - rs : 0;
     a->q_have = true;
     a->q_t = t;
     a->q_sent.wire = sent;

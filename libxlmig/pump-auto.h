@@ -13,9 +13,17 @@
  * costs what lies downstream (the link, the receiver, libxl there)
  *     down(c) = wire_s * (P * wire(c) + overhead) + raw_s * R
  * seconds, wire(c) being wire bytes per payload byte. The two overlap
- * (the socket buffer sits between them), so the frame takes
- * max(cpu(c), down(c)) of the transfer: the codec with the smallest is
- * chosen, a codec that costs more CPU only if it saves 10 %. Where the
+ * (the socket buffer sits between them). The transfer ends when this
+ * thread is done plus the downstream work then still queued (the
+ * backlog B, seconds): a frame takes cpu(c) here while downstream works
+ * B off, then adds down(c) to it, so it moves the end by down(c) while
+ * B covers cpu(c), by cpu(c) + down(c) - B past that. The codec that
+ * moves it least is chosen: a link with work queued gets frames that
+ * compress more, one that waits gets cheaper ones, and in between the
+ * frames mix codecs to keep both the link and this thread busy (a mix
+ * can beat every codec alone). Where the queue cannot be seen the frame
+ * takes max(cpu(c), down(c)), and a codec that costs more CPU is chosen
+ * only if it saves 10 %. Where the
  * receiver runs on this host (a migration to localhost), downstream is
  * no link but work on the same CPUs, which a codec only adds to
  * (compressing and decompressing cost more than the copies they save):
@@ -32,10 +40,7 @@
  * wire bytes buys less). Bytes that left a queue that then stood empty
  * bound the two from above. A bandwidth limit is a link of that rate.
  *
- * The queue also has the last word on the direction, since averages lag
- * a change of data or of load: if it ran dry while the frame was made
- * (downstream waits for this thread), no codec that costs more CPU than
- * the last one; if not, none that costs downstream more time.
+ * B is what the queue held at its last sample, at the fitted rates.
  *
  * Only frames of 64 KiB or more teach the averages (a small one costs
  * mostly its calls). The first such frames of a class go out with each
@@ -87,7 +92,6 @@ struct pump_auto_mark {
 struct pump_auto {
     struct pump_auto_codec est[PUMP_AUTO_CLASSES][FRAME_CODEC_NR];
     uint64_t frames[PUMP_AUTO_CLASSES];
-    enum frame_codec last[PUMP_AUTO_CLASSES];   /* the last choice */
     double other_s[PUMP_AUTO_CLASSES];  /* CPU s per raw byte, not codec */
     bool other_seen[PUMP_AUTO_CLASSES];
     uint64_t limit;             /* bytes per second; 0: none */
@@ -110,6 +114,7 @@ struct pump_auto {
     uint64_t q_written;
     double q_t;
     struct pump_auto_mark q_sent;
+    struct pump_auto_mark q_wait;       /* what it held then */
     double win_t, idle_t;
     struct pump_auto_mark win, idle;
 };

@@ -736,6 +736,85 @@ static void test_auto_follows_the_link(void **state)
 }
 
 /*
+ * A link with a real queue (a socket buffer of 4 MiB in front of it): the
+ * sending thread spends each frame's CPU, then writes it; the link takes
+ * wire_ns a byte of what was written. Returns when the last byte left:
+ * with codec fixed (FRAME_CODEC_NR: auto's picks, trials included).
+ */
+static double test_auto_queued(double wire_ns, enum frame_codec fixed,
+                               int n, int counts[FRAME_CODEC_NR])
+{
+    const double cap = 4.0 * (1 << 20) * wire_ns * 1e-9;
+    struct pump_auto_choice ch = { fixed, FRAME_CODEC_NR };
+    const struct test_auto_codec *k;
+    double t = 0, link_done = 0;        /* thread's clock; the link's */
+    uint64_t written = 0;
+    struct pump_auto a;
+    size_t wire;
+    int i;
+
+    pump_auto_init(&a);
+    for (i = 0; i < FRAME_CODEC_NR; i++) counts[i] = 0;
+    for (i = 0; i < n; i++) {
+        if (fixed == FRAME_CODEC_NR)
+            ch = pump_auto_pick(&a, PUMP_AUTO_PAGES, TEST_AUTO_RAW,
+                                TEST_AUTO_PAYLOAD);
+        counts[ch.codec]++;
+        k = &test_auto_codecs[ch.codec];
+        t += (double)TEST_AUTO_PAYLOAD * k->ns * 1e-9 +
+             (double)TEST_AUTO_RAW * 0.1e-9;
+        if ((unsigned)ch.trial < FRAME_CODEC_NR)
+            t += (double)TEST_AUTO_PAYLOAD *
+                 test_auto_codecs[ch.trial].ns * 1e-9;
+        wire = test_auto_report(&a, PUMP_AUTO_PAGES, ch, TEST_AUTO_RAW,
+                                TEST_AUTO_PAYLOAD, test_auto_codecs);
+        /* A full buffer holds the thread until there is room. */
+        if (link_done - t > cap) t = link_done - cap;
+        pump_auto_queue(&a, t, written,
+                        link_done > t ? (uint64_t)((link_done - t) /
+                                                   (wire_ns * 1e-9))
+                                      : 0);
+        link_done = (link_done > t ? link_done : t) +
+                    (double)wire * wire_ns * 1e-9;
+        written += wire;
+        pump_auto_queue(&a, t, written,
+                        (uint64_t)((link_done - t) / (wire_ns * 1e-9)));
+    }
+    return link_done;
+}
+
+/*
+ * A link that lz4 fills and zstd does not (2.2 ns a byte: lz4's frames
+ * take the link 0.52 ms, zstd's take this thread 0.58 ms): auto mixes
+ * the two so that both are busy, and beats each codec alone by at least
+ * 5 % (the ideal mix, by 11 %).
+ */
+static void test_auto_mixes_to_beat_each(void **state)
+{
+    int counts[FRAME_CODEC_NR], fixed[FRAME_CODEC_NR];
+    double t_auto, t_lz4, t_zstd, best;
+
+    (void)state;
+    t_lz4 = test_auto_queued(2.2, FRAME_CODEC_LZ4, 2000, fixed);
+    t_zstd = test_auto_queued(2.2, FRAME_CODEC_ZSTD, 2000, fixed);
+    t_auto = test_auto_queued(2.2, FRAME_CODEC_NR, 2000, counts);
+    best = t_lz4 < t_zstd ? t_lz4 : t_zstd;
+    print_message("queued link 2.2 ns/B: lz4 %.3f s, zstd %.3f s, auto "
+                  "%.3f s (%d none, %d lz4, %d zstd)\n", t_lz4, t_zstd,
+                  t_auto, counts[FRAME_CODEC_NONE], counts[FRAME_CODEC_LZ4],
+                  counts[FRAME_CODEC_ZSTD]);
+    assert_true(t_auto <= 0.95 * best);
+    assert_true(counts[FRAME_CODEC_LZ4] >= 400);
+    assert_true(counts[FRAME_CODEC_ZSTD] >= 400);
+    /* At either end, the one codec: a link slower than zstd's CPU, one
+     * faster than plain frames are made. */
+    (void)test_auto_queued(8, FRAME_CODEC_NR, 500, counts);
+    assert_true(counts[FRAME_CODEC_ZSTD] >= 480);
+    (void)test_auto_queued(0.1, FRAME_CODEC_NR, 500, counts);
+    assert_true(counts[FRAME_CODEC_NONE] >= 480);
+}
+
+/*
  * A receiver that takes 1 ns per raw byte whatever the wire: fewer wire
  * bytes buy nothing, and compressing costs CPU: none. The fit tells the
  * two apart because frames of different codecs leave at the same pace.
@@ -898,6 +977,7 @@ int main(void)
         cmocka_unit_test(test_framed_truncated_stream),
         cmocka_unit_test(test_auto_tries_each_codec_first),
         cmocka_unit_test(test_auto_follows_the_link),
+        cmocka_unit_test(test_auto_mixes_to_beat_each),
         cmocka_unit_test(test_auto_receiver_bound_sends_plain),
         cmocka_unit_test(test_auto_limit_is_a_link),
         cmocka_unit_test(test_auto_classes_apart),
