@@ -97,6 +97,21 @@ void xc_cpupool_infofree(xc_interface *xch, xc_cpupoolinfo_t *info)
     free(info);
 }
 
+/* Either scheduler's set: one cap, logged under the scheduler's name. */
+static int fake_cap_set(const char *sched, uint32_t domid, unsigned weight,
+                        unsigned cap)
+{
+    if (getenv("FAKE_XC_CAP_FAIL")) {
+        errno = EPERM;
+        return -1;
+    }
+    fake_sdom.weight = weight;
+    fake_sdom.cap = cap;
+    fake_capped = 1;
+    fake_log("%s cap of %u: %u (weight %u)", sched, domid, cap, weight);
+    return 0;
+}
+
 int xc_sched_credit_domain_get(xc_interface *xch, uint32_t domid,
                                struct xen_domctl_sched_credit *sdom)
 {
@@ -111,16 +126,7 @@ int xc_sched_credit_domain_set(xc_interface *xch, uint32_t domid,
                                struct xen_domctl_sched_credit *sdom)
 {
     (void)xch;
-    if (getenv("FAKE_XC_CAP_FAIL")) {
-        errno = EPERM;
-        return -1;
-    }
-    fake_sdom.weight = sdom->weight;
-    fake_sdom.cap = sdom->cap;
-    fake_capped = 1;
-    fake_log("credit cap of %u: %u (weight %u)", domid, sdom->cap,
-             sdom->weight);
-    return 0;
+    return fake_cap_set("credit", domid, sdom->weight, sdom->cap);
 }
 
 int xc_sched_credit2_domain_get(xc_interface *xch, uint32_t domid,
@@ -137,16 +143,7 @@ int xc_sched_credit2_domain_set(xc_interface *xch, uint32_t domid,
                                 struct xen_domctl_sched_credit2 *sdom)
 {
     (void)xch;
-    if (getenv("FAKE_XC_CAP_FAIL")) {
-        errno = EPERM;
-        return -1;
-    }
-    fake_sdom.weight = sdom->weight;
-    fake_sdom.cap = sdom->cap;
-    fake_capped = 1;
-    fake_log("credit2 cap of %u: %u (weight %u)", domid, sdom->cap,
-             sdom->weight);
-    return 0;
+    return fake_cap_set("credit2", domid, sdom->weight, sdom->cap);
 }
 
 /* The time a live round takes (FAKE_XC_ROUND_MS). */

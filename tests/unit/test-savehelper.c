@@ -894,32 +894,44 @@ static void test_save_aborts(void **state)
     assert_int_equal(test_find(&t, SHMSG_SUSPEND, NULL), -1);
 }
 
-/* A scheduler without caps: a warning, and force instead of throttle. */
-static void test_save_no_cap(void **state)
+/*
+ * A guest that never converges, allowed to be throttled (2 vCPUs), with
+ * one more fake setting that keeps it from being throttled: it ends
+ * forced, every report without a throttle, the last saying there is no
+ * cap.
+ */
+static void test_save_unthrottled(struct test_run *t, char *fake)
 {
-    static struct test_run t;
     struct precopy_report r[32];
     char *const argv[] = TEST_SAVE_ARGV;
     char p[] = PRECOPY_ENV "=downtime=5 converge=throttle rounds=30 "
                "time=0 fixed=0";
     char thr[] = SHMSG_THROTTLE_ENV "=2 0";
-    char sched[] = "FAKE_XC_SCHED=null";
     char slow[] = TEST_SLOW;
-    char *env[] = { p, thr, sched, slow, NULL };
+    char *env[] = { p, thr, fake, slow, NULL };
     struct test_opts o = { .reply = true, .fake_xc = true, .io_fd = -1 };
     unsigned n, i;
-    int w;
 
-    (void)state;
-    test_run_prog(&t, TEST_HELPER, argv, env, &o);
-    test_completed(&t, 0);
-    w = test_find(&t, SHMSG_LOG, "has no cap: it will not be throttled");
-    assert_true(w >= 0);
-    assert_int_equal(t.msgs[w].u.log.level, XTL_WARN);
-    n = test_reports_of(&t, r, 32);
+    test_run_prog(t, TEST_HELPER, argv, env, &o);
+    test_completed(t, 0);
+    n = test_reports_of(t, r, 32);
     for (i = 0; i < n; i++) assert_int_equal(r[i].throttle, 0);
     assert_int_equal(r[n - 1].action, PRECOPY_STOP);
     assert_non_null(strstr(r[n - 1].why, "no cap"));
+}
+
+/* A scheduler without caps: a warning, and force instead of throttle. */
+static void test_save_no_cap(void **state)
+{
+    static struct test_run t;
+    char sched[] = "FAKE_XC_SCHED=null";
+    int w;
+
+    (void)state;
+    test_save_unthrottled(&t, sched);
+    w = test_find(&t, SHMSG_LOG, "has no cap: it will not be throttled");
+    assert_true(w >= 0);
+    assert_int_equal(t.msgs[w].u.log.level, XTL_WARN);
     assert_int_equal(test_find(&t, SHMSG_LOG, "cap of"), -1);
 }
 
@@ -965,30 +977,16 @@ static void test_save_sigterm(void **state)
 static void test_save_cap_fails(void **state)
 {
     static struct test_run t;
-    struct precopy_report r[32];
-    char *const argv[] = TEST_SAVE_ARGV;
-    char p[] = PRECOPY_ENV "=downtime=5 converge=throttle rounds=30 "
-               "time=0 fixed=0";
-    char thr[] = SHMSG_THROTTLE_ENV "=2 0";
     char fails[] = "FAKE_XC_CAP_FAIL=1";
-    char slow[] = TEST_SLOW;
-    char *env[] = { p, thr, fails, slow, NULL };
-    struct test_opts o = { .reply = true, .fake_xc = true, .io_fd = -1 };
-    unsigned n, i;
     int e;
 
     (void)state;
-    test_run_prog(&t, TEST_HELPER, argv, env, &o);
-    test_completed(&t, 0);
+    test_save_unthrottled(&t, fails);
     e = test_find(&t, SHMSG_LOG, "cannot set the scheduler cap of domain 7 "
                   "to 160");
     assert_true(e >= 0);
     assert_int_equal(t.msgs[e].u.log.level, XTL_ERROR);
     assert_int_equal(t.msgs[e].u.log.errnoval, EPERM);
-    n = test_reports_of(&t, r, 32);
-    for (i = 0; i < n; i++) assert_int_equal(r[i].throttle, 0);
-    assert_int_equal(r[n - 1].action, PRECOPY_STOP);
-    assert_non_null(strstr(r[n - 1].why, "no cap"));
     assert_true(test_find(&t, SHMSG_SUSPEND, NULL) >= 0);
 }
 
