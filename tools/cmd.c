@@ -223,6 +223,25 @@ void cmd_usage(FILE *f, const struct cmd_entry *e)
     if (e->details) fprintf(f, "\n%s", e->details);
 }
 
+/* As cmd_parse reads them: -h, e->opts, e->longopts, --help. */
+void cmd_options_print(FILE *f, const struct cmd_entry *e)
+{
+    const struct option *lo;
+    const char *p;
+
+    fputs("-h\n", f);
+    for (p = e->opts ? e->opts : ""; *p; p++) {
+        if (*p == ':') continue;
+        fprintf(f, "-%c%s\n", *p,
+                p[1] != ':' ? "" : p[2] == ':' ? " [ARG]" : " ARG");
+    }
+    for (lo = e->longopts; lo && lo->name; lo++)
+        fprintf(f, "--%s%s\n", lo->name,
+                lo->has_arg == required_argument ? " ARG" :
+                lo->has_arg == optional_argument ? " [ARG]" : "");
+    fputs("--help\n", f);
+}
+
 void cmd_error(struct cmd_ctx *c, const char *fmt, ...)
 {
     va_list ap;

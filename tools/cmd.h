@@ -76,6 +76,10 @@ const char *cmd_get(const struct cmd_args *args, int opt);
 int cmd_strtonum(const char *s, long long min, long long max,
                  long long *v_r, char **cause_r);
 void cmd_usage(FILE *f, const struct cmd_entry *e);
+/* Every option of e, one a line as typed ("-h", "--help" too), then
+ * " ARG" if it takes a value in the next word or after '=' (" [ARG]":
+ * only after '='): "xlmig help --options", for shell completion. */
+void cmd_options_print(FILE *f, const struct cmd_entry *e);
 /* "xlmig CMD: message" on stderr. */
 void cmd_error(struct cmd_ctx *c, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));

@@ -28,7 +28,8 @@
 # Tunables (environment): LAB_BOOT_TIMEOUT (180 s), LAB_SH_TIMEOUT (120 s),
 # LAB_AGENT_TIMEOUT (30 s), LAB_QEMU_MEM (2048 MB), LAB_DOM0_MEM (1024 MB),
 # LAB_GUEST_MEM (128 MB), LAB_SHARED_DISK_MB (256; 0: no shared disk),
-# LAB_INSTALL_TREE, and LAB_QEMU_CPU
+# LAB_DEBS (a directory of xlmig's .debs, make deb; installed with dpkg -i),
+# LAB_INSTALL_TREE (a make install DESTDIR tree instead), and LAB_QEMU_CPU
 # (max,-xsave,-avx,-avx2: with AVX/XSAVE state exposed, memcpy results in
 # the dom0s were randomly corrupted under TCG; see README).
 
@@ -288,11 +289,36 @@ _lab_wait_ready() {
 	done
 }
 
+# The packages a dom0 gets from LAB_DEBS: all but the -dev package (no
+# compiler in the dom0) and xlmig-sim (simulated hosts, not used on real
+# Xen). Prints their paths.
+_lab_debs() {
+	local d
+	[ -d "$LAB_DEBS" ] || _lab_die "LAB_DEBS=$LAB_DEBS is not a directory" || return
+	[ -n "$(find "$LAB_DEBS" -maxdepth 1 -name 'xlmig_*.deb')" ] ||
+		_lab_die "LAB_DEBS=$LAB_DEBS has no xlmig_*.deb (make deb)" || return
+	for d in "$LAB_DEBS"/*.deb; do
+		case ${d##*/} in *-dev_* | xlmig-sim_*) continue ;; esac
+		printf '%s\n' "$d"
+	done
+}
+
 _lab_prepare_shares() {
-	local h share
+	local h share debs
+	[ -z "${LAB_DEBS:-}" ] || [ -z "${LAB_INSTALL_TREE:-}" ] ||
+		_lab_die "LAB_DEBS and LAB_INSTALL_TREE are both set: give one" || return
+	if [ -n "${LAB_DEBS:-}" ]; then
+		debs=$(_lab_debs) || return
+	fi
 	for h in $LAB_HOSTS; do
 		share=$(_lab_hdir "$h")/share
 		mkdir -p "$share/jobs/new" "$share/logs"
+		if [ -n "${LAB_DEBS:-}" ]; then
+			mkdir -p "$share/debs"
+			# shellcheck disable=SC2086 # one path a line, no blanks (make deb)
+			cp $debs "$share/debs/" ||
+				_lab_die "cannot copy the packages of $LAB_DEBS into $share/debs" || return
+		fi
 		if [ -n "${LAB_INSTALL_TREE:-}" ]; then
 			[ -d "$LAB_INSTALL_TREE" ] ||
 				_lab_die "LAB_INSTALL_TREE=$LAB_INSTALL_TREE is not a directory" || return
@@ -319,7 +345,27 @@ _lab_install_tree() {
 	lab_log "installed $LAB_INSTALL_TREE into both dom0s (services started)"
 }
 
-# Each dom0 must reach the other over ssh, with /usr/local on PATH.
+# The packages are installed as an admin would (dpkg -i; their Depends are
+# in the dom0 image, mkimages.sh DOM0_PACKAGES). They enable and start
+# nothing (debian/README.Debian): xlmig-hookd is started here through its
+# init script, as dom0/init start_installed_services does at boot.
+_lab_install_debs() {
+	local h out
+	[ -n "${LAB_DEBS:-}" ] || return 0
+	for h in $LAB_HOSTS; do
+		# shellcheck disable=SC2016 # expanded in dom0
+		out=$(lab_sh "$h" 'dpkg -i /share/debs/*.deb >/share/logs/dpkg-i.log 2>&1 ||
+	{ tail -n 5 /share/logs/dpkg-i.log; exit 1; }
+dpkg-query -W -f "\${Package} \${Version}\n" xlmig libxlmig0 xlmig-hookd | tr "\n" " "
+/etc/init.d/xlmig-hookd start >/dev/null' 180) ||
+			_lab_die "installing the packages of $LAB_DEBS into dom0 $h failed: $out" || return
+	done
+	lab_log "installed $out into both dom0s (xlmig-hookd started)"
+}
+
+# Each dom0 must reach the other over ssh, with /usr/local on PATH (where a
+# LAB_INSTALL_TREE of a default configure puts xlmig; the packages' is
+# /usr/bin).
 _lab_check_ssh() {
 	local out
 	out=$(lab_sh A "ssh $(lab_ip B) 'echo \$PATH'" 60) ||
@@ -334,7 +380,8 @@ _lab_check_ssh() {
 }
 
 # lab_up: boot host A and B in parallel, wait for both dom0s, check the
-# agents and ssh both ways, install LAB_INSTALL_TREE (if set) into both.
+# agents and ssh both ways, install LAB_DEBS or LAB_INSTALL_TREE (if set)
+# into both.
 # The guest kernel and initramfs are /var/lib/xen/boot/lab-{vmlinuz,domu.cpio},
 # the config template /root/guest/domu.cfg.in.
 lab_up() {
@@ -354,6 +401,7 @@ lab_up() {
 	done
 	_lab_check_ssh || return
 	_lab_install_tree || return
+	_lab_install_debs || return
 	lab_log "lab up in $((SECONDS - t0)) s (Xen $LAB_XEN_VERSION, kernel $LAB_KERNEL_VERSION)"
 }
 

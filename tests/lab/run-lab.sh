@@ -8,7 +8,8 @@
 #              default ./lab-logs)
 #   --keep     keep the run directory (XLMIG_LAB_KEEP=1)
 # Environment: XLMIG_LAB_CACHE, XLMIG_LAB_KEEP, XLMIG_LAB_LOGDIR,
-# LAB_INSTALL_TREE (make install DESTDIR tree copied into both dom0s),
+# LAB_DEBS (xlmig's .debs, make deb, installed into both dom0s with dpkg -i),
+# LAB_INSTALL_TREE (instead: a make install DESTDIR tree copied into both),
 # LAB_TEST_TIMEOUT (per test, default 900 s; a test's own "# lab-timeout: N"
 # line wins); see lab.sh for the rest.
 #

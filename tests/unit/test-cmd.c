@@ -414,6 +414,69 @@ static void test_table_is_consistent(void **state)
     }
 }
 
+/* "xlmig help --options" (shell completion): each option as typed. */
+static void test_options_are_listed_as_typed(void **state)
+{
+    char *buf;
+    size_t len;
+    FILE *f;
+
+    (void)state;
+    f = open_memstream(&buf, &len);
+    cmd_options_print(f, cmd_find("monitor"));
+    test_stream_is(f, &buf, "-h\n-F\n-l ARG\n--help\n");
+    f = open_memstream(&buf, &len);
+    cmd_options_print(f, cmd_find("job-run"));
+    test_stream_is(f, &buf, "-h\n-s ARG\n--dry-run\n--json\n"
+                   "--report ARG\n--state ARG\n--help\n");
+}
+
+/*
+ * Every option listed, of every command, is one the parser takes, with a
+ * value exactly when listed with ARG: "OPT x -h" leaves no positional
+ * (x was its value) and "OPT -h" still sees -h (OPT took none).
+ */
+static void test_options_listed_are_parsed(void **state)
+{
+    const struct cmd_entry *const *e;
+    struct cmd_args a;
+    char *buf, *line, *save, *sp, *cause;
+    char *argv[5];
+    size_t len;
+    int argc, n;
+    FILE *f;
+
+    (void)state;
+    for (e = cmd_table; *e; e++) {
+        f = open_memstream(&buf, &len);
+        cmd_options_print(f, *e);
+        fclose(f);
+        n = 0;
+        for (line = strtok_r(buf, "\n", &save); line;
+             line = strtok_r(NULL, "\n", &save), n++) {
+            sp = strchr(line, ' ');
+            if (sp) *sp++ = '\0';
+            argc = 0;
+            argv[argc++] = (char *)(*e)->name;
+            argv[argc++] = line;
+            if (sp) {
+                assert_string_equal(sp, "ARG");     /* none optional yet */
+                argv[argc++] = "x";
+            }
+            argv[argc++] = "-h";
+            argv[argc] = NULL;
+            cause = NULL;
+            if (cmd_parse(*e, argc, argv, &a, &cause) || !cmd_has(&a, 'h') ||
+                a.argc)
+                fail_msg("xlmig %s %s: not parsed as listed (%s)",
+                         (*e)->name, line, cause ? cause : "");
+            free(cause);
+        }
+        assert_true(n >= 2);                /* -h and --help at least */
+        free(buf);
+    }
+}
+
 static void test_strtonum_bounds(void **state)
 {
     long long v;
@@ -454,6 +517,8 @@ int main(void)
         cmocka_unit_test(test_receive_options),
         cmocka_unit_test(test_names_match_exactly),
         cmocka_unit_test(test_table_is_consistent),
+        cmocka_unit_test(test_options_are_listed_as_typed),
+        cmocka_unit_test(test_options_listed_are_parsed),
         cmocka_unit_test(test_strtonum_bounds),
         cmocka_unit_test(test_exit_status_mapping),
         cmocka_unit_test(test_migrate_takes_xl_command_lines),
