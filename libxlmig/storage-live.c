@@ -42,7 +42,7 @@
 #define SLIVE_REMEDY_HOW "give --offline, or make it movable from the " \
     "domain's next boot: xlmig disk-prepare CONFIG VDEV (script=" \
     "block-xlmig for blkback, xlmig's QMP monitor for a qdisk; see " \
-    "xlmig(1), LIVE STORAGE MOVES)"
+    "xlmig-storage(1), LIVE STORAGE MOVES)"
 #define SLIVE_REMEDY_LINK "give --offline, or name the image in the " \
     "domain's config by a symlink to it, which a live move re-points " \
     "(xlmig disk-prepare CONFIG VDEV makes it, from the next boot)"

@@ -47,8 +47,9 @@ for page in "$src"/docs/*.[1-8]; do
     *" docs/$name "*) ;;
     *) bad "$name: not in dist_man_MANS of Makefile.am (not installed)" ;;
     esac
-    # ".BR xlmig\-hooks (7)" and the like: that page must be here too.
-    for ref in $(sed -n 's/^\.BR \(xlmig[-a-z.\\]*\) (\([1-8]\)).*/\1.\2/p' \
+    # ".BR xlmig\-hooks (7)", ".RB ( xlmig\-jobs (5))" and the like: that
+    # page must be here too.
+    for ref in $(sed -n 's/^\.[BR][BR] \(.* \)\{0,1\}\(xlmig[-a-z.\\]*\) (\([1-8]\)).*/\2.\3/p' \
                  "$page" | tr -d '\134'); do
         [ -f "$src/docs/$ref" ] ||
             bad "$name: refers to $ref, which is not in docs/"

@@ -47,7 +47,7 @@ const struct cmd_entry cmd_storage_move_entry = {
         "live: mirrored while the guest runs, then switched; the domain's\n"
         "config must name it by a symlink (re-pointed at the switch), and\n"
         "it must be a qdisk whose QEMU has a QMP monitor of xlmig's or a\n"
-        "disk attached by script=block-xlmig (see xlmig(1)).\n"
+        "disk attached by script=block-xlmig (see xlmig-storage(1)).\n"
         "  --config FILE     the domain's config file (xl.cfg or libxl\n"
         "                    JSON): a halted domain's; for a running one,\n"
         "                    rewritten too. Only its disk line changes.\n"
